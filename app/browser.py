@@ -1,0 +1,86 @@
+"""The only module that touches browser APIs for the logic: localStorage, fetch, the URL.
+
+Everything here is a thin binding; the decisions live in the pure modules.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import js
+from pyodide.ffi import JsException
+from pyodide.http import pyfetch
+from pyscript import window
+
+from .api import HttpResponse
+from .errors import NetworkError
+from .storage import Storage
+
+
+class LocalStorage:
+    """:class:`~app.storage.Storage` over ``window.localStorage`` (values stay raw strings)."""
+
+    def __init__(self, local_storage: Any) -> None:
+        self._ls = local_storage
+
+    def get(self, key: str) -> str | None:
+        value = self._ls.getItem(key)
+        return value if isinstance(value, str) else None  # a missing key is JavaScript null
+
+    def set(self, key: str, value: str) -> None:
+        self._ls.setItem(key, value)
+
+    def remove(self, key: str) -> None:
+        self._ls.removeItem(key)
+
+    def keys(self) -> list[str]:
+        return [str(self._ls.key(i)) for i in range(int(self._ls.length))]
+
+
+def local_storage() -> Storage | None:
+    """The page's localStorage, or None when the browser blocks it."""
+    try:
+        ls = window.localStorage
+        if ls is None or not hasattr(ls, "getItem"):
+            return None
+        return LocalStorage(ls)
+    except Exception:  # noqa: BLE001 - SecurityError and friends: storage is blocked
+        return None
+
+
+async def post_json(url: str, body: dict[str, str]) -> HttpResponse:
+    """POST ``body`` as JSON; raise :class:`NetworkError` when no HTTP answer arrives.
+
+    Cancelling the awaiting task aborts the browser request too.
+    """
+    controller = js.AbortController.new()
+    try:
+        response = await pyfetch(
+            url,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps(body),
+            signal=controller.signal,
+        )
+        text = await response.text()
+    except (OSError, JsException) as exc:  # pyodide.http.AbortError is an OSError
+        raise NetworkError(str(exc)) from exc
+    except BaseException:
+        controller.abort()
+        raise
+    return HttpResponse(int(response.status), text)
+
+
+def page_query() -> dict[str, str]:
+    """The page URL's query parameters (first value of each)."""
+    params = js.URLSearchParams.new(window.location.search)
+    result: dict[str, str] = {}
+    for name in ("api", "character"):
+        if params.has(name):
+            result[name] = str(params.get(name))
+    return result
+
+
+def page_origin() -> str:
+    return str(window.location.origin)

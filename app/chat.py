@@ -1,0 +1,47 @@
+"""Sending a message: session lookup, the chat call, and recovery from expiry.
+
+Example::
+
+    reply = await send_chat_message(manager, client, "CHAR_luna", "Hello")
+    print(reply.text, reply.session_id, reply.renewed)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .api import ProxyClient
+from .errors import SessionExpired
+from .sessions import SessionManager
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """The outcome of :func:`send_chat_message`."""
+
+    text: str
+    session_id: str
+    renewed: bool = False  # True when the old session had expired and a new one answered
+
+
+async def send_chat_message(manager: SessionManager, client: ProxyClient, config_id: str, message: str) -> SentMessage:
+    """Send ``message`` to ``config_id``'s character and return its reply.
+
+    If the service says the session expired or is unknown, the session is
+    cleared, a new one created and the same message resent once; a second
+    expiry is raised, never retried again. A reply naming a different
+    session ID replaces the stored one.
+    """
+    session_id = await manager.get_session(config_id)
+    renewed = False
+    try:
+        reply = await client.chat(session_id, config_id, message)
+    except SessionExpired:
+        manager.clear_session(config_id, only_if=session_id)
+        session_id = await manager.get_session(config_id)
+        renewed = True
+        reply = await client.chat(session_id, config_id, message)
+    if reply.session_id is not None and reply.session_id != session_id:
+        manager.replace_session(config_id, reply.session_id)
+        session_id = reply.session_id
+    return SentMessage(reply.text, session_id, renewed)

@@ -1,0 +1,275 @@
+"""What the page does, without the DOM: the chat flow behind every button.
+
+:class:`ChatController` owns the per-character conversations and the
+"sending" / "setting up" states, and talks to a :class:`ChatView` (the DOM in
+the browser, a fake in tests). Every user action is handled here; failures
+become error messages in the conversation, never exceptions out of a handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from .api import ProxyClient
+from .chat import send_chat_message
+from .errors import ChatError, InvalidConfigId
+from .roster import Roster
+from .sessions import SessionManager
+from .settings import Character
+from .transcript import MAX_MESSAGES, Message, TranscriptStore
+from .wording import describe_error
+
+RENEWED_NOTICE = "The previous session had expired, so this conversation continues in a new session."
+STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations last only until this page is closed."
+
+
+class ChatView(Protocol):
+    """What the controller needs from the page."""
+
+    def show_characters(self, characters: list[Character], current: str | None) -> None: ...
+
+    def show_conversation(self, character: Character, messages: list[Message]) -> None: ...
+
+    def append_message(self, message: Message, index: int) -> None: ...
+
+    def show_session(self, session_id: str | None) -> None: ...
+
+    def show_activity(self, *, sending: bool, setting_up: bool) -> None: ...
+
+    def read_input(self) -> str: ...
+
+    def write_input(self, text: str) -> None: ...
+
+    def show_notice(self, text: str | None, *, level: str = "info") -> None: ...
+
+    def show_add_character_error(self, text: str | None) -> None: ...
+
+
+Spawn = Callable[[Awaitable[None]], "asyncio.Future[None]"]
+
+
+class ChatController:
+    def __init__(
+        self,
+        view: ChatView,
+        sessions: SessionManager,
+        client: ProxyClient,
+        transcripts: TranscriptStore,
+        roster: Roster,
+        *,
+        storage_problem: Callable[[], str | None] = lambda: None,
+        max_messages: int = MAX_MESSAGES,
+    ) -> None:
+        self.view = view
+        self.sessions = sessions
+        self.client = client
+        self.transcripts = transcripts
+        self.roster = roster
+        self.current: str | None = None
+        self._storage_problem = storage_problem
+        self._storage_notice_shown = False
+        self._max_messages = max_messages
+        self._conversations: dict[str, list[Message]] = {}
+        self._sending: set[str] = set()
+        self._setting_up: set[str] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    # ----- helpers -------------------------------------------------------------------------
+
+    def _spawn(self, coro: Awaitable[None]) -> asyncio.Future[None]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def conversation(self, config_id: str) -> list[Message]:
+        if config_id not in self._conversations:
+            self._conversations[config_id] = self.transcripts.load(config_id)
+        return self._conversations[config_id]
+
+    def _character(self, config_id: str) -> Character:
+        return self.roster.find(config_id) or Character(config_id, config_id)
+
+    def _refresh_activity(self) -> None:
+        cid = self.current
+        self.view.show_activity(sending=cid in self._sending, setting_up=cid in self._setting_up)
+
+    def _check_storage(self) -> None:
+        if not self._storage_notice_shown and self._storage_problem():
+            self._storage_notice_shown = True
+            self.view.show_notice(f"{STORAGE_NOTICE} ({self._storage_problem()})", level="warning")
+
+    def _save(self, config_id: str) -> None:
+        self.transcripts.save(config_id, self.conversation(config_id))
+        self._check_storage()
+
+    def _append(self, config_id: str, message: Message, *, persist: bool = True) -> None:
+        messages = self.conversation(config_id)
+        messages.append(message)
+        overflow = len(messages) - self._max_messages
+        if overflow > 0:
+            del messages[:overflow]
+        if persist:
+            self._save(config_id)
+        if config_id == self.current:
+            if overflow > 0:
+                self.view.show_conversation(self._character(config_id), messages)
+            else:
+                self.view.append_message(message, len(messages) - 1)
+
+    def is_busy(self, config_id: str | None = None) -> bool:
+        cid = self.current if config_id is None else config_id
+        return cid in self._sending or cid in self._setting_up
+
+    # ----- opening characters ------------------------------------------------------------------
+
+    async def start(self, requested: str | None = None) -> None:
+        """Open the requested character (added if new), else the last open one, else the first."""
+        target: str | None = None
+        if requested is not None:
+            try:
+                target = self.roster.add(requested).config_id
+            except InvalidConfigId as exc:
+                self.view.show_notice(f"Ignored ?character=: {exc}", level="warning")
+        target = target or self.roster.last_open()
+        if target is None and self.roster.characters:
+            target = self.roster.characters[0].config_id
+        if target is None:
+            self.view.show_characters(self.roster.characters, None)
+            self.view.show_notice("No characters configured yet: add one by its config ID.")
+            return
+        await self.open_character(target)
+        self._check_storage()
+
+    async def open_character(self, config_id: str) -> None:
+        """Show ``config_id``'s conversation and make sure it has a session."""
+        character = self._character(config_id)
+        self.current = config_id
+        self.roster.remember_open(config_id)
+        self.view.show_characters(self.roster.characters, config_id)
+        self.view.show_conversation(character, self.conversation(config_id))
+        self.view.show_session(self.sessions.peek(config_id))
+        self._refresh_activity()
+        if self.sessions.peek(config_id) is None and config_id not in self._setting_up:
+            await self._set_up_session(config_id)
+
+    async def _set_up_session(self, config_id: str) -> None:
+        self._setting_up.add(config_id)
+        self._refresh_activity()
+        try:
+            await self.sessions.get_session(config_id)
+        except ChatError as exc:
+            # Not stored: a setup failure is about now, not part of the conversation's history.
+            self._append(config_id, Message("error", describe_error(exc)), persist=False)
+        finally:
+            self._setting_up.discard(config_id)
+            if config_id == self.current:
+                self.view.show_session(self.sessions.peek(config_id))
+                self._refresh_activity()
+            self._check_storage()
+
+    def select_character(self, config_id: str) -> asyncio.Future[None] | None:
+        if config_id == self.current or self.roster.find(config_id) is None:
+            return None
+        return self._spawn(self.open_character(config_id))
+
+    def add_character(self, raw_config_id: str) -> asyncio.Future[None] | None:
+        """Add (or find) a character by config ID and open it; a bad ID gets a message."""
+        try:
+            character = self.roster.add(raw_config_id)
+        except InvalidConfigId as exc:
+            self.view.show_add_character_error(str(exc))
+            return None
+        self.view.show_add_character_error(None)
+        self._check_storage()
+        if character.config_id == self.current:
+            self.view.show_characters(self.roster.characters, self.current)
+            return None
+        return self._spawn(self.open_character(character.config_id))
+
+    # ----- sending -------------------------------------------------------------------------
+
+    def submit(self) -> asyncio.Future[None] | None:
+        """Send what is in the input. Synchronous up to the request, so repeated Enter sends once."""
+        config_id = self.current
+        text = self.view.read_input()
+        if config_id is None or not text.strip():
+            return None
+        if self.is_busy(config_id):
+            return None  # the text stays in the input; Send is disabled meanwhile
+        self.view.write_input("")
+        return self._start_send(config_id, text)
+
+    def retry(self, index: int) -> asyncio.Future[None] | None:
+        """Resend the message behind the failed one at ``index`` of the open conversation."""
+        config_id = self.current
+        if config_id is None or self.is_busy(config_id):
+            return None
+        messages = self.conversation(config_id)
+        if not 0 <= index < len(messages) or messages[index].retry is None:
+            return None
+        text = messages[index].retry
+        assert text is not None
+        del messages[index]
+        if index > 0 and messages[index - 1].role == "user" and messages[index - 1].text == text:
+            del messages[index - 1]
+        self._save(config_id)
+        self.view.show_conversation(self._character(config_id), messages)
+        if self.view.read_input() == text:
+            self.view.write_input("")
+        return self._start_send(config_id, text)
+
+    def _start_send(self, config_id: str, text: str) -> asyncio.Future[None]:
+        self._sending.add(config_id)
+        self._refresh_activity()
+        self._append(config_id, Message("user", text))
+        return self._spawn(self._deliver(config_id, text))
+
+    async def _deliver(self, config_id: str, text: str) -> None:
+        try:
+            result = await send_chat_message(self.sessions, self.client, config_id, text)
+        except Exception as exc:  # noqa: BLE001 - every failure must reach the conversation
+            self._append(config_id, Message("error", describe_error(exc), retry=text))
+            if config_id == self.current and not self.view.read_input():
+                self.view.write_input(text)  # nothing the user typed is lost
+        else:
+            self._append(config_id, Message("assistant", result.text))
+            if result.renewed and config_id == self.current:
+                self.view.show_notice(RENEWED_NOTICE)
+        finally:
+            self._sending.discard(config_id)
+            if config_id == self.current:
+                self.view.show_session(self.sessions.peek(config_id))
+                self._refresh_activity()
+
+    # ----- starting over -------------------------------------------------------------------
+
+    def needs_confirmation(self, action: str) -> bool:
+        """Whether ``"new"`` or ``"clear-all"`` would throw away something the user can see."""
+        if action == "new":
+            return bool(self.current and self.conversation(self.current))
+        return any(self.sessions.peek(c.config_id) or self.conversation(c.config_id) for c in self.roster.characters)
+
+    def new_conversation(self) -> None:
+        """Forget the open character's session and conversation; the next message starts a new one."""
+        config_id = self.current
+        if config_id is None:
+            return
+        self.sessions.clear_session(config_id)
+        self.transcripts.clear(config_id)
+        self._conversations[config_id] = []
+        self.view.show_conversation(self._character(config_id), [])
+        self.view.show_session(None)
+        self.view.show_notice("New conversation: your next message starts a new session.")
+
+    def clear_all_sessions(self) -> None:
+        """Forget every character's session and conversation (other storage is untouched)."""
+        self.sessions.clear_all_sessions()
+        self.transcripts.clear_all()
+        self._conversations.clear()
+        if self.current is not None:
+            self.view.show_conversation(self._character(self.current), [])
+        self.view.show_session(None)
+        self.view.show_notice("All sessions cleared: each character starts a new session with your next message.")

@@ -1,0 +1,52 @@
+"""Errors raised by the session and chat logic.
+
+The client raises these types; only the view layer (through
+:func:`app.wording.describe_error`) turns them into words for people.
+"""
+
+from __future__ import annotations
+
+
+class ChatError(Exception):
+    """Base class of every failure the chat logic reports."""
+
+
+class NetworkError(ChatError):
+    """The request never got an HTTP answer (connection refused, dropped, offline)."""
+
+
+class RequestTimeout(NetworkError):
+    """The server did not answer within the client's time limit."""
+
+
+class HttpError(ChatError):
+    """The proxy answered with an error status.
+
+    ``message`` is the server's own explanation when it gave one (already
+    shortened, plain text), else an empty string.
+    """
+
+    def __init__(self, status: int, message: str = "") -> None:
+        super().__init__(f"HTTP {status}: {message}" if message else f"HTTP {status}")
+        self.status = status
+        self.message = message
+
+
+class AuthError(HttpError):
+    """401: the proxy refused our credentials."""
+
+
+class ServerError(HttpError):
+    """5xx: the proxy or the character service failed."""
+
+
+class SessionExpired(HttpError):
+    """The session ID is unknown to the service or has expired (404, 410, or a 4xx saying so)."""
+
+
+class BadResponse(ChatError):
+    """A 2xx answer that is not the JSON the contract promises."""
+
+
+class InvalidConfigId(ChatError, ValueError):
+    """A character config ID that is empty, too long or contains control characters."""

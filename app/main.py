@@ -1,0 +1,52 @@
+"""Wiring: settings, storage, client, sessions, view and controller; then the ready marker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import js
+from pyscript import config
+
+from app.api import ProxyClient
+from app.browser import local_storage, page_origin, page_query, post_json
+from app.controller import ChatController
+from app.roster import Roster
+from app.sessions import SessionManager
+from app.settings import load_settings, resolve_api_base
+from app.storage import GuardedStorage
+from app.transcript import TranscriptStore
+from app.view import DomView
+from app.wording import describe_error
+
+
+async def start() -> None:
+    view = DomView()
+    try:
+        settings = load_settings(config.get("chat"))
+        query = page_query()
+        api_base, api_warning = resolve_api_base(
+            settings.api_base, query.get("api"), page_origin(), settings.allowed_api_bases
+        )
+        storage = GuardedStorage(local_storage())
+        client = ProxyClient(api_base, post_json)
+        controller = ChatController(
+            view,
+            SessionManager(storage, client.create_session),
+            client,
+            TranscriptStore(storage),
+            Roster(storage, settings.characters),
+            storage_problem=lambda: storage.problem,
+        )
+        view.bind(controller)
+        for warning in [*settings.problems, api_warning]:
+            if warning:
+                view.show_notice(warning, level="warning")
+        await controller.start(query.get("character"))
+    except Exception as exc:  # noqa: BLE001 - show it in the page, not only in the console
+        view.show_fatal(f"The page could not start. {describe_error(exc)}")
+        js.console.error(f"startup failed: {exc!r}")
+        return
+    view.set_ready()
+
+
+_startup = asyncio.ensure_future(start())

@@ -1,0 +1,134 @@
+"""The page's settings: the ``[chat]`` table of ``pyscript.toml`` and the ``?api=`` rule.
+
+Example ``pyscript.toml``::
+
+    [chat]
+    api_base = "http://localhost:3000"
+    allowed_api_bases = ["https://chat-proxy.example.org"]
+
+    [[chat.characters]]
+    name = "Luna"
+    config_id = "CHAR_luna"
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import InvalidConfigId
+from .sessions import validate_config_id
+
+DEFAULT_API_BASE = "http://localhost:3000"
+MAX_NAME_LENGTH = 80
+
+
+@dataclass(frozen=True)
+class Character:
+    config_id: str
+    name: str
+
+
+@dataclass
+class ChatSettings:
+    api_base: str = DEFAULT_API_BASE
+    characters: list[Character] = field(default_factory=list)
+    allowed_api_bases: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def normalize_base(raw: object) -> str | None:
+    """``scheme://host[:port][/path]`` without a trailing slash, or None if not an http(s) base."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        parts = urlsplit(raw.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    if parts.query or parts.fragment:
+        return None
+    return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+
+def _origin(base: str) -> str:
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def is_loopback_base(base: str) -> bool:
+    host = (urlsplit(base).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_settings(raw: Mapping[str, Any] | None) -> ChatSettings:
+    """Settings from the ``[chat]`` table; bad entries are skipped and listed in ``problems``."""
+    settings = ChatSettings()
+    table: Mapping[str, Any] = raw or {}
+    base = normalize_base(table.get("api_base", DEFAULT_API_BASE))
+    if base is None:
+        settings.problems.append("pyscript.toml: chat.api_base is not an http(s) URL; using the default.")
+    else:
+        settings.api_base = base
+    for entry in table.get("allowed_api_bases", []) or []:
+        allowed = normalize_base(entry)
+        if allowed is None:
+            settings.problems.append(f"pyscript.toml: ignored allowed_api_bases entry {entry!r}.")
+        else:
+            settings.allowed_api_bases.append(allowed)
+    seen: set[str] = set()
+    for entry in table.get("characters", []) or []:
+        try:
+            config_id = validate_config_id(entry.get("config_id") if isinstance(entry, Mapping) else None)
+        except InvalidConfigId as exc:
+            settings.problems.append(f"pyscript.toml: skipped a character ({exc})")
+            continue
+        if config_id in seen:
+            continue
+        seen.add(config_id)
+        name = entry.get("name") if isinstance(entry.get("name"), str) else ""
+        settings.characters.append(Character(config_id, clean_name(name) or config_id))
+    return settings
+
+
+def clean_name(name: str) -> str:
+    """A display name on one line, bounded in length."""
+    flat = " ".join(name.split())
+    return flat[:MAX_NAME_LENGTH]
+
+
+def resolve_api_base(
+    configured: str, override: str | None, page_origin: str, allowed: list[str]
+) -> tuple[str, str | None]:
+    """The API base to use and a warning when ``?api=`` was refused.
+
+    An override is accepted when it is same-origin with the page, on a
+    loopback host (localhost, 127.0.0.0/8, [::1]) or listed in
+    ``allowed_api_bases``; anything else could send someone's messages to a
+    stranger's server, so it is ignored.
+    """
+    if override is None or not override.strip():
+        return configured, None
+    base = normalize_base(override)
+    if base is None:
+        return configured, "Ignored ?api=: it is not an http(s) address."
+    trusted = (
+        _origin(base) == page_origin.lower()
+        or is_loopback_base(base)
+        or base in allowed
+    )
+    if not trusted:
+        return configured, (
+            f"Ignored ?api={base}: only this site, localhost or an API base listed in pyscript.toml is allowed."
+        )
+    return base, None

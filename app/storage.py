@@ -1,0 +1,114 @@
+"""Key-value storage as the session logic sees it, and a guard for broken storage.
+
+The logic never touches ``window.localStorage`` directly: it takes any object
+with ``get/set/remove/keys`` (see :class:`Storage`). :class:`MemoryStorage` is
+the in-memory implementation (used by tests and as the fallback), and
+:class:`GuardedStorage` wraps a real store so that a browser with storage
+blocked, full or throwing keeps working on memory and says so once.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Storage(Protocol):
+    """The four operations of ``localStorage`` the app uses; values are strings."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+    def remove(self, key: str) -> None: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class MemoryStorage:
+    """A dict-backed :class:`Storage`.
+
+    >>> s = MemoryStorage(); s.set("a", "1"); s.get("a")
+    '1'
+    """
+
+    def __init__(self, items: dict[str, str] | None = None) -> None:
+        self.items: dict[str, str] = dict(items or {})
+
+    def get(self, key: str) -> str | None:
+        return self.items.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.items[key] = value
+
+    def remove(self, key: str) -> None:
+        self.items.pop(key, None)
+
+    def keys(self) -> list[str]:
+        return list(self.items)
+
+
+class GuardedStorage:
+    """A :class:`Storage` that never raises.
+
+    Every operation goes to ``backend`` first. When the backend is missing or
+    raises (storage disabled, quota exceeded, security error), the value is
+    kept in memory instead, and :attr:`problem` describes what went wrong so
+    the page can say so once. Reads prefer values that only memory holds.
+    """
+
+    def __init__(self, backend: Storage | None) -> None:
+        self._backend = backend
+        self._memory = MemoryStorage()
+        self._removed: set[str] = set()
+        self.problem: str | None = None if backend is not None else "Browser storage is not available."
+
+    def _failed(self, action: str, exc: BaseException) -> None:
+        if self.problem is None:
+            self.problem = f"Browser storage failed while {action} ({type(exc).__name__})."
+
+    def get(self, key: str) -> str | None:
+        if key in self._memory.items:
+            return self._memory.items[key]
+        if key in self._removed or self._backend is None:
+            return None
+        try:
+            value = self._backend.get(key)
+        except Exception as exc:  # noqa: BLE001 - any storage failure means "absent"
+            self._failed("reading", exc)
+            return None
+        return value if isinstance(value, str) else None
+
+    def set(self, key: str, value: str) -> None:
+        self._removed.discard(key)
+        if self._backend is not None:
+            try:
+                self._backend.set(key, value)
+            except Exception as exc:  # noqa: BLE001
+                self._failed("saving", exc)
+            else:
+                self._memory.remove(key)
+                return
+        self._memory.set(key, value)
+
+    def remove(self, key: str) -> None:
+        self._memory.remove(key)
+        if self._backend is None:
+            return
+        try:
+            self._backend.remove(key)
+        except Exception as exc:  # noqa: BLE001
+            self._failed("removing", exc)
+            self._removed.add(key)
+        else:
+            self._removed.discard(key)
+
+    def keys(self) -> list[str]:
+        found: list[str] = []
+        if self._backend is not None:
+            try:
+                found = [k for k in self._backend.keys() if isinstance(k, str)]
+            except Exception as exc:  # noqa: BLE001
+                self._failed("listing keys", exc)
+        merged = [k for k in found if k not in self._removed]
+        merged += [k for k in self._memory.keys() if k not in merged]
+        return merged

@@ -1,0 +1,251 @@
+"""The page's DOM: renders what the controller says and forwards what the user does.
+
+Everything from outside (names, config IDs, messages, server text) is set
+through ``textContent``, never parsed as HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pyodide.ffi import create_proxy
+from pyscript import document
+
+from .controller import ChatController
+from .settings import Character
+from .transcript import Message
+
+ROLE_LABELS = {"user": "You", "error": "Error"}
+STICK_TO_BOTTOM_PX = 80
+
+
+def _el(tag: str, *, cls: str | None = None, text: str | None = None, **attrs: str) -> Any:
+    node = document.createElement(tag)
+    if cls:
+        node.className = cls
+    if text is not None:
+        node.textContent = text
+    for name, value in attrs.items():
+        node.setAttribute(name.replace("_", "-"), value)
+    return node
+
+
+class DomView:
+    """Implements :class:`app.controller.ChatView` on the elements of ``index.html``."""
+
+    def __init__(self) -> None:
+        byid = document.getElementById
+        self.root = document.documentElement
+        self.character_list = byid("character-list")
+        self.title = byid("chat-title")
+        self.session_id = byid("session-id")
+        self.session_none = byid("session-none")
+        self.notice = byid("notice")
+        self.messages = byid("message-list")
+        self.empty = byid("empty-conversation")
+        self.indicator = byid("sending-indicator")
+        self.input = byid("message-input")
+        self.send_button = byid("send-button")
+        self.add_input = byid("add-character-input")
+        self.add_error = byid("add-character-error")
+        self.dialog = byid("confirm-dialog")
+        self._character_name = ""
+        self._ready = False
+        self._busy = False
+        self._on_confirm: Callable[[], None] | None = None
+        self._proxies: list[Any] = []
+
+    # ----- ChatView ------------------------------------------------------------------------
+
+    def show_characters(self, characters: list[Character], current: str | None) -> None:
+        fragment = document.createDocumentFragment()
+        for character in characters:
+            button = _el("button", cls="character", type="button", data_testid="character")
+            button.dataset.configId = character.config_id
+            button.title = character.config_id
+            button.appendChild(_el("span", cls="character-name", text=character.name))
+            if character.name != character.config_id:
+                button.appendChild(_el("span", cls="character-id", text=character.config_id))
+            if character.config_id == current:
+                button.setAttribute("aria-current", "true")
+                self._character_name = character.name
+            item = _el("li")
+            item.appendChild(button)
+            fragment.appendChild(item)
+        self.character_list.replaceChildren(fragment)
+
+    def show_conversation(self, character: Character, messages: list[Message]) -> None:
+        self._character_name = character.name
+        self.title.textContent = character.name
+        document.title = f"{character.name} \u00b7 Character Chat"
+        fragment = document.createDocumentFragment()
+        for index, message in enumerate(messages):
+            fragment.appendChild(self._message_node(message, index))
+        self.messages.replaceChildren(fragment)
+        self.empty.hidden = bool(messages)
+        self.empty.textContent = f"Say hello to {character.name}."
+        self._scroll_to_end(force=True)
+
+    def append_message(self, message: Message, index: int) -> None:
+        stick = self._near_bottom()
+        self.messages.appendChild(self._message_node(message, index))
+        self.empty.hidden = True
+        self._scroll_to_end(force=stick or message.role == "user")
+
+    def show_session(self, session_id: str | None) -> None:
+        self.session_id.textContent = session_id or ""
+        self.session_none.hidden = bool(session_id)
+
+    def show_activity(self, *, sending: bool, setting_up: bool) -> None:
+        self._busy = sending or setting_up
+        self.send_button.disabled = self._busy or not self._ready
+        self.root.dataset.busy = "true" if self._busy else "false"
+        if sending:
+            self.indicator.textContent = f"{self._character_name} is replying\u2026"
+        elif setting_up:
+            self.indicator.textContent = "Starting a session\u2026"
+        self.indicator.hidden = not self._busy
+
+    def read_input(self) -> str:
+        return str(self.input.value)
+
+    def write_input(self, text: str) -> None:
+        self.input.value = text
+        self._fit_input()
+
+    def show_notice(self, text: str | None, *, level: str = "info") -> None:
+        self.notice.textContent = text or ""
+        self.notice.dataset.level = level
+        self.notice.hidden = not text
+
+    def show_add_character_error(self, text: str | None) -> None:
+        """Show why a config ID was refused; ``None`` means it was accepted (the field is cleared)."""
+        self.add_error.textContent = text or ""
+        self.add_error.hidden = text is None
+        if text is None:
+            self.add_input.value = ""
+            self.add_input.removeAttribute("aria-invalid")
+        else:
+            self.add_input.setAttribute("aria-invalid", "true")
+
+    # ----- page state ----------------------------------------------------------------------
+
+    def set_ready(self) -> None:
+        self._ready = True
+        self.send_button.disabled = self._busy
+        document.getElementById("boot").hidden = True
+        self.root.dataset.appState = "ready"
+
+    def show_fatal(self, text: str) -> None:
+        self.root.dataset.appState = "error"
+        document.getElementById("boot").hidden = True
+        self.show_notice(text, level="error")
+
+    # ----- rendering helpers ---------------------------------------------------------------
+
+    def _message_node(self, message: Message, index: int) -> Any:
+        item = _el("li", cls=f"message {message.role}")
+        who = ROLE_LABELS.get(message.role, self._character_name)
+        item.appendChild(_el("span", cls="visually-hidden", text=f"{who}: "))
+        bubble = _el("div", cls="bubble", text=message.text, data_testid="message")
+        bubble.dataset.role = message.role
+        item.appendChild(bubble)
+        if message.retry is not None:
+            retry = _el("button", cls="retry", type="button", text="Retry", data_testid="retry-button")
+            retry.dataset.index = str(index)
+            retry.setAttribute("aria-label", "Retry sending this message")
+            item.appendChild(retry)
+        return item
+
+    def _near_bottom(self) -> bool:
+        m = self.messages
+        return bool(m.scrollHeight - m.scrollTop - m.clientHeight < STICK_TO_BOTTOM_PX)
+
+    def _scroll_to_end(self, *, force: bool) -> None:
+        if force:
+            self.messages.scrollTop = self.messages.scrollHeight
+
+    def _fit_input(self) -> None:
+        self.input.style.height = "auto"
+        self.input.style.height = f"{min(int(self.input.scrollHeight) + 2, 200)}px"
+
+    # ----- events --------------------------------------------------------------------------
+
+    def _on(self, element: Any, event: str, handler: Callable[[Any], None]) -> None:
+        proxy = create_proxy(handler)
+        self._proxies.append(proxy)  # keep alive for the page's lifetime
+        element.addEventListener(event, proxy)
+
+    def confirm(self, title: str, text: str, action_label: str, on_confirm: Callable[[], None]) -> None:
+        document.getElementById("confirm-title").textContent = title
+        document.getElementById("confirm-text").textContent = text
+        document.getElementById("confirm-button").textContent = action_label
+        self._on_confirm = on_confirm
+        self.dialog.returnValue = ""  # Escape keeps the previous value otherwise
+        self.dialog.showModal()
+
+    def bind(self, controller: ChatController) -> None:
+        """Wire the page's controls to ``controller``."""
+
+        def on_submit(event: Any) -> None:
+            event.preventDefault()
+            controller.submit()
+            self.input.focus()
+
+        def on_key(event: Any) -> None:
+            if event.key == "Enter" and not event.shiftKey and not event.isComposing:
+                event.preventDefault()
+                controller.submit()
+
+        def on_character(event: Any) -> None:
+            button = event.target.closest("[data-testid=character]")
+            if button is not None:
+                controller.select_character(str(button.dataset.configId))
+
+        def on_add(event: Any) -> None:
+            event.preventDefault()
+            controller.add_character(str(self.add_input.value))
+
+        def on_message_click(event: Any) -> None:
+            button = event.target.closest("[data-testid=retry-button]")
+            if button is not None:
+                controller.retry(int(button.dataset.index))
+
+        def on_new(_event: Any) -> None:
+            if controller.needs_confirmation("new"):
+                self.confirm(
+                    f"Start a new conversation with {self._character_name}?",
+                    "This conversation and its session are forgotten; your next message starts a new session.",
+                    "Start new conversation",
+                    controller.new_conversation,
+                )
+            else:
+                controller.new_conversation()
+
+        def on_clear_all(_event: Any) -> None:
+            if controller.needs_confirmation("clear-all"):
+                self.confirm(
+                    "Clear all sessions?",
+                    "Every character's session and conversation in this browser is forgotten.",
+                    "Clear all sessions",
+                    controller.clear_all_sessions,
+                )
+            else:
+                controller.clear_all_sessions()
+
+        def on_dialog_close(_event: Any) -> None:
+            action, self._on_confirm = self._on_confirm, None
+            if self.dialog.returnValue == "confirm" and action is not None:
+                action()
+
+        byid = document.getElementById
+        self._on(byid("composer"), "submit", on_submit)
+        self._on(self.input, "keydown", on_key)
+        self._on(self.input, "input", lambda _e: self._fit_input())
+        self._on(self.character_list, "click", on_character)
+        self._on(byid("add-character-form"), "submit", on_add)
+        self._on(self.messages, "click", on_message_click)
+        self._on(byid("new-conversation"), "click", on_new)
+        self._on(byid("clear-all-sessions"), "click", on_clear_all)
+        self._on(self.dialog, "close", on_dialog_close)
