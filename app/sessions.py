@@ -133,7 +133,8 @@ class SessionManager:
             return known
         pending = self._pending.get(config_id)
         if pending is None:
-            pending = asyncio.ensure_future(self._load_or_create(config_id))
+            # The token is taken now, not when the task first runs: a clear in between must win.
+            pending = asyncio.ensure_future(self._load_or_create(config_id, self._token(config_id)))
             self._pending[config_id] = pending
             pending.add_done_callback(lambda done: self._forget_pending(config_id, done))
         # shield: one caller giving up (cancelled) must not cancel the others' request.
@@ -142,9 +143,7 @@ class SessionManager:
     def _token(self, config_id: str) -> tuple[int, int]:
         return (self._epoch, self._generation.get(config_id, 0))
 
-    async def _load_or_create(self, config_id: str) -> str:
-        token = self._token(config_id)
-
+    async def _load_or_create(self, config_id: str, token: tuple[int, int]) -> str:
         def still_wanted() -> bool:
             return self._token(config_id) == token
 

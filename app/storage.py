@@ -64,7 +64,9 @@ class GuardedStorage:
 
     def _failed(self, action: str, exc: BaseException) -> None:
         if self.problem is None:
-            self.problem = f"Browser storage failed while {action} ({type(exc).__name__})."
+            # In the browser the useful name (QuotaExceededError, SecurityError) is in the text.
+            detail = " ".join(str(exc).split())[:120] or type(exc).__name__
+            self.problem = f"Browser storage failed while {action}: {detail}."
 
     def get(self, key: str) -> str | None:
         if key in self._memory.items:

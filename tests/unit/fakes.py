@@ -1,0 +1,152 @@
+"""Small fakes for the browser: a proxy behind `post_json`, and a view."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.api import HttpResponse, ProxyClient
+from app.errors import NetworkError
+from app.settings import Character
+from app.transcript import Message
+
+Handler = Callable[[dict[str, str]], HttpResponse]
+
+
+def ok(body: dict[str, Any]) -> HttpResponse:
+    return HttpResponse(200, json.dumps(body))
+
+
+def status(code: int, body: Any = None) -> HttpResponse:
+    return HttpResponse(code, body if isinstance(body, str) else json.dumps(body or {}))
+
+
+class FakeProxy:
+    """Answers like the real proxy unless a scripted answer is queued.
+
+    ``calls`` records every request as ``(path, body)``. Queue answers with
+    ``script(path, HttpResponse | Exception | callable)``; ``gate`` holds
+    requests until released, to test concurrency.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, str]]] = []
+        self.scripted: dict[str, list[Any]] = {"/api/sessions": [], "/api/chat": []}
+        self.created = 0
+        self.gate: asyncio.Event | None = None
+
+    def script(self, path: str, *answers: Any) -> None:
+        self.scripted[path].extend(answers)
+
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.calls]
+
+    def bodies(self, path: str) -> list[dict[str, str]]:
+        return [body for p, body in self.calls if p == path]
+
+    async def post_json(self, url: str, body: dict[str, str]) -> HttpResponse:
+        assert url.startswith("http://proxy.test"), url
+        path = url[len("http://proxy.test") :]
+        self.calls.append((path, dict(body)))
+        if self.gate is not None:
+            await self.gate.wait()
+        else:
+            await asyncio.sleep(0)
+        if self.scripted[path]:
+            answer = self.scripted[path].pop(0)
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer(body) if callable(answer) else answer
+        if path == "/api/sessions":
+            self.created += 1
+            return ok({"session_id": f"sess-{self.created}", "config_id": body["config_id"], "user_id": "u",
+                       "session_status": "active", "updated_at": 0})
+        return ok({"ai": f"reply to {body['input']}", "session_id": body["session_id"]})
+
+    def client(self, timeout: float = 5.0) -> ProxyClient:
+        return ProxyClient("http://proxy.test", self.post_json, timeout=timeout)
+
+
+DROPPED = NetworkError("Failed to fetch")
+
+
+@dataclass
+class FakeView:
+    """Records what the controller shows, like the page would."""
+
+    characters: list[Character] = field(default_factory=list)
+    current: str | None = None
+    title: str = ""
+    messages: list[Message] = field(default_factory=list)
+    session: str | None = None
+    sending: bool = False
+    setting_up: bool = False
+    input: str = ""
+    notice: str | None = None
+    notice_level: str = ""
+    add_error: str | None = None
+    add_input_cleared: bool = False
+
+    def show_characters(self, characters: list[Character], current: str | None) -> None:
+        self.characters, self.current = list(characters), current
+
+    def show_conversation(self, character: Character, messages: list[Message]) -> None:
+        self.title, self.messages = character.name, list(messages)
+
+    def append_message(self, message: Message, index: int) -> None:
+        assert index == len(self.messages), "appended at the wrong index"
+        self.messages.append(message)
+
+    def show_session(self, session_id: str | None) -> None:
+        self.session = session_id
+
+    def show_activity(self, *, sending: bool, setting_up: bool) -> None:
+        self.sending, self.setting_up = sending, setting_up
+
+    def read_input(self) -> str:
+        return self.input
+
+    def write_input(self, text: str) -> None:
+        self.input = text
+
+    def show_notice(self, text: str | None, *, level: str = "info") -> None:
+        self.notice, self.notice_level = text, level
+
+    def show_add_character_error(self, text: str | None) -> None:
+        self.add_error = text
+        self.add_input_cleared = text is None
+
+    def texts(self) -> list[tuple[str, str]]:
+        return [(m.role, m.text) for m in self.messages]
+
+
+class BrokenStorage:
+    """A storage whose every operation raises, like blocked localStorage."""
+
+    def __init__(self, fail_reads: bool = True, fail_writes: bool = True) -> None:
+        self.items: dict[str, str] = {}
+        self.fail_reads = fail_reads
+        self.fail_writes = fail_writes
+
+    def get(self, key: str) -> str | None:
+        if self.fail_reads:
+            raise RuntimeError("SecurityError")
+        return self.items.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        if self.fail_writes:
+            raise RuntimeError("QuotaExceededError")
+        self.items[key] = value
+
+    def remove(self, key: str) -> None:
+        if self.fail_writes:
+            raise RuntimeError("SecurityError")
+        self.items.pop(key, None)
+
+    def keys(self) -> list[str]:
+        if self.fail_reads:
+            raise RuntimeError("SecurityError")
+        return list(self.items)

@@ -1,0 +1,302 @@
+from __future__ import annotations
+
+import asyncio
+
+from app.controller import RENEWED_NOTICE, ChatController
+from app.roster import Roster
+from app.sessions import SessionManager
+from app.settings import Character
+from app.storage import GuardedStorage, MemoryStorage
+from app.transcript import Message, TranscriptStore
+from app.wording import NETWORK, SERVER
+
+from .fakes import DROPPED, BrokenStorage, FakeProxy, FakeView, status
+
+CHARACTERS = [Character("A", "Alice"), Character("B", "Bob")]
+
+
+class Page:
+    """One page load: a controller over shared storage (a reload is a new Page on the same storage)."""
+
+    def __init__(self, storage: MemoryStorage | GuardedStorage | None = None, proxy: FakeProxy | None = None) -> None:
+        self.storage = storage if storage is not None else MemoryStorage()
+        self.proxy = proxy or FakeProxy()
+        self.view = FakeView()
+        client = self.proxy.client()
+        guarded = self.storage if isinstance(self.storage, GuardedStorage) else None
+        self.controller = ChatController(
+            self.view,
+            SessionManager(self.storage, client.create_session),
+            client,
+            TranscriptStore(self.storage),
+            Roster(self.storage, CHARACTERS),
+            storage_problem=(lambda: guarded.problem) if guarded else (lambda: None),
+        )
+
+    async def send(self, text: str) -> None:
+        self.view.input = text
+        task = self.controller.submit()
+        assert task is not None, "nothing was sent"
+        await task
+
+
+async def test_start_opens_the_first_character_and_creates_its_session() -> None:
+    page = Page()
+    await page.controller.start()
+    assert page.view.current == "A" and page.view.title == "Alice"
+    assert page.view.session == "sess-1"
+    assert page.storage.get("session_A") == "sess-1"
+    assert not page.view.setting_up
+
+
+async def test_reload_reuses_the_session_and_shows_the_conversation() -> None:
+    first = Page()
+    await first.controller.start()
+    await first.send("hello")
+    second = Page(first.storage, first.proxy)
+    await second.controller.start()
+    assert second.proxy.paths().count("/api/sessions") == 1
+    assert second.view.texts() == [("user", "hello"), ("assistant", "reply to hello")]
+    assert second.view.session == "sess-1"
+
+
+async def test_reload_reopens_the_last_open_character() -> None:
+    first = Page()
+    await first.controller.start()
+    await first.controller.open_character("B")
+    second = Page(first.storage, first.proxy)
+    await second.controller.start()
+    assert second.view.current == "B"
+
+
+async def test_submit_sends_the_input_clears_it_and_shows_the_reply() -> None:
+    page = Page()
+    await page.controller.start()
+    await page.send("hi there")
+    assert page.view.input == ""
+    assert page.view.texts() == [("user", "hi there"), ("assistant", "reply to hi there")]
+    assert not page.view.sending
+
+
+async def test_blank_input_is_never_sent() -> None:
+    page = Page()
+    await page.controller.start()
+    page.view.input = "  \n\t "
+    assert page.controller.submit() is None
+    assert page.proxy.paths() == ["/api/sessions"]
+
+
+async def test_pressing_send_repeatedly_sends_once() -> None:
+    page = Page()
+    await page.controller.start()
+    page.view.input = "once"
+    tasks = [page.controller.submit() for _ in range(5)]
+    await asyncio.gather(*(t for t in tasks if t is not None))
+    assert [b["input"] for b in page.proxy.bodies("/api/chat")] == ["once"]
+
+
+async def test_typing_while_a_reply_is_pending_keeps_the_new_text() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.gate = asyncio.Event()
+    page.view.input = "first"
+    first = page.controller.submit()
+    page.view.input = "second, typed meanwhile"
+    assert page.controller.submit() is None
+    assert page.view.sending
+    assert page.view.input == "second, typed meanwhile"
+    page.proxy.gate.set()
+    await first
+
+
+async def test_send_is_blocked_while_the_session_is_set_up() -> None:
+    page = Page()
+    page.proxy.gate = asyncio.Event()
+    starting = asyncio.ensure_future(page.controller.start())
+    await asyncio.sleep(0.01)
+    assert page.view.setting_up
+    page.view.input = "too early"
+    assert page.controller.submit() is None
+    assert page.view.input == "too early"
+    page.proxy.gate.set()
+    await starting
+    assert not page.view.setting_up
+
+
+async def test_network_failure_shows_the_message_and_keeps_the_text() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.script("/api/chat", DROPPED)
+    await page.send("do not lose me")
+    assert page.view.texts()[-1] == ("error", NETWORK)
+    assert page.view.messages[-1].retry == "do not lose me"
+    assert page.view.input == "do not lose me"
+
+
+async def test_failure_does_not_overwrite_text_typed_meanwhile() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.script("/api/chat", status(500))
+    page.view.input = "first"
+    task = page.controller.submit()
+    page.view.input = "newer draft"
+    assert task is not None
+    await task
+    assert page.view.input == "newer draft"
+    assert page.view.texts()[-1] == ("error", SERVER)
+
+
+async def test_retry_resends_the_failed_text_and_removes_the_failure() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.script("/api/chat", status(500))
+    await page.send("again please")
+    task = page.controller.retry(len(page.view.messages) - 1)
+    assert task is not None
+    await task
+    assert page.view.texts() == [("user", "again please"), ("assistant", "reply to again please")]
+    assert page.view.input == ""
+    assert [b["input"] for b in page.proxy.bodies("/api/chat")] == ["again please", "again please"]
+
+
+async def test_retry_ignores_messages_that_are_not_failures() -> None:
+    page = Page()
+    await page.controller.start()
+    await page.send("fine")
+    assert page.controller.retry(1) is None
+    assert page.controller.retry(99) is None
+
+
+async def test_a_reply_after_switching_lands_in_its_own_conversation() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.gate = asyncio.Event()
+    page.view.input = "for Alice"
+    task = page.controller.submit()
+    assert task is not None
+    switch = page.controller.select_character("B")
+    assert switch is not None
+    await asyncio.sleep(0)
+    page.proxy.gate.set()
+    await asyncio.gather(task, switch)
+    assert page.view.current == "B"
+    assert page.view.texts() == []
+    assert [(m.role, m.text) for m in page.controller.conversation("A")] == [
+        ("user", "for Alice"), ("assistant", "reply to for Alice")]
+
+
+async def test_each_character_keeps_its_own_session_and_conversation() -> None:
+    page = Page()
+    await page.controller.start()
+    await page.send("to A")
+    await page.controller.open_character("B")
+    await page.send("to B")
+    await page.controller.open_character("A")
+    assert page.view.texts() == [("user", "to A"), ("assistant", "reply to to A")]
+    assert page.storage.get("session_A") != page.storage.get("session_B")
+    sessions_used = {b["config_id"]: b["session_id"] for b in page.proxy.bodies("/api/chat")}
+    assert sessions_used == {"A": page.storage.get("session_A"), "B": page.storage.get("session_B")}
+
+
+async def test_expiry_recovery_is_visible_and_the_conversation_continues() -> None:
+    page = Page()
+    await page.controller.start()
+    await page.send("one")
+    page.proxy.script("/api/chat", status(410, {"error": "Session expired"}))
+    await page.send("two")
+    assert page.view.texts()[-1] == ("assistant", "reply to two")
+    assert page.view.session == "sess-2"
+    assert page.view.notice == RENEWED_NOTICE
+
+
+async def test_new_conversation_clears_session_and_conversation_and_the_next_message_creates_one() -> None:
+    page = Page()
+    await page.controller.start()
+    await page.send("before")
+    assert page.controller.needs_confirmation("new")
+    page.controller.new_conversation()
+    assert page.storage.get("session_A") is None
+    assert page.view.texts() == [] and page.view.session is None
+    assert Page(page.storage, page.proxy).controller.conversation("A") == []
+    await page.send("after")
+    assert page.storage.get("session_A") == "sess-2"
+    assert page.proxy.bodies("/api/chat")[-1]["session_id"] == "sess-2"
+
+
+async def test_clear_all_removes_sessions_and_conversations_but_not_other_keys() -> None:
+    page = Page(MemoryStorage({"theme": "dark", "session_other": "x"}))
+    await page.controller.start()
+    await page.send("a")
+    await page.controller.open_character("B")
+    page.controller.clear_all_sessions()
+    keys = set(page.storage.keys())
+    assert not any(k.startswith("session_") or k.startswith("pychat:transcript:") for k in keys)
+    assert "theme" in keys
+    assert page.view.session is None and page.view.texts() == []
+
+
+async def test_requested_unknown_character_is_added_and_opened() -> None:
+    page = Page()
+    await page.controller.start("CHAR_new")
+    assert page.view.current == "CHAR_new"
+    assert [c.config_id for c in page.view.characters] == ["A", "B", "CHAR_new"]
+    reloaded = Page(page.storage, page.proxy)
+    await reloaded.controller.start()
+    assert "CHAR_new" in [c.config_id for c in reloaded.view.characters]
+
+
+async def test_invalid_requested_character_is_refused_with_a_notice() -> None:
+    page = Page()
+    await page.controller.start("   ")
+    assert page.view.current == "A"
+    assert page.view.notice and "character" in page.view.notice
+
+
+async def test_adding_a_character_validates_and_clears_the_field() -> None:
+    page = Page()
+    await page.controller.start()
+    assert page.controller.add_character("x" * 500) is None
+    assert page.view.add_error and "128" in page.view.add_error
+    task = page.controller.add_character("  CHAR_z ")
+    assert task is not None
+    await task
+    assert page.view.add_error is None and page.view.add_input_cleared
+    assert page.view.current == "CHAR_z"
+
+
+async def test_session_setup_failure_is_shown_but_not_stored() -> None:
+    proxy = FakeProxy()
+    proxy.script("/api/sessions", DROPPED)
+    page = Page(proxy=proxy)
+    await page.controller.start()
+    assert page.view.texts() == [("error", NETWORK)]
+    assert page.view.messages[0].retry is None
+    assert TranscriptStore(page.storage).load("A") == []
+    await page.send("works now")
+    assert page.view.texts()[-1] == ("assistant", "reply to works now")
+
+
+async def test_blocked_storage_still_chats_and_says_so_once() -> None:
+    page = Page(GuardedStorage(BrokenStorage()))
+    await page.controller.start()
+    await page.send("hi")
+    assert page.view.texts()[-1] == ("assistant", "reply to hi")
+    assert page.view.notice_level == "warning" and "storage" in (page.view.notice or "").lower()
+    page.view.notice = None
+    await page.send("again")
+    assert page.view.notice is None
+    assert page.proxy.paths().count("/api/sessions") == 1
+
+
+async def test_stored_conversation_with_a_failed_message_can_be_retried_after_reload() -> None:
+    first = Page()
+    await first.controller.start()
+    first.proxy.script("/api/chat", DROPPED)
+    await first.send("lost?")
+    second = Page(first.storage, first.proxy)
+    await second.controller.start()
+    assert second.view.messages[-1] == Message("error", NETWORK, retry="lost?")
+    task = second.controller.retry(1)
+    assert task is not None
+    await task
+    assert second.view.texts() == [("user", "lost?"), ("assistant", "reply to lost?")]

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pytest
+
+from app.settings import Character, load_settings, resolve_api_base
+
+PAGE = "http://127.0.0.1:8000"
+DEFAULT = "http://localhost:3000"
+
+
+def test_settings_read_characters_and_api_base() -> None:
+    settings = load_settings({
+        "api_base": "http://localhost:3000/",
+        "characters": [{"name": "Luna", "config_id": "CHAR_luna"}, {"config_id": " CHAR_x "}],
+    })
+    assert settings.api_base == DEFAULT
+    assert settings.characters == [Character("CHAR_luna", "Luna"), Character("CHAR_x", "CHAR_x")]
+    assert settings.problems == []
+
+
+def test_bad_config_entries_are_skipped_with_a_problem_each() -> None:
+    settings = load_settings({"api_base": "ftp://x", "characters": [{"name": "no id"}, "junk", {"config_id": ""}]})
+    assert settings.api_base == DEFAULT
+    assert settings.characters == []
+    assert len(settings.problems) == 4
+
+
+def test_missing_table_gives_defaults() -> None:
+    assert load_settings(None).api_base == DEFAULT
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "http://localhost:3001",
+        "http://127.0.0.1:9999",
+        "http://127.5.6.7:3000",
+        "http://[::1]:3000",
+        "http://127.0.0.1:8000/proxy",
+        "http://app.localhost:3000",
+    ],
+)
+def test_loopback_and_same_origin_overrides_are_accepted(override: str) -> None:
+    assert resolve_api_base(DEFAULT, override, PAGE, []) == (override, None)
+
+
+def test_same_origin_override_is_accepted_for_a_public_page() -> None:
+    page = "https://chat.example.org"
+    assert resolve_api_base(DEFAULT, "https://chat.example.org/api-proxy/", page, []) == (
+        "https://chat.example.org/api-proxy", None)
+
+
+def test_listed_override_is_accepted() -> None:
+    assert resolve_api_base(DEFAULT, "https://proxy.example.org", PAGE, ["https://proxy.example.org"])[1] is None
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "https://evil.example.com",
+        "http://127.0.0.1.evil.example.com",
+        "http://localhost@evil.example.com",
+        "javascript:alert(1)",
+        "//evil.example.com",
+        "http://10.0.0.1:3000",
+        "http://localhost:99999",
+    ],
+)
+def test_other_overrides_are_ignored_with_a_warning(override: str) -> None:
+    base, warning = resolve_api_base(DEFAULT, override, PAGE, [])
+    assert base == DEFAULT
+    assert warning and warning.startswith("Ignored ?api=")
+
+
+def test_no_override_keeps_the_configured_base() -> None:
+    assert resolve_api_base(DEFAULT, None, PAGE, []) == (DEFAULT, None)
