@@ -130,14 +130,15 @@ class ProxyClient:
     async def _post(self, path: str, body: dict[str, str], *, session_bound: bool) -> dict[str, Any]:
         try:
             response = await asyncio.wait_for(self._post_json(f"{self.api_base}{path}", body), self._timeout)
-        except asyncio.TimeoutError as exc:  # builtin TimeoutError on 3.11+, kept explicit for clarity
+        except TimeoutError as exc:  # builtin TimeoutError on 3.11+, kept explicit for clarity
             raise RequestTimeout(f"no answer within {self._timeout:g} s") from exc
         if not 200 <= response.status < 300:
             raise classify_http_error(response.status, response.body, session_bound=session_bound)
         data = _parse_json(response.body)
         if data is None:
-            looks_html = response.body.lstrip()[:1] == "<"
-            raise BadResponse("the server sent an HTML page instead of JSON" if looks_html else "the reply is not valid JSON")
+            if response.body.lstrip()[:1] == "<":
+                raise BadResponse("the server sent an HTML page instead of JSON")
+            raise BadResponse("the reply is not valid JSON")
         if not isinstance(data, dict):
             raise BadResponse("the reply is not a JSON object")
         return data

@@ -1,0 +1,652 @@
+"""A local stand-in for the character chat service the page talks to.
+
+The chat page never talks to a character service directly: it calls a proxy
+with two endpoints. This module implements that contract in memory so the
+page can be developed and tested on one machine, with no account and no
+network::
+
+    python3 demo_proxy.py --port 3000            # what serve.py starts for you
+    python3 demo_proxy.py --port 3000 --test-faults
+
+Contract (every response carries ``Access-Control-Allow-Origin: *``):
+
+``POST /api/sessions`` ``{"config_id": "CHAR_luna"}``
+    -> 200 ``{"session_id", "config_id", "user_id", "session_status",
+    "updated_at"}``
+
+``POST /api/chat`` ``{"session_id", "config_id", "input"}``
+    -> 200 ``{"ai": "<reply>", "session_id", "message_count"}``;
+    404 unknown session, 410 expired session, 400 bad request.
+
+Demo characters: ``CHAR_luna`` (Luna, a gentle stargazer), ``CHAR_atlas``
+(Atlas, a terse cartographer) and ``CHAR_echo`` (Echo, replies with the input
+verbatim). Any other config id gets a generic persona. Replies are
+deterministic and name the message number within the session, so session
+reuse is visible on the page.
+
+With ``--test-faults`` (``make_proxy_server(..., test_faults=True)``) a
+control API for browser tests is added under ``/__test__/``: ``reset``,
+``fault``, ``expire`` and ``log``. It is off by default; without the flag
+those paths answer 404. See ``ProxyHandler`` for the exact bodies.
+
+Example::
+
+    >>> server = make_proxy_server("127.0.0.1", 0)
+    >>> threading.Thread(target=server.serve_forever, daemon=True).start()
+    >>> # POST http://127.0.0.1:<server.server_address[1]>/api/sessions ...
+    >>> server.shutdown(); server.server_close()
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import json
+import secrets
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_CONFIG_ID_CHARS = 128
+MAX_DELAY_MS = 600_000
+DEMO_USER_ID = "demo-user"
+
+SESSIONS_PATH = "/api/sessions"
+CHAT_PATH = "/api/chat"
+API_PATHS = (SESSIONS_PATH, CHAT_PATH)
+TEST_PREFIX = "/__test__/"
+TEST_PATHS = {
+    "/__test__/reset": "POST",
+    "/__test__/fault": "POST",
+    "/__test__/expire": "POST",
+    "/__test__/log": "GET",
+}
+FAULT_ENDPOINTS = {"chat": (CHAT_PATH,), "sessions": (SESSIONS_PATH,), "any": API_PATHS}
+FAULT_KINDS = ("status", "drop", "malformed", "html", "delay", "reply")
+
+MALFORMED_JSON = b'{"ai": "unterminated'
+GATEWAY_ERROR_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
+    b"<body><h1>502 Bad Gateway</h1><p>The upstream character service did not"
+    b" answer.</p><hr><address>demo gateway</address></body></html>\n"
+)
+
+
+@dataclass(frozen=True)
+class Character:
+    name: str
+    persona: str
+    sign_offs: tuple[str, ...] = ()
+
+
+CHARACTERS: dict[str, Character] = {
+    "CHAR_luna": Character(
+        "Luna",
+        "a gentle stargazer",
+        ("The stars agree.", "The moon is listening.", "Orion sends his regards."),
+    ),
+    "CHAR_atlas": Character(
+        "Atlas",
+        "a terse cartographer",
+        ("Noted on the map.", "Charted.", "Bearing logged."),
+    ),
+    "CHAR_echo": Character("Echo", "repeats every message verbatim"),
+}
+GENERIC_SIGN_OFFS = ("Thanks for chatting.", "Tell me more.", "Nice to hear from you.")
+
+
+def make_reply(config_id: str, text: str, message_number: int) -> str:
+    """The deterministic reply of character ``config_id`` to its nth message.
+
+    >>> make_reply("CHAR_luna", "hi", 1)
+    'Luna (message 1 in this session): you said "hi". The stars agree.'
+    >>> make_reply("CHAR_echo", "<b>hi</b>", 7)
+    '<b>hi</b>'
+    """
+    character = CHARACTERS.get(config_id)
+    if config_id == "CHAR_echo":
+        return text
+    sign_offs: tuple[str, ...]
+    if character is None:
+        name, sign_offs = f"Demo character {config_id}", GENERIC_SIGN_OFFS
+    else:
+        name, sign_offs = character.name, character.sign_offs
+    sign_off = sign_offs[(message_number - 1) % len(sign_offs)]
+    where = f"message {message_number} in this session"
+    return f'{name} ({where}): you said "{text}". {sign_off}'
+
+
+@dataclass
+class Session:
+    config_id: str
+    count: int = 0
+    expired_status: int | None = None
+
+
+@dataclass
+class Fault:
+    endpoint: str
+    kind: str
+    times: int
+    spec: dict[str, Any]
+
+    def matches(self, path: str) -> bool:
+        return path in FAULT_ENDPOINTS[self.endpoint]
+
+
+@dataclass
+class ProxyState:
+    """Sessions, queued faults and the request log, guarded by one lock."""
+
+    sessions: dict[str, Session] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.sessions.clear()
+            self.faults.clear()
+            self.requests.clear()
+
+    def take_fault(self, path: str) -> Fault | None:
+        """Consume one use of the oldest queued fault matching ``path``."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(path):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+
+class BadRequest(Exception):
+    """A request the proxy answers with an error status and JSON message."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _is_valid_config_id(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_CONFIG_ID_CHARS
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadRequest(f"{name} must be a positive integer")
+    return value
+
+
+def parse_fault(body: Any) -> Fault:
+    """Validate a ``/__test__/fault`` request body into a :class:`Fault`."""
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object")
+    endpoint = body.get("endpoint", "any")
+    if endpoint not in FAULT_ENDPOINTS:
+        raise BadRequest('endpoint must be "chat", "sessions" or "any"')
+    kind = body.get("kind")
+    if kind not in FAULT_KINDS:
+        raise BadRequest("kind must be one of: " + ", ".join(FAULT_KINDS))
+    times = _positive_int(body.get("times", 1), "times")
+    if kind == "status":
+        status = body.get("status")
+        if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+            raise BadRequest("status must be an integer from 200 to 599")
+        if "body" in body and not isinstance(body["body"], (dict, str)):
+            raise BadRequest("body must be a JSON object or a string")
+    elif kind == "delay":
+        delay = body.get("delay_ms")
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+            raise BadRequest("delay_ms must be a number")
+        if not 0 <= delay <= MAX_DELAY_MS:
+            raise BadRequest(f"delay_ms must be between 0 and {MAX_DELAY_MS}")
+    elif kind == "reply" and "body" not in body:
+        raise BadRequest("a reply fault needs a body")
+    return Fault(endpoint=endpoint, kind=kind, times=times, spec=body)
+
+
+class ProxyHandler(BaseHTTPRequestHandler):
+    """Routes the proxy contract and, when enabled, the ``/__test__/`` API.
+
+    Test control API (only with ``test_faults``):
+
+    - ``POST /__test__/reset`` clears sessions, queued faults and the log.
+    - ``POST /__test__/fault`` ``{"endpoint": "chat"|"sessions"|"any",
+      "kind": ..., "times": 1}`` queues a fault for the next matching POST.
+      Kinds: ``status`` (+ ``status``, optional ``body``: object sent as JSON
+      or string sent as text/plain), ``drop`` (close without answering),
+      ``malformed`` (200 with truncated JSON), ``html`` (502 HTML page),
+      ``delay`` (+ ``delay_ms``, then normal handling), ``reply`` (+ ``body``,
+      sent as the 200 JSON body).
+    - ``POST /__test__/expire`` ``{"session_id": ...}`` or ``{}`` for all,
+      optional ``"status": 404|410`` (default 410).
+    - ``GET /__test__/log`` ``{"requests": [...], "sessions": {...}}``.
+    """
+
+    server: ProxyServer
+    # HTTP/1.0: one request per connection. A browser retries a request that
+    # died on a *reused* keep-alive connection, which would hide "drop".
+    protocol_version = "HTTP/1.0"
+    server_version = "DemoProxy/1.0"
+    timeout = 30
+
+    # -- plumbing -------------------------------------------------------
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if not format.startswith("Request timed out"):
+            super().log_message(format, *args)
+
+    def _cors_headers(self) -> None:
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Vary", "Origin")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Cache-Control", "no-store")
+
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self._cors_headers()
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        if content_type is not None:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _send_json(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._send(status, body, "application/json", extra)
+
+    def _send_error_json(self, status: int, message: str) -> None:
+        self._send_json(status, {"error": message})
+
+    @property
+    def _route(self) -> str:
+        return self.path.split("?", 1)[0].split("#", 1)[0]
+
+    def _known_paths(self) -> dict[str, str]:
+        """Path -> allowed method for the endpoints this server exposes."""
+        paths = {path: "POST" for path in API_PATHS}
+        if self.server.test_faults:
+            paths.update(TEST_PATHS)
+        return paths
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            raise BadRequest("Content-Length is required", HTTPStatus.LENGTH_REQUIRED)
+        raw_length = self.headers.get("Content-Length", "0").strip() or "0"
+        try:
+            length = int(raw_length)
+        except ValueError:
+            raise BadRequest("Invalid Content-Length") from None
+        if length < 0:
+            raise BadRequest("Invalid Content-Length")
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            raise BadRequest("Request body too large", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        return self.rfile.read(length) if length else b""
+
+    @staticmethod
+    def _parse_json(raw: bytes) -> Any:
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise BadRequest("Request body must be JSON") from None
+
+    @staticmethod
+    def _loggable(raw: bytes | None) -> Any:
+        if not raw:
+            return None
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return raw.decode("utf-8", errors="replace")
+
+    def _record(self, raw: bytes | None) -> None:
+        if not self.server.test_faults:
+            return
+        entry = {
+            "method": self.command,
+            "path": self._route,
+            "body": self._loggable(raw),
+        }
+        with self.server.state.lock:
+            self.server.state.requests.append(entry)
+
+    # -- dispatch -------------------------------------------------------
+    def do_OPTIONS(self) -> None:
+        if self._route not in self._known_paths():
+            self._send_error_json(404, "Not found")
+            return
+        extra = {
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "600",
+        }
+        if self._route == "/__test__/log":
+            extra["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+        if self.headers.get("Access-Control-Request-Private-Network"):
+            extra["Access-Control-Allow-Private-Network"] = "true"
+        self._send(204, extra=extra)
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        route = self._route
+        is_api = route.startswith("/api/")
+        raw: bytes | None = None
+        recorded = False
+        try:
+            allowed = self._known_paths().get(route)
+            if self.command in ("POST", "PUT", "PATCH") or self.headers.get("Content-Length"):
+                raw = self._read_body()
+            if is_api:
+                self._record(raw)
+                recorded = True
+            if allowed is None:
+                raise BadRequest("Not found", 404)
+            if self.command != allowed:
+                self._send_json(
+                    405,
+                    {"error": "Method not allowed"},
+                    {"Allow": f"{allowed}, OPTIONS"},
+                )
+                return
+            if is_api:
+                self._handle_api(route, raw or b"")
+            else:
+                self._handle_test(route, raw or b"")
+        except BadRequest as error:
+            if is_api and not recorded:
+                self._record(raw)
+            self._send_error_json(error.status, str(error))
+
+    # -- the proxy contract ----------------------------------------------
+    def _handle_api(self, route: str, raw: bytes) -> None:
+        fault = self.server.state.take_fault(route)
+        if fault is not None and self._apply_fault(fault):
+            return
+        body = self._parse_json(raw)
+        if not isinstance(body, dict):
+            raise BadRequest("Request body must be a JSON object")
+        if route == SESSIONS_PATH:
+            self._send_json(200, self._create_session(body))
+        else:
+            self._send_json(200, self._chat(body))
+
+    def _apply_fault(self, fault: Fault) -> bool:
+        """Act out ``fault``; True when the response has been dealt with."""
+        spec = fault.spec
+        if fault.kind == "delay":
+            time.sleep(float(spec["delay_ms"]) / 1000)
+            return False
+        if fault.kind == "drop":
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+        elif fault.kind == "malformed":
+            self._send(200, MALFORMED_JSON, "application/json")
+        elif fault.kind == "html":
+            self._send(502, GATEWAY_ERROR_PAGE, "text/html; charset=utf-8")
+        elif fault.kind == "reply":
+            self._send_json(200, spec["body"])
+        else:  # status
+            status = int(spec["status"])
+            body = spec.get("body")
+            if status in (204, 205, 304):
+                self._send(status)
+            elif isinstance(body, str):
+                self._send(status, body.encode("utf-8"), "text/plain; charset=utf-8")
+            else:
+                default = {"error": _reason(status)}
+                self._send_json(status, body if body is not None else default)
+        return True
+
+    def _create_session(self, body: dict[str, Any]) -> dict[str, Any]:
+        config_id = body.get("config_id")
+        if not _is_valid_config_id(config_id):
+            if isinstance(config_id, str) and config_id:
+                raise BadRequest(f"config_id must be at most {MAX_CONFIG_ID_CHARS} characters")
+            raise BadRequest("config_id is required")
+        assert isinstance(config_id, str)
+        session_id = "sess_" + secrets.token_hex(12)
+        with self.server.state.lock:
+            self.server.state.sessions[session_id] = Session(config_id)
+        return {
+            "session_id": session_id,
+            "config_id": config_id,
+            "user_id": DEMO_USER_ID,
+            "session_status": "active",
+            "updated_at": int(time.time()),
+        }
+
+    def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        session_id, config_id, text = (
+            body.get("session_id"),
+            body.get("config_id"),
+            body.get("input"),
+        )
+        if not isinstance(session_id, str) or not session_id:
+            raise BadRequest("session_id is required")
+        if not _is_valid_config_id(config_id):
+            raise BadRequest("config_id is required")
+        if not isinstance(text, str) or not text.strip():
+            raise BadRequest("input is required")
+        assert isinstance(config_id, str)
+        with self.server.state.lock:
+            session = self.server.state.sessions.get(session_id)
+            if session is None or session.expired_status == 404:
+                raise BadRequest("Session not found", 404)
+            if session.expired_status is not None:
+                raise BadRequest("Session expired", session.expired_status)
+            if session.config_id != config_id:
+                raise BadRequest("Session belongs to another character")
+            session.count += 1
+            count = session.count
+        return {
+            "ai": make_reply(config_id, text, count),
+            "session_id": session_id,
+            "message_count": count,
+        }
+
+    # -- test control API -----------------------------------------------
+    def _handle_test(self, route: str, raw: bytes) -> None:
+        state = self.server.state
+        if route == "/__test__/log":
+            with state.lock:
+                payload = {
+                    "requests": list(state.requests),
+                    "sessions": {
+                        sid: {
+                            "config_id": s.config_id,
+                            "count": s.count,
+                            "expired": s.expired_status is not None,
+                        }
+                        for sid, s in state.sessions.items()
+                    },
+                }
+            self._send_json(200, payload)
+            return
+        if route == "/__test__/reset":
+            state.reset()
+            self._send_json(200, {"ok": True})
+            return
+        body = self._parse_json(raw) if raw.strip() else {}
+        if route == "/__test__/fault":
+            fault = parse_fault(body)
+            with state.lock:
+                state.faults.append(fault)
+                queued = len(state.faults)
+            self._send_json(200, {"ok": True, "queued": queued})
+        else:
+            self._send_json(200, {"ok": True, "expired": self._expire(body)})
+
+    def _expire(self, body: Any) -> list[str]:
+        if not isinstance(body, dict):
+            raise BadRequest("Request body must be a JSON object")
+        status = body.get("status", 410)
+        if status not in (404, 410) or isinstance(status, bool):
+            raise BadRequest("status must be 404 or 410")
+        session_id = body.get("session_id")
+        with self.server.state.lock:
+            sessions = self.server.state.sessions
+            if session_id is None:
+                targets = list(sessions)
+            elif session_id in sessions:
+                targets = [session_id]
+            else:
+                raise BadRequest("Session not found", 404)
+            for sid in targets:
+                sessions[sid].expired_status = status
+        return targets
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+class ProxyServer(ThreadingHTTPServer):
+    """A threaded HTTP server holding the proxy's in-memory state."""
+
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int, *, test_faults: bool = False, verbose: bool = False):
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.state = ProxyState()
+        self.test_faults = test_faults
+        self.verbose = verbose
+        super().__init__((host, port), ProxyHandler)
+
+    def server_bind(self) -> None:
+        # Skip HTTPServer's reverse DNS lookup (socket.getfqdn): slow offline.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+def make_proxy_server(host: str, port: int, test_faults: bool = False, *, verbose: bool = False) -> ProxyServer:
+    """Bind the demo proxy on ``host:port`` (0 picks a free port); call
+    ``serve_forever()`` to run it. Raises ``OSError`` if the port is taken."""
+    return ProxyServer(host, port, test_faults=test_faults, verbose=verbose)
+
+
+def http_url(host: str, port: int) -> str:
+    """The URL a browser on this machine uses to reach a server bound to ``host``.
+
+    >>> http_url("0.0.0.0", 3000), http_url("::1", 3000)
+    ('http://127.0.0.1:3000', 'http://[::1]:3000')
+    """
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def wait_for_stop_signal() -> None:
+    """Block until Ctrl-C (SIGINT) or SIGTERM arrives."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def is_address_in_use(error: OSError) -> bool:
+    return error.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the demo chat proxy on this machine.")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
+    parser.add_argument(
+        "--test-faults",
+        action="store_true",
+        help="enable the /__test__/ control API (tests only)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        server = make_proxy_server(args.host, args.port, args.test_faults, verbose=args.verbose)
+    except OSError as error:
+        why = "port already in use" if is_address_in_use(error) else error.strerror
+        print(
+            f"demo_proxy.py: cannot listen on {args.host}:{args.port}: {why}",
+            file=sys.stderr,
+        )
+        return 1
+    thread = threading.Thread(target=server.serve_forever, name="demo-proxy", daemon=True)
+    thread.start()
+    print(f"Demo proxy: {http_url(args.host, server.server_address[1])}", flush=True)
+    if args.test_faults:
+        print("Test control API enabled under /__test__/ (for tests only).", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        wait_for_stop_signal()
+    finally:
+        server.shutdown()
+        server.server_close()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""End-to-end tests: Chromium (Playwright) against `serve.py` and its demo proxy.
+
+A browser is required: Playwright's own Chromium if installed, else Debian's
+`/usr/bin/chromium`. When neither exists the run fails; it never skips.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = "html[data-app-state=ready]"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.e2e)
+
+
+def find_chromium(playwright: Playwright) -> str:
+    own = playwright.chromium.executable_path
+    if own and os.path.exists(own):
+        return own
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    pytest.fail("No Chromium found: install Debian's 'chromium' package (scripts/test.sh does).", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any], playwright: Playwright) -> dict[str, Any]:
+    return {**browser_type_launch_args, "executable_path": find_chromium(playwright), "args": CHROMIUM_ARGS}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(url: str, process: subprocess.Popen[str], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"serve.py exited early:\n{process.stdout.read() if process.stdout else ''}")
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+@dataclass
+class Server:
+    """The page and the demo proxy, with the proxy's test-only fault switches."""
+
+    url: str
+    api: str
+
+    def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.api}/__test__/{path}",
+            data=data,
+            method="GET" if data is None else "POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    def fault(self, endpoint: str, kind: str, **options: Any) -> None:
+        self.control("fault", {"endpoint": endpoint, "kind": kind, **options})
+
+    def expire(self, session_id: str | None = None, status: int = 410) -> None:
+        self.control("expire", {"status": status, **({"session_id": session_id} if session_id else {})})
+
+    def requests(self, path: str | None = None) -> list[dict[str, Any]]:
+        found = self.control("log")["requests"]
+        return [r for r in found if path is None or r["path"] == path]
+
+    def create_session(self, config_id: str) -> str:
+        request = urllib.request.Request(f"{self.api}/api/sessions", data=json.dumps({"config_id": config_id}).encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return str(json.loads(response.read())["session_id"])
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    port, api_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "serve.py"), "--port", str(port), "--api-port", str(api_port), "--test-faults"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        page_url, api_url = f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{api_port}"
+        wait_for(page_url, process)
+        wait_for(f"{api_url}/__test__/log", process)
+        yield Server(page_url, api_url)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_proxy(request: pytest.FixtureRequest) -> None:
+    if "server" in request.fixturenames:
+        request.getfixturevalue("server").control("reset", {})
+
+
+@pytest.fixture
+def context(context: BrowserContext) -> BrowserContext:
+    context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture
+def page_errors() -> list[str]:
+    """Uncaught errors in the page; a test that expects some clears the list after checking them."""
+    return []
+
+
+@pytest.fixture
+def page(page: Page, page_errors: list[str]) -> Iterator[Page]:
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    yield page
+    assert page_errors == [], f"uncaught errors in the page: {page_errors}"
+
+
+def open_app(page: Page, server: Server, query: str = "") -> Page:
+    page.goto(server.url + query)
+    page.wait_for_selector(READY, timeout=60_000)
+    return page

@@ -1,0 +1,46 @@
+"""Small page actions shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Locator, Page, expect
+
+LUNA, ATLAS, ECHO = "CHAR_luna", "CHAR_atlas", "CHAR_echo"
+
+
+def messages(page: Page, role: str | None = None) -> Locator:
+    selector = '[data-testid="message"]' + (f'[data-role="{role}"]' if role else "")
+    return page.locator(selector)
+
+
+def send(page: Page, text: str) -> None:
+    """Type ``text`` and press Enter, like a person."""
+    page.get_by_test_id("message-input").fill(text)
+    page.get_by_test_id("message-input").press("Enter")
+
+
+def send_and_wait(page: Page, text: str) -> str:
+    """Send and wait for the next assistant reply; returns its text."""
+    replies = messages(page, "assistant")
+    before = replies.count()
+    send(page, text)
+    expect(replies).to_have_count(before + 1)
+    expect(page.get_by_test_id("send-button")).to_be_enabled()
+    return replies.nth(before).inner_text()
+
+
+def stored(page: Page, key: str) -> str | None:
+    value = page.evaluate("key => localStorage.getItem(key)", key)
+    return value if value is None else str(value)
+
+
+def open_character(page: Page, config_id: str) -> None:
+    page.locator(f'[data-testid="character"][data-config-id="{config_id}"]').click()
+    expect(page.locator(f'[data-testid="character"][data-config-id="{config_id}"]')).to_have_attribute(
+        "aria-current", "true")
+    expect(page.get_by_test_id("send-button")).to_be_enabled()
+
+
+def confirm_if_asked(page: Page) -> None:
+    confirm = page.get_by_test_id("confirm-button")
+    if confirm.is_visible():
+        confirm.click()

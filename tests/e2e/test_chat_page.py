@@ -1,0 +1,215 @@
+"""The chat page as a person uses it: sending, keys, persistence, characters, safety, loading."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urlsplit
+
+from playwright.sync_api import Page, Route, expect
+
+from .conftest import READY, Server, open_app
+from .helpers import ATLAS, ECHO, LUNA, messages, open_character, send, send_and_wait, stored
+
+
+def test_enter_sends_and_the_reply_is_shown(page: Page, server: Server) -> None:
+    open_app(page, server)
+    reply = send_and_wait(page, "Hello Luna")
+    expect(messages(page)).to_have_text(["Hello Luna", reply])
+    assert reply.startswith("Luna (message 1 in this session)")
+    expect(page.get_by_test_id("message-input")).to_have_value("")
+    session_id = stored(page, f"session_{LUNA}")
+    assert server.requests("/api/chat")[0]["body"] == {"session_id": session_id, "config_id": LUNA,
+                                                       "input": "Hello Luna"}
+
+
+def test_send_button_sends(page: Page, server: Server) -> None:
+    open_app(page, server)
+    page.get_by_test_id("message-input").fill("by button")
+    page.get_by_test_id("send-button").click()
+    expect(messages(page, "assistant")).to_have_count(1)
+
+
+def test_shift_enter_inserts_a_newline_instead_of_sending(page: Page, server: Server) -> None:
+    open_app(page, server, f"?character={ECHO}")
+    box = page.get_by_test_id("message-input")
+    box.type("line one")
+    box.press("Shift+Enter")
+    box.type("line two")
+    expect(box).to_have_value("line one\nline two")
+    assert server.requests("/api/chat") == []
+    box.press("Enter")
+    expect(messages(page, "assistant")).to_have_count(1)
+    assert server.requests("/api/chat")[0]["body"]["input"] == "line one\nline two"
+    assert messages(page, "assistant").first.inner_text() == "line one\nline two"
+
+
+def test_empty_and_blank_messages_are_never_sent(page: Page, server: Server) -> None:
+    open_app(page, server)
+    page.get_by_test_id("send-button").click()
+    send(page, "   \n  ")
+    page.wait_for_timeout(300)
+    assert server.requests("/api/chat") == []
+    expect(messages(page)).to_have_count(0)
+
+
+def test_sending_shows_an_indicator_and_disables_send(page: Page, server: Server) -> None:
+    open_app(page, server)
+    server.fault("chat", "delay", delay_ms=800)
+    send(page, "slow one")
+    expect(page.get_by_test_id("sending-indicator")).to_be_visible()
+    expect(page.get_by_test_id("send-button")).to_be_disabled()
+    expect(messages(page, "assistant")).to_have_count(1)
+    expect(page.get_by_test_id("sending-indicator")).to_be_hidden()
+    expect(page.get_by_test_id("send-button")).to_be_enabled()
+
+
+def test_pressing_enter_many_times_sends_once(page: Page, server: Server) -> None:
+    open_app(page, server)
+    server.fault("chat", "delay", delay_ms=300)
+    box = page.get_by_test_id("message-input")
+    box.fill("just once")
+    for _ in range(6):
+        box.press("Enter")
+    expect(messages(page, "assistant")).to_have_count(1)
+    page.wait_for_timeout(300)
+    assert [r["body"]["input"] for r in server.requests("/api/chat")] == ["just once"]
+
+
+def test_conversation_survives_a_reload(page: Page, server: Server) -> None:
+    open_app(page, server)
+    first = send_and_wait(page, "remember me")
+    page.reload()
+    page.wait_for_selector(READY)
+    expect(messages(page)).to_have_text(["remember me", first])
+
+
+def test_reload_reopens_the_character_that_was_open(page: Page, server: Server) -> None:
+    open_app(page, server)
+    open_character(page, ATLAS)
+    page.reload()
+    page.wait_for_selector(READY)
+    expect(page.locator('[data-testid="character"][aria-current="true"]')).to_have_attribute("data-config-id", ATLAS)
+
+
+def test_characters_come_from_the_config(page: Page, server: Server) -> None:
+    open_app(page, server)
+    ids = page.get_by_test_id("character").evaluate_all("els => els.map(e => e.dataset.configId)")
+    assert ids == [LUNA, ATLAS, ECHO]
+    expect(page.get_by_test_id("character").first).to_contain_text("Luna")
+    expect(page.locator('[data-testid="character"][aria-current="true"]')).to_have_count(1)
+
+
+def test_adding_a_character_by_config_id_opens_it_and_survives_a_reload(page: Page, server: Server) -> None:
+    open_app(page, server)
+    page.get_by_test_id("add-character-input").fill("  CHAR_new_friend ")
+    page.get_by_test_id("add-character-submit").click()
+    current = page.locator('[data-testid="character"][aria-current="true"]')
+    expect(current).to_have_attribute("data-config-id", "CHAR_new_friend")
+    expect(page.get_by_test_id("add-character-input")).to_have_value("")
+    send_and_wait(page, "hello new friend")
+    assert server.requests("/api/sessions")[-1]["body"] == {"config_id": "CHAR_new_friend"}
+    page.reload()
+    page.wait_for_selector(READY)
+    expect(page.locator('[data-testid="character"][data-config-id="CHAR_new_friend"]')).to_have_count(1)
+
+
+def test_an_invalid_config_id_gets_a_clear_message_and_keeps_the_text(page: Page, server: Server) -> None:
+    open_app(page, server)
+    too_long = "X" * 200
+    page.get_by_test_id("add-character-input").fill(too_long)
+    page.get_by_test_id("add-character-submit").click()
+    expect(page.get_by_role("alert")).to_contain_text("at most 128 characters")
+    expect(page.get_by_test_id("add-character-input")).to_have_value(too_long)
+    expect(page.get_by_test_id("character")).to_have_count(3)
+
+
+def test_character_query_opens_and_adds_an_unknown_character(page: Page, server: Server) -> None:
+    open_app(page, server, "?character=CHAR_from_link")
+    current = page.locator('[data-testid="character"][aria-current="true"]')
+    expect(current).to_have_attribute("data-config-id", "CHAR_from_link")
+    assert server.requests("/api/sessions")[0]["body"] == {"config_id": "CHAR_from_link"}
+    assert stored(page, "session_CHAR_from_link")
+
+
+def test_character_query_opens_a_known_character(page: Page, server: Server) -> None:
+    open_app(page, server, f"?character={ATLAS}")
+    expect(page.locator('[data-testid="character"][aria-current="true"]')).to_have_attribute("data-config-id", ATLAS)
+    expect(page.get_by_test_id("character")).to_have_count(3)
+
+
+HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>bold</b> javascript:alert(1)'
+
+
+def test_html_in_a_reply_and_in_user_text_is_shown_as_text(page: Page, server: Server) -> None:
+    open_app(page, server, f"?character={ECHO}")
+    reply = send_and_wait(page, HOSTILE)
+    assert reply == HOSTILE
+    expect(messages(page)).to_have_text([HOSTILE, HOSTILE])
+    assert page.locator('[data-testid="message-list"] img, [data-testid="message-list"] script, '
+                        '[data-testid="message-list"] b').count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_html_in_config_ids_and_server_errors_is_shown_as_text(page: Page, server: Server) -> None:
+    evil_id = '<img src=x onerror="window.__pwned=3">'
+    open_app(page, server, "?character=" + quote(evil_id))
+    expect(page.locator('[data-testid="character"][aria-current="true"]')).to_contain_text(evil_id)
+    server.fault("chat", "status", status=403, body={"error": "<img src=x onerror=\"window.__pwned=4\">nope"})
+    send(page, "hi")
+    expect(messages(page, "error")).to_have_count(1)
+    assert page.locator("main img, aside img").count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_the_page_requests_nothing_but_its_own_origin_and_the_api(page: Page, server: Server) -> None:
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    open_app(page, server)
+    send_and_wait(page, "hi")
+    origins = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in seen}
+    assert origins == {server.url.rstrip("/"), server.api}
+
+
+def test_layout_and_progress_show_while_python_loads(page: Page, server: Server) -> None:
+    held: list[Route] = []
+    page.route(re.compile(r".*/python_stdlib\.zip$"), lambda route: held.append(route))
+    page.goto(server.url)
+    expect(page.get_by_test_id("message-list")).to_be_attached()
+    expect(page.get_by_test_id("character").first).not_to_be_attached()
+    expect(page.locator("#boot-status")).to_have_text(re.compile(r"Load", re.I))
+    expect(page.get_by_test_id("send-button")).to_be_disabled()
+    assert page.locator("html").get_attribute("data-app-state") == "loading"
+    page.wait_for_timeout(200)
+    assert page.locator("html").get_attribute("data-app-state") == "loading"
+    for route in held:
+        route.continue_()
+    page.wait_for_selector(READY, timeout=60_000)
+    expect(page.locator("#boot")).to_be_hidden()
+
+
+def test_a_boot_failure_is_shown_in_the_page(page: Page, server: Server, page_errors: list[str]) -> None:
+    page.route(re.compile(r".*/app/sessions\.py$"), lambda route: route.fulfill(status=404, body="gone"))
+    page.goto(server.url)
+    page.wait_for_selector("html[data-app-state=error]", timeout=60_000)
+    expect(page.locator("#boot-status")).to_contain_text("could not start")
+    expect(page.locator("#boot-status")).to_contain_text("sessions.py")
+    assert page_errors and all("sessions.py" in e for e in page_errors)
+    page_errors.clear()
+
+
+def test_api_override_to_a_loopback_base_is_used(page: Page, server: Server) -> None:
+    loopback = server.api.replace("127.0.0.1", "localhost")
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    open_app(page, server, "?api=" + quote(loopback))
+    assert any(u.startswith(loopback + "/api/sessions") for u in seen)
+    expect(page.locator("#notice")).to_be_hidden()
+
+
+def test_api_override_to_a_foreign_host_is_ignored_with_a_warning(page: Page, server: Server) -> None:
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    open_app(page, server, "?api=" + quote("https://evil.example.com"))
+    expect(page.locator("#notice")).to_contain_text("Ignored ?api=")
+    assert not any(urlsplit(u).hostname == "evil.example.com" for u in seen)
+    send_and_wait(page, "still works")
