@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def find_chromium(playwright: Playwright) -> str:
+    """Playwright's own Chromium if installed, else the system's; fail (never skip) if none."""
     own = playwright.chromium.executable_path
     if own and os.path.exists(own):
         return own
@@ -112,8 +114,9 @@ class Server:
             return str(json.loads(response.read())["session_id"])
 
 
-@pytest.fixture(scope="session")
-def server() -> Iterator[Server]:
+@contextmanager
+def serve() -> Iterator[Server]:
+    """Run serve.py (page and demo proxy with its test switches) on free ports."""
     port, api_port = free_port(), free_port()
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "serve.py"), "--port", str(port), "--api-port", str(api_port), "--test-faults"],
@@ -130,6 +133,12 @@ def server() -> Iterator[Server]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    with serve() as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,43 @@
+"""Take the README's screenshots of the running page (headless Chromium, demo proxy).
+
+    python3 scripts/screenshot.py            # writes docs/screenshot*.png
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import CHROMIUM_ARGS, find_chromium, serve  # noqa: E402
+from tests.e2e.helpers import send_and_wait  # noqa: E402
+
+SHOTS = [
+    ("screenshot.png", {"width": 1100, "height": 680}, "light"),
+    ("screenshot-dark-phone.png", {"width": 360, "height": 740}, "dark"),
+]
+
+
+def main() -> int:
+    with serve() as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=find_chromium(playwright), args=CHROMIUM_ARGS)
+        for name, viewport, scheme in SHOTS:
+            page = browser.new_page(viewport=viewport, color_scheme=scheme)  # type: ignore[arg-type]
+            page.goto(server.url)
+            page.wait_for_selector("html[data-app-state=ready]", timeout=60_000)
+            send_and_wait(page, "Hi Luna! What can you see tonight?")
+            send_and_wait(page, "Tell me about <b>Orion</b>.")
+            page.get_by_test_id("message-input").fill("And tomorrow?")
+            page.screenshot(path=str(ROOT / "docs" / name))
+            print(f"wrote docs/{name}")
+            page.close()
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
