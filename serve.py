@@ -46,6 +46,7 @@ import time
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from html import escape as html_escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,66 @@ def configured_api_base(toml_text: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+# CSP host sources cannot name IPv6 literals, so [::1] is not listed.
+LOOPBACK_SOURCES = ("http://localhost:*", "http://127.0.0.1:*")
+
+
+def _origin_source(url: object) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, as a CSP source; None if it is not one."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c in parts.netloc for c in " ;,'\""):
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(toml_text: str, *, allow_loopback: bool = False, for_meta: bool = False) -> str:
+    """The page's Content-Security-Policy, from its (served) ``pyscript.toml``.
+
+    Scripts only from the page's origin, no inline script or style, and
+    requests only to the page's origin and the configured API bases.
+    ``'unsafe-eval'`` is there because PyScript 0.7 builds its plugin hooks
+    with ``Function(...)`` at every start (the page does not boot without it);
+    Pyodide itself only needs ``'wasm-unsafe-eval'``.
+    ``allow_loopback`` adds loopback hosts (the development server, where
+    ``?api=`` may pick another local proxy). ``for_meta`` leaves out what a
+    ``<meta>`` policy cannot carry.
+    """
+    try:
+        chat = tomllib.loads(toml_text).get("chat", {})
+    except tomllib.TOMLDecodeError:
+        chat = {}
+    chat = chat if isinstance(chat, dict) else {}
+    bases = [chat.get("api_base"), *(chat.get("allowed_api_bases") or [])]
+    connect = ["'self'", *sorted({s for s in map(_origin_source, bases) if s})]
+    if allow_loopback:
+        connect += [s for s in LOOPBACK_SOURCES if s not in connect]
+    directives = [
+        "default-src 'none'",
+        "script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src " + " ".join(connect),
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ]
+    if not for_meta:
+        directives.append("frame-ancestors 'none'")
+    return "; ".join(directives)
+
+
+def add_csp_meta(html: str, policy: str) -> str:
+    """``index.html`` with the policy as a ``<meta http-equiv>`` right after ``<meta charset>``."""
+    tag = f'<meta http-equiv="Content-Security-Policy" content="{html_escape(policy)}">'
+    head = re.search(r"<meta charset=[^>]*>", html, re.IGNORECASE)
+    if head is None:
+        raise ValueError("index.html has no <meta charset> to put the policy after")
+    return f"{html[: head.end()]}\n  {tag}{html[head.end():]}"
+
+
 def validate_api_url(url: str) -> str:
     """Normalise a ``--api`` URL to ``scheme://host[:port]``; ValueError if unusable."""
     hint = "expected an http:// or https:// URL with no path, e.g. http://localhost:3000"
@@ -397,6 +458,10 @@ class StaticHandler(BaseHTTPRequestHandler):
             self.log_error("serving pyscript.toml unchanged: %s", error)
             return raw
 
+    def _policy(self) -> str:
+        toml = self._served_toml(self.server.repo / "pyscript.toml").decode("utf-8", "replace")
+        return content_security_policy(toml, allow_loopback=True)
+
     def _not_modified(self, etag: str, last_modified: float) -> bool:
         if_none_match = self.headers.get("If-None-Match")
         if if_none_match is not None:
@@ -414,6 +479,8 @@ class StaticHandler(BaseHTTPRequestHandler):
     def _send_headers(self, status: int, headers: dict[str, str]) -> None:
         self.send_response(status)
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", self._policy())
+        self.send_header("Referrer-Policy", "no-referrer")
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
@@ -495,11 +562,14 @@ def export_site(
     ensure_runtime(repo, run)
     dest.mkdir(parents=True, exist_ok=True)
 
-    shutil.copy2(repo / "index.html", dest / "index.html")
     toml_bytes = (repo / "pyscript.toml").read_bytes()
     if api_base is not None:
         toml_bytes = rewrite_api_base(toml_bytes.decode("utf-8"), api_base).encode("utf-8")
     (dest / "pyscript.toml").write_bytes(toml_bytes)
+    # A static host sends no CSP header of ours, so the page carries the same policy itself.
+    policy = content_security_policy(toml_bytes.decode("utf-8"), for_meta=True)
+    page = add_csp_meta((repo / "index.html").read_text(encoding="utf-8"), policy)
+    (dest / "index.html").write_text(page, encoding="utf-8")
 
     app = repo / "app"
     app_files = sorted(p for p in app.rglob("*.py") if "__pycache__" not in p.parts) if app.is_dir() else []

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+import serve
 from demo_proxy import http_url
 from serve import (
     NPM_COMMAND,
@@ -36,6 +37,7 @@ from serve import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+INDEX_HTML = '<!doctype html><meta charset="utf-8"><title>Chat</title>'
 PINS = {"@pyscript/core": "0.7.31", "pyodide": "314.0.7"}
 PYODIDE_FILES = [
     "pyodide.mjs",
@@ -96,7 +98,7 @@ def repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     write(root / "package.json", json.dumps({"dependencies": PINS}))
     install_fake_packages(root)
-    write(root / "index.html", "<!doctype html><title>Chat</title>")
+    write(root / "index.html", INDEX_HTML)
     write(root / "pyscript.toml", TOML)
     write(root / "app" / "main.py", "print('hi')\n")
     write(root / "app" / "storage.py", "KEY = 1\n")
@@ -275,7 +277,7 @@ def page(built_repo: Path) -> Iterator[Page]:
 
 def test_page_server_serves_index_at_root(page: Page) -> None:
     status, headers, body = page.get("/")
-    assert (status, body) == (200, b"<!doctype html><title>Chat</title>")
+    assert (status, body) == (200, INDEX_HTML.encode())
     assert headers["Content-Type"] == "text/html; charset=utf-8"
 
 
@@ -497,7 +499,7 @@ def test_export_site_replaces_a_previous_export(repo: Path, tmp_path: Path) -> N
 def test_export_site_refuses_to_write_over_the_project(repo: Path, relative: str) -> None:
     with pytest.raises(SetupError, match="refusing"):
         export_site(repo / relative, repo=repo, run=refuse_to_run)
-    assert (repo / "index.html").read_text() == "<!doctype html><title>Chat</title>"
+    assert (repo / "index.html").read_text() == INDEX_HTML
 
 
 def test_cli_export_into_the_project_exits_2(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -647,3 +649,52 @@ def test_serve_py_serves_the_real_page_and_proxy_until_sigterm() -> None:
     assert f"Demo proxy: http://127.0.0.1:{api_port}" in out
     assert out.rstrip().endswith("Stopped.")
     assert "Traceback" not in err
+
+
+# -- Content-Security-Policy ---------------------------------------------------------
+CSP_TOML = '[chat]\napi_base = "https://proxy.example.org/v1"\nallowed_api_bases = ["https://other.example.org"]\n'
+
+
+def test_csp_limits_connections_to_self_and_the_configured_bases() -> None:
+    policy = serve.content_security_policy(CSP_TOML)
+    assert "connect-src 'self' https://other.example.org https://proxy.example.org;" in policy
+    assert "localhost" not in policy
+
+
+def test_csp_forbids_inline_script_plugins_and_base_changes() -> None:
+    directives = dict(d.split(" ", 1) for d in serve.content_security_policy(CSP_TOML).split("; "))
+    assert directives["default-src"] == "'none'"
+    assert directives["object-src"] == "'none'"
+    assert directives["base-uri"] == "'none'"
+    assert "'unsafe-inline'" not in directives["script-src"] and "'unsafe-inline'" not in directives["style-src"]
+    assert "'wasm-unsafe-eval'" in directives["script-src"]
+
+
+def test_csp_for_the_dev_server_adds_loopback_hosts() -> None:
+    policy = serve.content_security_policy(CSP_TOML, allow_loopback=True)
+    assert "http://localhost:* http://127.0.0.1:*" in policy
+
+
+def test_csp_meta_variant_leaves_out_frame_ancestors() -> None:
+    assert "frame-ancestors" in serve.content_security_policy(CSP_TOML)
+    assert "frame-ancestors" not in serve.content_security_policy(CSP_TOML, for_meta=True)
+
+
+def test_csp_ignores_api_bases_that_are_not_http_urls() -> None:
+    toml = '[chat]\napi_base = "javascript:alert(1)"\nallowed_api_bases = ["https://x.test\' \'unsafe-inline"]\n'
+    assert "connect-src 'self';" in serve.content_security_policy(toml)
+
+
+def test_csp_meta_is_placed_after_the_charset_and_escaped() -> None:
+    html = '<!doctype html><html><head><meta charset="utf-8"><title>t</title></head></html>'
+    out = serve.add_csp_meta(html, "default-src 'none'; x \"y\"")
+    assert out.index('<meta charset="utf-8">') < out.index("Content-Security-Policy") < out.index("<title>")
+    assert 'content="default-src &#x27;none&#x27;; x &quot;y&quot;"' in out
+
+
+def test_export_writes_the_policy_into_index_html(built_repo: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "site"
+    serve.export_site(dest, "https://proxy.example.org", repo=built_repo, run=refuse_to_run)
+    page = (dest / "index.html").read_text(encoding="utf-8")
+    assert 'http-equiv="Content-Security-Policy"' in page
+    assert "https://proxy.example.org" in page

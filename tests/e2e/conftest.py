@@ -160,10 +160,19 @@ def page_errors() -> list[str]:
 
 
 @pytest.fixture
-def page(page: Page, page_errors: list[str]) -> Iterator[Page]:
+def csp_reports() -> list[str]:
+    """Content-Security-Policy violations and policy errors Chromium reported, across navigations."""
+    return []
+
+
+@pytest.fixture
+def page(page: Page, page_errors: list[str], csp_reports: list[str]) -> Iterator[Page]:
+    """Every test's page fails the test on an uncaught error or any CSP report."""
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    page.on("console", lambda msg: csp_reports.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield page
     assert page_errors == [], f"uncaught errors in the page: {page_errors}"
+    assert csp_reports == [], f"Content-Security-Policy reports: {csp_reports}"
 
 
 def open_app(page: Page, server: Server, query: str = "") -> Page:
