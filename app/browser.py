@@ -6,10 +6,11 @@ Everything here is a thin binding; the decisions live in the pure modules.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import js
-from pyodide.ffi import JsException
+from pyodide.ffi import JsException, create_proxy
 from pyodide.http import pyfetch
 from pyscript import window
 
@@ -70,6 +71,21 @@ async def post_json(url: str, body: dict[str, str]) -> HttpResponse:
         controller.abort()
         raise
     return HttpResponse(int(response.status), text)
+
+
+_listeners: list[Any] = []
+
+
+def on_storage_change(callback: Callable[[str | None], None]) -> None:
+    """Call ``callback(key)`` when another tab changes localStorage (``None``: it was cleared)."""
+
+    def handler(event: Any) -> None:
+        key = event.key
+        callback(key if isinstance(key, str) else None)
+
+    proxy = create_proxy(handler)
+    _listeners.append(proxy)  # keep the proxy alive for the page's lifetime
+    window.addEventListener("storage", proxy)
 
 
 def page_query() -> dict[str, str]:

@@ -16,13 +16,22 @@ from .api import ProxyClient
 from .chat import send_chat_message
 from .errors import ChatError, InvalidConfigId
 from .roster import Roster
-from .sessions import SessionManager
+from .sessions import SESSION_KEY_PREFIX, SessionManager
 from .settings import Character
-from .transcript import MAX_MESSAGES, Message, TranscriptStore
+from .transcript import MAX_MESSAGES, TRANSCRIPT_PREFIX, Message, TranscriptStore
 from .wording import describe_error
 
+MAX_MESSAGE_CHARS = 4000
 RENEWED_NOTICE = "The previous session had expired, so this conversation continues in a new session."
 STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations last only until this page is closed."
+
+
+def message_too_long(text: str) -> str | None:
+    """Why ``text`` cannot be sent as it is, or None. Nothing is ever cut off silently."""
+    excess = len(text) - MAX_MESSAGE_CHARS
+    if excess <= 0:
+        return None
+    return f"Your message is {excess:,} characters over the {MAX_MESSAGE_CHARS:,}-character limit. Shorten it to send."
 
 
 class ChatView(Protocol):
@@ -198,7 +207,14 @@ class ChatController:
         if config_id is None or not text.strip():
             return None
         if self.is_busy(config_id):
-            return None  # the text stays in the input; Send is disabled meanwhile
+            # Refused, visibly; the text stays in the input to send once the reply is in.
+            waiting = "the session is set up" if config_id in self._setting_up else "the reply arrives"
+            self.view.show_notice(f"Your message is kept: send it once {waiting}.")
+            return None
+        too_long = message_too_long(text)
+        if too_long:
+            self.view.show_notice(too_long, level="warning")
+            return None
         self.view.write_input("")
         return self._start_send(config_id, text)
 
@@ -243,6 +259,24 @@ class ChatController:
             if config_id == self.current:
                 self.view.show_session(self.sessions.peek(config_id))
                 self._refresh_activity()
+
+    # ----- other tabs -----------------------------------------------------------------------
+
+    def storage_changed(self, key: str | None) -> None:
+        """Another tab changed storage (``key`` None: it cleared everything); adopt it now."""
+        if key is None or key.startswith(SESSION_KEY_PREFIX):
+            config_id = None if key is None else key[len(SESSION_KEY_PREFIX) :]
+            self.sessions.forget_cached(config_id)
+            if self.current is not None and config_id in (None, self.current):
+                self.view.show_session(self.sessions.peek(self.current))
+        if key is None or key.startswith(TRANSCRIPT_PREFIX):
+            config_id = None if key is None else key[len(TRANSCRIPT_PREFIX) :]
+            if config_id is None:
+                self._conversations.clear()
+            else:
+                self._conversations.pop(config_id, None)
+            if self.current is not None and config_id in (None, self.current):
+                self.view.show_conversation(self._character(self.current), self.conversation(self.current))
 
     # ----- starting over -------------------------------------------------------------------
 

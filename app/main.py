@@ -8,7 +8,7 @@ import js
 from pyscript import config
 
 from app.api import ProxyClient
-from app.browser import local_storage, page_origin, page_query, post_json
+from app.browser import local_storage, on_storage_change, page_origin, page_query, post_json
 from app.controller import ChatController
 from app.roster import Roster
 from app.sessions import SessionManager
@@ -28,7 +28,7 @@ async def start() -> None:
             settings.api_base, query.get("api"), page_origin(), settings.allowed_api_bases
         )
         storage = GuardedStorage(local_storage())
-        client = ProxyClient(api_base, post_json)
+        client = ProxyClient(api_base, post_json, timeout=settings.request_timeout)
         controller = ChatController(
             view,
             SessionManager(storage, client.create_session),
@@ -38,6 +38,7 @@ async def start() -> None:
             storage_problem=lambda: storage.problem,
         )
         view.bind(controller)
+        on_storage_change(controller.storage_changed)
         for warning in [*settings.problems, api_warning]:
             if warning:
                 view.show_notice(warning, level="warning")

@@ -186,6 +186,12 @@ class SessionManager:
             if key.startswith(SESSION_KEY_PREFIX):
                 self._storage.remove(key)
 
-    def forget_cached(self, config_id: str) -> None:
-        """Drop the in-memory copy so the next read sees what storage holds now."""
-        self._cache.pop(config_id, None)
+    def forget_cached(self, config_id: str | None = None) -> None:
+        """Drop the in-memory copy (of every character when None) so the next read sees storage.
+
+        Called when another tab created, replaced or cleared a session.
+        """
+        if config_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(config_id, None)

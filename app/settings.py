@@ -23,6 +23,8 @@ from .errors import InvalidConfigId
 from .sessions import validate_config_id
 
 DEFAULT_API_BASE = "http://localhost:3000"
+DEFAULT_TIMEOUT_SECONDS = 20.0
+TIMEOUT_RANGE = (1.0, 300.0)
 MAX_NAME_LENGTH = 80
 
 
@@ -37,6 +39,7 @@ class ChatSettings:
     api_base: str = DEFAULT_API_BASE
     characters: list[Character] = field(default_factory=list)
     allowed_api_bases: list[str] = field(default_factory=list)
+    request_timeout: float = DEFAULT_TIMEOUT_SECONDS
     problems: list[str] = field(default_factory=list)
 
 
@@ -86,6 +89,14 @@ def load_settings(raw: Mapping[str, Any] | None) -> ChatSettings:
             settings.problems.append(f"pyscript.toml: ignored allowed_api_bases entry {entry!r}.")
         else:
             settings.allowed_api_bases.append(allowed)
+    timeout = table.get("request_timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
+    low, high = TIMEOUT_RANGE
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and low <= timeout <= high:
+        settings.request_timeout = float(timeout)
+    else:
+        settings.problems.append(
+            f"pyscript.toml: chat.request_timeout_seconds must be {low:g}-{high:g}; using {DEFAULT_TIMEOUT_SECONDS:g}."
+        )
     seen: set[str] = set()
     for entry in table.get("characters", []) or []:
         try:

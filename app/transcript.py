@@ -2,7 +2,12 @@
 
 Stored as JSON under ``pychat:transcript:<config_id>`` (never under
 ``session_``, which belongs to session IDs). Corrupt stored data reads as an
-empty conversation; the newest :data:`MAX_MESSAGES` messages are kept.
+empty conversation. Storage is bounded so conversations can never fill it and
+push out session keys: the newest :data:`MAX_MESSAGES` messages per character,
+:data:`MAX_STORED_MESSAGE_CHARS` per stored message, and
+:data:`MAX_TOTAL_CHARS` for all conversations together, evicting the least
+recently saved conversations first (an index under ``pychat:transcripts``
+keeps their sizes in that order).
 """
 
 from __future__ import annotations
@@ -14,7 +19,11 @@ from typing import Any
 from .storage import Storage
 
 TRANSCRIPT_PREFIX = "pychat:transcript:"
+INDEX_KEY = "pychat:transcripts"
 MAX_MESSAGES = 2000
+MAX_STORED_MESSAGE_CHARS = 20_000
+MAX_TOTAL_CHARS = 1_000_000
+TRUNCATED_MARK = "\u2026 [shortened for storage]"
 ROLES = ("user", "assistant", "error")
 
 
@@ -31,7 +40,10 @@ class Message:
     retry: str | None = None
 
     def to_json(self) -> dict[str, str]:
-        data = {"role": self.role, "text": self.text}
+        text = self.text
+        if len(text) > MAX_STORED_MESSAGE_CHARS:
+            text = text[: MAX_STORED_MESSAGE_CHARS - len(TRUNCATED_MARK)] + TRUNCATED_MARK
+        data = {"role": self.role, "text": text}
         if self.retry is not None:
             data["retry"] = self.retry
         return data
@@ -54,9 +66,12 @@ def transcript_key(config_id: str) -> str:
 class TranscriptStore:
     """Load, save and clear conversations in a :class:`~app.storage.Storage`."""
 
-    def __init__(self, storage: Storage, *, max_messages: int = MAX_MESSAGES) -> None:
+    def __init__(
+        self, storage: Storage, *, max_messages: int = MAX_MESSAGES, max_total_chars: int = MAX_TOTAL_CHARS
+    ) -> None:
         self._storage = storage
         self._max_messages = max_messages
+        self._max_total = max_total_chars
 
     def load(self, config_id: str) -> list[Message]:
         raw = self._storage.get(transcript_key(config_id))
@@ -72,16 +87,52 @@ class TranscriptStore:
         return messages[-self._max_messages :]
 
     def save(self, config_id: str, messages: list[Message]) -> None:
-        kept = messages[-self._max_messages :]
+        """Store the newest messages, evicting other conversations (oldest first) to stay in budget."""
+        kept = [m.to_json() for m in messages[-self._max_messages :]]
+        encoded = json.dumps(kept, ensure_ascii=False)
+        while len(encoded) > self._max_total and kept:
+            kept = kept[len(kept) // 2 + 1 :]  # alone over budget: drop its oldest half
+            encoded = json.dumps(kept, ensure_ascii=False)
         if not kept:
-            self._storage.remove(transcript_key(config_id))
+            self.clear(config_id)
             return
-        self._storage.set(transcript_key(config_id), json.dumps([m.to_json() for m in kept], ensure_ascii=False))
+        index = self._index()
+        index.pop(config_id, None)
+        for other in list(index):
+            if sum(index.values()) + len(encoded) <= self._max_total:
+                break
+            self._storage.remove(transcript_key(other))
+            del index[other]
+        index[config_id] = len(encoded)  # last = most recently saved
+        self._storage.set(transcript_key(config_id), encoded)
+        self._storage.set(INDEX_KEY, json.dumps(index))
 
     def clear(self, config_id: str) -> None:
         self._storage.remove(transcript_key(config_id))
+        index = self._index()
+        if index.pop(config_id, None) is not None:
+            self._storage.set(INDEX_KEY, json.dumps(index))
 
     def clear_all(self) -> None:
         for key in self._storage.keys():
             if key.startswith(TRANSCRIPT_PREFIX):
                 self._storage.remove(key)
+        self._storage.remove(INDEX_KEY)
+
+    def _index(self) -> dict[str, int]:
+        """Stored conversations and their sizes, least recently saved first.
+
+        Rebuilt from the stored keys when missing or corrupt (another tab, an
+        older version, or junk).
+        """
+        try:
+            data = json.loads(self._storage.get(INDEX_KEY) or "null")
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and all(isinstance(v, int) for v in data.values()):
+            return {str(k): int(v) for k, v in data.items()}
+        rebuilt: dict[str, int] = {}
+        for key in self._storage.keys():
+            if key.startswith(TRANSCRIPT_PREFIX):
+                rebuilt[key[len(TRANSCRIPT_PREFIX) :]] = len(self._storage.get(key) or "")
+        return rebuilt

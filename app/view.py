@@ -12,12 +12,13 @@ from typing import Any
 from pyodide.ffi import create_proxy
 from pyscript import document
 
-from .controller import ChatController
+from .controller import MAX_MESSAGE_CHARS, ChatController, message_too_long
 from .settings import Character
 from .transcript import Message
 
 ROLE_LABELS = {"user": "You", "error": "Error"}
 STICK_TO_BOTTOM_PX = 80
+COUNTER_FROM = int(MAX_MESSAGE_CHARS * 0.8)  # the counter appears near the limit
 
 
 def _el(tag: str, *, cls: str | None = None, text: str | None = None, **attrs: str) -> Any:
@@ -50,9 +51,11 @@ class DomView:
         self.add_input = byid("add-character-input")
         self.add_error = byid("add-character-error")
         self.dialog = byid("confirm-dialog")
+        self.counter = byid("char-counter")
         self._character_name = ""
         self._ready = False
         self._busy = False
+        self._too_long = False
         self._on_confirm: Callable[[], None] | None = None
         self._proxies: list[Any] = []
 
@@ -99,7 +102,7 @@ class DomView:
 
     def show_activity(self, *, sending: bool, setting_up: bool) -> None:
         self._busy = sending or setting_up
-        self.send_button.disabled = self._busy or not self._ready
+        self._update_send_button()
         self.root.dataset.busy = "true" if self._busy else "false"
         if sending:
             self.indicator.textContent = f"{self._character_name} is replying\u2026"
@@ -112,7 +115,7 @@ class DomView:
 
     def write_input(self, text: str) -> None:
         self.input.value = text
-        self._fit_input()
+        self._input_changed()
 
     def show_notice(self, text: str | None, *, level: str = "info") -> None:
         self.notice.textContent = text or ""
@@ -133,7 +136,7 @@ class DomView:
 
     def set_ready(self) -> None:
         self._ready = True
-        self.send_button.disabled = self._busy
+        self._update_send_button()
         document.getElementById("boot").hidden = True
         self.root.dataset.appState = "ready"
 
@@ -166,9 +169,19 @@ class DomView:
         if force:
             self.messages.scrollTop = self.messages.scrollHeight
 
-    def _fit_input(self) -> None:
+    def _update_send_button(self) -> None:
+        self.send_button.disabled = self._busy or self._too_long or not self._ready
+
+    def _input_changed(self) -> None:
+        """Grow the input with its text and show the length counter near the limit."""
         self.input.style.height = "auto"
         self.input.style.height = f"{min(int(self.input.scrollHeight) + 2, 200)}px"
+        length = len(self.read_input())  # code points, as the controller counts them
+        self._too_long = message_too_long(self.read_input()) is not None
+        self.counter.hidden = length < COUNTER_FROM
+        self.counter.textContent = f"{length:,} / {MAX_MESSAGE_CHARS:,}"
+        self.counter.classList.toggle("over", self._too_long)
+        self._update_send_button()
 
     # ----- events --------------------------------------------------------------------------
 
@@ -242,7 +255,7 @@ class DomView:
         byid = document.getElementById
         self._on(byid("composer"), "submit", on_submit)
         self._on(self.input, "keydown", on_key)
-        self._on(self.input, "input", lambda _e: self._fit_input())
+        self._on(self.input, "input", lambda _e: self._input_changed())
         self._on(self.character_list, "click", on_character)
         self._on(byid("add-character-form"), "submit", on_add)
         self._on(self.messages, "click", on_message_click)

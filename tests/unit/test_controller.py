@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.controller import RENEWED_NOTICE, ChatController
+from app.controller import MAX_MESSAGE_CHARS, RENEWED_NOTICE, ChatController, message_too_long
 from app.roster import Roster
 from app.sessions import SessionManager
 from app.settings import Character
@@ -300,3 +300,72 @@ async def test_stored_conversation_with_a_failed_message_can_be_retried_after_re
     assert task is not None
     await task
     assert second.view.texts() == [("user", "lost?"), ("assistant", "reply to lost?")]
+
+
+async def test_a_message_over_the_limit_is_refused_and_kept() -> None:
+    page = Page()
+    await page.controller.start()
+    page.view.input = "x" * (MAX_MESSAGE_CHARS + 5)
+    assert page.controller.submit() is None
+    assert page.view.input == "x" * (MAX_MESSAGE_CHARS + 5)
+    assert page.view.notice and "5 characters over" in page.view.notice
+    assert page.proxy.bodies("/api/chat") == []
+
+
+def test_the_limit_counts_characters_not_bytes() -> None:
+    assert message_too_long("\U0001f600" * MAX_MESSAGE_CHARS) is None
+    assert message_too_long("a" * (MAX_MESSAGE_CHARS + 1))
+
+
+async def test_a_second_message_while_one_is_in_flight_is_refused_visibly() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.gate = asyncio.Event()
+    page.view.input = "first"
+    first = page.controller.submit()
+    page.view.input = "second"
+    assert page.controller.submit() is None
+    assert page.view.notice and "kept" in page.view.notice
+    page.proxy.gate.set()
+    await first
+    assert page.view.input == "second"
+
+
+async def test_a_session_replaced_in_another_tab_is_used_for_the_next_send() -> None:
+    page = Page()
+    await page.controller.start()
+    page.storage.set("session_A", "from-other-tab")
+    page.controller.storage_changed("session_A")
+    assert page.view.session == "from-other-tab"
+    await page.send("hi")
+    assert page.proxy.bodies("/api/chat")[-1]["session_id"] == "from-other-tab"
+
+
+async def test_a_session_cleared_in_another_tab_is_recreated_on_the_next_send() -> None:
+    page = Page()
+    await page.controller.start()
+    page.storage.remove("session_A")
+    page.controller.storage_changed("session_A")
+    assert page.view.session is None
+    await page.send("hi")
+    assert page.proxy.paths().count("/api/sessions") == 2
+
+
+async def test_a_conversation_changed_in_another_tab_is_shown() -> None:
+    page = Page()
+    await page.controller.start()
+    other = Page(page.storage, page.proxy)
+    await other.controller.start()
+    await other.send("from the other tab")
+    page.controller.storage_changed("pychat:transcript:A")
+    assert page.view.texts() == [("user", "from the other tab"), ("assistant", "reply to from the other tab")]
+
+
+async def test_storage_cleared_in_another_tab_resets_everything() -> None:
+    page = Page()
+    await page.controller.start()
+    await page.send("hi")
+    for key in page.storage.keys():
+        page.storage.remove(key)
+    page.controller.storage_changed(None)
+    assert page.view.session is None and page.view.texts() == []

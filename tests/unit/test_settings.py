@@ -74,3 +74,10 @@ def test_other_overrides_are_ignored_with_a_warning(override: str) -> None:
 
 def test_no_override_keeps_the_configured_base() -> None:
     assert resolve_api_base(DEFAULT, None, PAGE, []) == (DEFAULT, None)
+
+
+def test_request_timeout_is_read_and_bounded() -> None:
+    assert load_settings({"request_timeout_seconds": 2}).request_timeout == 2.0
+    bad = load_settings({"request_timeout_seconds": 0})
+    assert bad.request_timeout == 20.0 and "request_timeout_seconds" in bad.problems[0]
+    assert load_settings({"request_timeout_seconds": True}).problems

@@ -44,3 +44,51 @@ def test_clear_all_removes_only_transcripts() -> None:
     store.save("B", [Message("user", "hi")])
     store.clear_all()
     assert storage.items == {"session_A": "s", "other": "x"}
+
+
+def test_total_budget_evicts_the_least_recently_saved_conversation_first() -> None:
+    storage = MemoryStorage({"session_A": "s-a", "session_B": "s-b", "session_C": "s-c"})
+    store = TranscriptStore(storage, max_total_chars=300)
+    store.save("A", [Message("user", "a" * 100)])
+    store.save("B", [Message("user", "b" * 100)])
+    store.save("A", [Message("user", "a" * 100), Message("user", "again")])  # A is now the most recent
+    store.save("C", [Message("user", "c" * 100)])
+    assert store.load("B") == []
+    assert store.load("A") and store.load("C")
+    assert {k for k in storage.items if k.startswith("session_")} == {"session_A", "session_B", "session_C"}
+
+
+def test_a_single_conversation_over_budget_keeps_its_newest_messages() -> None:
+    storage = MemoryStorage()
+    store = TranscriptStore(storage, max_total_chars=1000)
+    store.save("A", [Message("user", f"{i:03d}" + "x" * 50) for i in range(100)])
+    kept = store.load("A")
+    assert 0 < len(kept) < 100
+    assert kept[-1].text.startswith("099")
+    assert sum(len(v) for k, v in storage.items.items() if k.startswith("pychat:transcript:")) <= 1000
+
+
+def test_a_huge_message_is_shortened_in_storage_with_a_mark() -> None:
+    storage = MemoryStorage()
+    store = TranscriptStore(storage)
+    store.save("A", [Message("assistant", "z" * 1_000_000)])
+    text = store.load("A")[0].text
+    assert len(text) == 20_000 and text.endswith("[shortened for storage]")
+
+
+def test_corrupt_index_is_rebuilt_from_the_stored_conversations() -> None:
+    storage = MemoryStorage({"pychat:transcripts": "junk"})
+    store = TranscriptStore(storage, max_total_chars=250)
+    store.save("A", [Message("user", "a" * 100)])
+    storage.items["pychat:transcripts"] = "{not json"
+    store.save("B", [Message("user", "b" * 100)])
+    store.save("C", [Message("user", "c" * 100)])
+    assert store.load("A") == [] and store.load("C")
+
+
+def test_clear_all_also_removes_the_index() -> None:
+    storage = MemoryStorage()
+    store = TranscriptStore(storage)
+    store.save("A", [Message("user", "hi")])
+    store.clear_all()
+    assert storage.items == {}
