@@ -248,8 +248,15 @@ def configured_api_base(toml_text: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-# CSP host sources cannot name IPv6 literals, so [::1] is not listed.
-LOOPBACK_SOURCES = ("http://localhost:*", "http://127.0.0.1:*")
+# Loopback proxies the page's ?api= rule accepts. CSP host sources cannot name IPv6 literals or
+# an address range, so [::1] and 127.0.0.2-127.255.255.255 stay blocked by the policy.
+LOOPBACK_SOURCES = (
+    "http://localhost:*",
+    "https://localhost:*",
+    "http://*.localhost:*",
+    "http://127.0.0.1:*",
+    "https://127.0.0.1:*",
+)
 
 
 def _origin_source(url: object) -> str | None:
@@ -262,7 +269,7 @@ def _origin_source(url: object) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def content_security_policy(toml_text: str, *, allow_loopback: bool = False, for_meta: bool = False) -> str:
+def content_security_policy(toml_text: str, *, allow_loopback: bool = True, for_meta: bool = False) -> str:
     """The page's Content-Security-Policy, from its (served) ``pyscript.toml``.
 
     Scripts only from the page's origin, no inline script or style, and
@@ -270,8 +277,8 @@ def content_security_policy(toml_text: str, *, allow_loopback: bool = False, for
     ``'unsafe-eval'`` is there because PyScript 0.7 builds its plugin hooks
     with ``Function(...)`` at every start (the page does not boot without it);
     Pyodide itself only needs ``'wasm-unsafe-eval'``.
-    ``allow_loopback`` adds loopback hosts (the development server, where
-    ``?api=`` may pick another local proxy). ``for_meta`` leaves out what a
+    ``allow_loopback`` adds the loopback hosts that the page's ``?api=`` rule
+    accepts (a proxy on the user's own machine). ``for_meta`` leaves out what a
     ``<meta>`` policy cannot carry.
     """
     try:
@@ -328,8 +335,8 @@ def resolve_static_path(url_path: str, repo: Path = REPO) -> Path | None:
     """The file a request path maps to, or None when it must be a 404.
 
     Only the page files and files under ``app/``, ``static/`` and ``runtime/``
-    are reachable; dot-files, ``..`` (also percent-encoded) and directories
-    are not.
+    are reachable; dot-files, ``__pycache__``, ``..`` (also percent-encoded)
+    and directories are not.
     """
     try:
         path = unquote(url_path.split("?", 1)[0].split("#", 1)[0], errors="strict")
@@ -340,7 +347,7 @@ def resolve_static_path(url_path: str, repo: Path = REPO) -> Path | None:
     if path == "/":
         path = "/index.html"
     segments = path[1:].split("/")
-    if any(not s or s.startswith(".") for s in segments):
+    if any(not s or s.startswith(".") or s == "__pycache__" for s in segments):
         return None
     if len(segments) == 1 and segments[0] in PAGE_FILES:
         allowed_root = repo
@@ -354,7 +361,7 @@ def resolve_static_path(url_path: str, repo: Path = REPO) -> Path | None:
         inside = resolved.is_relative_to(allowed_root.resolve(strict=True))
     except (OSError, RuntimeError):
         return None
-    return candidate if inside and resolved.is_file() else None
+    return resolved if inside and resolved.is_file() else None
 
 
 def content_type(path: Path) -> str:
@@ -377,6 +384,7 @@ class StaticServer(ThreadingHTTPServer):
         self.api_base = api_base
         self.verbose = verbose
         self.started = time.time()
+        self.policy_cache: tuple[object, str] = (None, "")
         super().__init__((host, port), StaticHandler)
 
     def server_bind(self) -> None:
@@ -459,8 +467,12 @@ class StaticHandler(BaseHTTPRequestHandler):
             return raw
 
     def _policy(self) -> str:
-        toml = self._served_toml(self.server.repo / "pyscript.toml").decode("utf-8", "replace")
-        return content_security_policy(toml, allow_loopback=True)
+        toml_path = self.server.repo / "pyscript.toml"
+        key = (toml_path.stat().st_mtime_ns, self.server.api_base)
+        if self.server.policy_cache[0] != key:  # re-read only when the config or the proxy changed
+            toml = self._served_toml(toml_path).decode("utf-8", "replace")
+            self.server.policy_cache = (key, content_security_policy(toml))
+        return self.server.policy_cache[1]
 
     def _not_modified(self, etag: str, last_modified: float) -> bool:
         if_none_match = self.headers.get("If-None-Match")

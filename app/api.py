@@ -49,9 +49,14 @@ class ChatReply:
     session_id: str | None = None
 
 
-_SESSION_WORDS = re.compile(r"session", re.IGNORECASE)
-_INVALID_WORDS = re.compile(
-    r"invalid|expired|not[ _-]?found|unknown|does not exist|no such|not exist", re.IGNORECASE
+_STATE = r"(?:invalid|expired|not[ _-]?found|unknown|does[ _-]not[ _-]exist|no[ _-]longer[ _-]valid)"
+# "Session not found", "session_id is invalid", "SESSION_EXPIRED", "Invalid session", "unknown session ID";
+# not "unknown field session_ttl".
+_SESSION_INVALID = re.compile(
+    rf"\bsession(?:[ _-]?id)?(?:[ _-](?:is|has|was))?(?:[ _-]been)?[ _-]{_STATE}\b"
+    rf"|\b{_STATE}[ _-]session(?:[ _-]?id)?\b"
+    r"|\bno[ _-]such[ _-]session\b",
+    re.IGNORECASE,
 )
 _TAGS = re.compile(r"<[^>]*>")
 
@@ -98,8 +103,7 @@ def _says_session_invalid(body: str) -> bool:
             value = " ".join(str(v) for v in value.values() if isinstance(v, str))
         if isinstance(value, str):
             texts.append(value)
-    joined = " ".join(texts)
-    return bool(_SESSION_WORDS.search(joined) and _INVALID_WORDS.search(joined))
+    return any(_SESSION_INVALID.search(text) for text in texts)
 
 
 def classify_http_error(status: int, body: str, *, session_bound: bool) -> HttpError:

@@ -31,17 +31,24 @@ async def send_chat_message(manager: SessionManager, client: ProxyClient, config
     cleared, a new one created and the same message resent once; a second
     expiry is raised, never retried again. A reply naming a different
     session ID replaces the stored one.
+
+    If the user clears the session while the request is out (new
+    conversation, clear all), nothing is renewed or stored for it afterwards.
     """
+    token = manager.token(config_id)
     session_id = await manager.get_session(config_id)
     renewed = False
     try:
         reply = await client.chat(session_id, config_id, message)
     except SessionExpired:
+        if manager.token(config_id) != token:
+            raise  # cleared meanwhile: do not start a session for the discarded conversation
         manager.clear_session(config_id, only_if=session_id)
+        token = manager.token(config_id)
         session_id = await manager.get_session(config_id)
         renewed = True
         reply = await client.chat(session_id, config_id, message)
-    if reply.session_id is not None and reply.session_id != session_id:
+    if reply.session_id is not None and reply.session_id != session_id and manager.token(config_id) == token:
         manager.replace_session(config_id, reply.session_id)
         session_id = reply.session_id
     return SentMessage(reply.text, session_id, renewed)

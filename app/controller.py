@@ -56,9 +56,6 @@ class ChatView(Protocol):
     def show_add_character_error(self, text: str | None) -> None: ...
 
 
-Spawn = Callable[[Awaitable[None]], "asyncio.Future[None]"]
-
-
 class ChatController:
     def __init__(
         self,
@@ -84,14 +81,22 @@ class ChatController:
         self._sending: set[str] = set()
         self._setting_up: set[str] = set()
         self._tasks: set[asyncio.Future[Any]] = set()
+        # Bumped by "new conversation" / "clear all": replies to requests sent before are dropped.
+        self._resets: dict[str, int] = {}
 
     # ----- helpers -------------------------------------------------------------------------
 
     def _spawn(self, coro: Awaitable[None]) -> asyncio.Future[None]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A bug, not a chat failure (those become messages): never let it pass silently.
+            self.view.show_notice(describe_error(task.exception() or Exception()), level="error")
 
     def conversation(self, config_id: str) -> list[Message]:
         if config_id not in self._conversations:
@@ -106,21 +111,22 @@ class ChatController:
         self.view.show_activity(sending=cid in self._sending, setting_up=cid in self._setting_up)
 
     def _check_storage(self) -> None:
-        if not self._storage_notice_shown and self._storage_problem():
+        problem = None if self._storage_notice_shown else self._storage_problem()
+        if problem:
             self._storage_notice_shown = True
-            self.view.show_notice(f"{STORAGE_NOTICE} ({self._storage_problem()})", level="warning")
+            self.view.show_notice(f"{STORAGE_NOTICE} ({problem})", level="warning")
 
     def _save(self, config_id: str) -> None:
         self.transcripts.save(config_id, self.conversation(config_id))
         self._check_storage()
 
-    def _append(self, config_id: str, message: Message, *, persist: bool = True) -> None:
+    def _append(self, config_id: str, message: Message) -> None:
         messages = self.conversation(config_id)
         messages.append(message)
         overflow = len(messages) - self._max_messages
         if overflow > 0:
             del messages[:overflow]
-        if persist:
+        if not message.transient:
             self._save(config_id)
         if config_id == self.current:
             if overflow > 0:
@@ -155,6 +161,8 @@ class ChatController:
     async def open_character(self, config_id: str) -> None:
         """Show ``config_id``'s conversation and make sure it has a session."""
         character = self._character(config_id)
+        if config_id != self.current:
+            self.view.show_notice(None)  # info about the previous character; warnings stay
         self.current = config_id
         self.roster.remember_open(config_id)
         self.view.show_characters(self.roster.characters, config_id)
@@ -170,8 +178,8 @@ class ChatController:
         try:
             await self.sessions.get_session(config_id)
         except ChatError as exc:
-            # Not stored: a setup failure is about now, not part of the conversation's history.
-            self._append(config_id, Message("error", describe_error(exc)), persist=False)
+            # Transient: a setup failure is about now, not part of the conversation's history.
+            self._append(config_id, Message("error", describe_error(exc), transient=True))
         finally:
             self._setting_up.discard(config_id)
             if config_id == self.current:
@@ -241,16 +249,20 @@ class ChatController:
         self._sending.add(config_id)
         self._refresh_activity()
         self._append(config_id, Message("user", text))
-        return self._spawn(self._deliver(config_id, text))
+        return self._spawn(self._deliver(config_id, text, self._resets.get(config_id, 0)))
 
-    async def _deliver(self, config_id: str, text: str) -> None:
+    async def _deliver(self, config_id: str, text: str, reset_mark: int) -> None:
         try:
             result = await send_chat_message(self.sessions, self.client, config_id, text)
         except Exception as exc:  # noqa: BLE001 - every failure must reach the conversation
+            if self._resets.get(config_id, 0) != reset_mark:
+                return  # the user started over meanwhile; this belongs to the discarded conversation
             self._append(config_id, Message("error", describe_error(exc), retry=text))
             if config_id == self.current and not self.view.read_input():
                 self.view.write_input(text)  # nothing the user typed is lost
         else:
+            if self._resets.get(config_id, 0) != reset_mark:
+                return
             self._append(config_id, Message("assistant", result.text))
             if result.renewed and config_id == self.current:
                 self.view.show_notice(RENEWED_NOTICE)
@@ -291,6 +303,7 @@ class ChatController:
         config_id = self.current
         if config_id is None:
             return
+        self._resets[config_id] = self._resets.get(config_id, 0) + 1
         self.sessions.clear_session(config_id)
         self.transcripts.clear(config_id)
         self._conversations[config_id] = []
@@ -300,6 +313,8 @@ class ChatController:
 
     def clear_all_sessions(self) -> None:
         """Forget every character's session and conversation (other storage is untouched)."""
+        for config_id in {*self._conversations, *self._sending, *(c.config_id for c in self.roster.characters)}:
+            self._resets[config_id] = self._resets.get(config_id, 0) + 1
         self.sessions.clear_all_sessions()
         self.transcripts.clear_all()
         self._conversations.clear()

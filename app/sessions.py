@@ -117,7 +117,10 @@ class SessionManager:
         self._generation: dict[str, int] = {}
 
     def peek(self, config_id: str) -> str | None:
-        """The session ID already known for ``config_id`` (cache or storage), without creating one."""
+        """The session ID already known for ``config_id`` (cache or storage), without creating one.
+
+        A valid stored ID found here is also cached, as :meth:`get_session` would.
+        """
         cached = self._cache.get(config_id)
         if cached is not None:
             return cached
@@ -134,18 +137,23 @@ class SessionManager:
         pending = self._pending.get(config_id)
         if pending is None:
             # The token is taken now, not when the task first runs: a clear in between must win.
-            pending = asyncio.ensure_future(self._load_or_create(config_id, self._token(config_id)))
+            pending = asyncio.ensure_future(self._load_or_create(config_id, self.token(config_id)))
             self._pending[config_id] = pending
             pending.add_done_callback(lambda done: self._forget_pending(config_id, done))
         # shield: one caller giving up (cancelled) must not cancel the others' request.
         return await asyncio.shield(pending)
 
-    def _token(self, config_id: str) -> tuple[int, int]:
+    def token(self, config_id: str) -> tuple[int, int]:
+        """Changes whenever ``config_id``'s session is cleared (alone or by clear-all).
+
+        Work that started before a clear compares tokens so it never stores
+        anything for the conversation the user just threw away.
+        """
         return (self._epoch, self._generation.get(config_id, 0))
 
     async def _load_or_create(self, config_id: str, token: tuple[int, int]) -> str:
         def still_wanted() -> bool:
-            return self._token(config_id) == token
+            return self.token(config_id) == token
 
         session_id = await get_or_create_session(config_id, self._storage, self._create, still_wanted=still_wanted)
         if still_wanted():

@@ -14,6 +14,7 @@ Example ``pyscript.toml``::
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,10 @@ from urllib.parse import urlsplit
 
 from .errors import InvalidConfigId
 from .sessions import validate_config_id
+
+# What a browser and Python agree is a host[:port]. Anything else (a backslash, say) could be
+# read as one host here and another by the browser's URL parser: refused.
+_NETLOC = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 DEFAULT_API_BASE = "http://localhost:3000"
 DEFAULT_TIMEOUT_SECONDS = 20.0
@@ -52,7 +57,7 @@ def normalize_base(raw: object) -> str | None:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _NETLOC.fullmatch(parts.netloc):
         return None
     if parts.query or parts.fragment:
         return None

@@ -32,12 +32,14 @@ class Message:
     """One entry of a conversation.
 
     ``retry`` is set on an error that a resend can fix: the text the user
-    sent, so it is never lost.
+    sent, so it is never lost. ``transient`` messages (a failed session setup)
+    are about the moment, shown but never stored.
     """
 
     role: str
     text: str
     retry: str | None = None
+    transient: bool = False
 
     def to_json(self) -> dict[str, str]:
         text = self.text
@@ -88,7 +90,7 @@ class TranscriptStore:
 
     def save(self, config_id: str, messages: list[Message]) -> None:
         """Store the newest messages, evicting other conversations (oldest first) to stay in budget."""
-        kept = [m.to_json() for m in messages[-self._max_messages :]]
+        kept = [m.to_json() for m in messages if not m.transient][-self._max_messages :]
         encoded = json.dumps(kept, ensure_ascii=False)
         while len(encoded) > self._max_total and kept:
             kept = kept[len(kept) // 2 + 1 :]  # alone over budget: drop its oldest half

@@ -15,6 +15,7 @@ from pyscript import document
 from .controller import MAX_MESSAGE_CHARS, ChatController, message_too_long
 from .settings import Character
 from .transcript import Message
+from .wording import describe_error
 
 ROLE_LABELS = {"user": "You", "error": "Error"}
 STICK_TO_BOTTOM_PX = 80
@@ -56,6 +57,8 @@ class DomView:
         self._ready = False
         self._busy = False
         self._too_long = False
+        self._info: str | None = None
+        self._warnings: list[tuple[str, str]] = []  # (level, text), shown until the page reloads
         self._on_confirm: Callable[[], None] | None = None
         self._proxies: list[Any] = []
 
@@ -118,9 +121,20 @@ class DomView:
         self._input_changed()
 
     def show_notice(self, text: str | None, *, level: str = "info") -> None:
-        self.notice.textContent = text or ""
-        self.notice.dataset.level = level
-        self.notice.hidden = not text
+        """Info replaces the previous info (``None`` clears it); warnings and errors accumulate."""
+        if level == "info" or text is None:
+            self._info = text
+        elif (level, text) not in self._warnings:
+            self._warnings.append((level, text))
+        lines = [*self._warnings, *([("info", self._info)] if self._info else [])]
+        fragment = document.createDocumentFragment()
+        for line_level, line in lines:
+            node = _el("span", cls="notice-line", text=line)
+            node.dataset.level = line_level
+            fragment.appendChild(node)
+        self.notice.replaceChildren(fragment)
+        self.notice.dataset.level = lines[0][0] if lines else "info"
+        self.notice.hidden = not lines
 
     def show_add_character_error(self, text: str | None) -> None:
         """Show why a config ID was refused; ``None`` means it was accepted (the field is cleared)."""
@@ -186,7 +200,14 @@ class DomView:
     # ----- events --------------------------------------------------------------------------
 
     def _on(self, element: Any, event: str, handler: Callable[[Any], None]) -> None:
-        proxy = create_proxy(handler)
+        def guarded(event: Any) -> None:
+            try:
+                handler(event)
+            except Exception as exc:  # a failing handler must show in the page, not vanish
+                self.show_notice(describe_error(exc), level="error")
+                raise
+
+        proxy = create_proxy(guarded)
         self._proxies.append(proxy)  # keep alive for the page's lifetime
         element.addEventListener(event, proxy)
 

@@ -656,7 +656,7 @@ CSP_TOML = '[chat]\napi_base = "https://proxy.example.org/v1"\nallowed_api_bases
 
 
 def test_csp_limits_connections_to_self_and_the_configured_bases() -> None:
-    policy = serve.content_security_policy(CSP_TOML)
+    policy = serve.content_security_policy(CSP_TOML, allow_loopback=False)
     assert "connect-src 'self' https://other.example.org https://proxy.example.org;" in policy
     assert "localhost" not in policy
 
@@ -670,9 +670,9 @@ def test_csp_forbids_inline_script_plugins_and_base_changes() -> None:
     assert "'wasm-unsafe-eval'" in directives["script-src"]
 
 
-def test_csp_for_the_dev_server_adds_loopback_hosts() -> None:
-    policy = serve.content_security_policy(CSP_TOML, allow_loopback=True)
-    assert "http://localhost:* http://127.0.0.1:*" in policy
+def test_csp_allows_the_loopback_proxies_the_api_rule_accepts_by_default() -> None:
+    policy = serve.content_security_policy(CSP_TOML)
+    assert "http://localhost:*" in policy and "http://127.0.0.1:*" in policy
 
 
 def test_csp_meta_variant_leaves_out_frame_ancestors() -> None:
@@ -682,7 +682,7 @@ def test_csp_meta_variant_leaves_out_frame_ancestors() -> None:
 
 def test_csp_ignores_api_bases_that_are_not_http_urls() -> None:
     toml = '[chat]\napi_base = "javascript:alert(1)"\nallowed_api_bases = ["https://x.test\' \'unsafe-inline"]\n'
-    assert "connect-src 'self';" in serve.content_security_policy(toml)
+    assert "connect-src 'self';" in serve.content_security_policy(toml, allow_loopback=False)
 
 
 def test_csp_meta_is_placed_after_the_charset_and_escaped() -> None:

@@ -85,8 +85,8 @@ class FakeView:
     sending: bool = False
     setting_up: bool = False
     input: str = ""
-    notice: str | None = None
-    notice_level: str = ""
+    info: str | None = None
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     add_error: str | None = None
     add_input_cleared: bool = False
 
@@ -113,7 +113,20 @@ class FakeView:
         self.input = text
 
     def show_notice(self, text: str | None, *, level: str = "info") -> None:
-        self.notice, self.notice_level = text, level
+        # Like the page: info replaces info (None clears it); warnings and errors stay.
+        if level == "info" or text is None:
+            self.info = text
+        else:
+            self.warnings.append((level, text))
+
+    @property
+    def notice(self) -> str | None:
+        """The newest line shown: the info line, else the last warning."""
+        return self.info or (self.warnings[-1][1] if self.warnings else None)
+
+    @property
+    def notice_level(self) -> str:
+        return "info" if self.info else (self.warnings[-1][0] if self.warnings else "")
 
     def show_add_character_error(self, text: str | None) -> None:
         self.add_error = text

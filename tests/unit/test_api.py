@@ -89,6 +89,9 @@ async def test_a_request_that_hangs_times_out() -> None:
         (404, {"error": "Unknown character"}, False, HttpError),
         (400, {"error": "Invalid session"}, False, HttpError),
         (429, {"error": "Too many requests"}, True, HttpError),
+        (422, {"error": "unknown field session_ttl"}, True, HttpError),
+        (400, {"error": "Invalid input for session settings"}, True, HttpError),
+        (400, {"code": "INVALID_SESSION"}, True, SessionExpired),
     ],
 )
 def test_error_statuses_are_classified(code: int, body: object, session_bound: bool, kind: type) -> None:

@@ -66,3 +66,20 @@ async def test_a_reply_naming_a_new_session_replaces_the_stored_one() -> None:
     assert result.session_id == "rotated"
     await send_chat_message(manager, proxy.client(), "A", "again")
     assert proxy.bodies("/api/chat")[-1]["session_id"] == "rotated"
+
+
+async def test_a_stale_expiry_does_not_clear_a_session_another_tab_stored_meanwhile() -> None:
+    import asyncio
+
+    proxy, manager, storage = setup({"session_A": "old"})
+    proxy.gate = asyncio.Event()
+    proxy.script("/api/chat", status(410))
+    sending = asyncio.ensure_future(send_chat_message(manager, proxy.client(), "A", "hi"))
+    await asyncio.sleep(0)
+    storage.set("session_A", "from-other-tab")
+    manager.forget_cached("A")
+    proxy.gate.set()
+    result = await sending
+    assert storage.items == {"session_A": "from-other-tab"}
+    assert proxy.paths() == ["/api/chat", "/api/chat"]
+    assert result.session_id == "from-other-tab" and result.renewed

@@ -10,7 +10,7 @@ from app.storage import GuardedStorage, MemoryStorage
 from app.transcript import Message, TranscriptStore
 from app.wording import NETWORK, SERVER
 
-from .fakes import DROPPED, BrokenStorage, FakeProxy, FakeView, status
+from .fakes import DROPPED, BrokenStorage, FakeProxy, FakeView, ok, status
 
 CHARACTERS = [Character("A", "Alice"), Character("B", "Bob")]
 
@@ -281,11 +281,12 @@ async def test_blocked_storage_still_chats_and_says_so_once() -> None:
     await page.controller.start()
     await page.send("hi")
     assert page.view.texts()[-1] == ("assistant", "reply to hi")
-    assert page.view.notice_level == "warning" and "storage" in (page.view.notice or "").lower()
-    page.view.notice = None
+    storage_warnings = [text for level, text in page.view.warnings if "storage" in text.lower()]
+    assert len(storage_warnings) == 1
     await page.send("again")
-    assert page.view.notice is None
-    assert page.proxy.paths().count("/api/sessions") == 1
+    await page.controller.open_character("B")
+    assert [text for _, text in page.view.warnings if "storage" in text.lower()] == storage_warnings
+    assert page.proxy.paths().count("/api/sessions") == 2  # A and B, each once
 
 
 async def test_stored_conversation_with_a_failed_message_can_be_retried_after_reload() -> None:
@@ -369,3 +370,90 @@ async def test_storage_cleared_in_another_tab_resets_everything() -> None:
         page.storage.remove(key)
     page.controller.storage_changed(None)
     assert page.view.session is None and page.view.texts() == []
+
+
+async def test_a_reply_arriving_after_new_conversation_is_dropped() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.gate = asyncio.Event()
+    page.view.input = "old question"
+    task = page.controller.submit()
+    await asyncio.sleep(0)
+    page.controller.new_conversation()
+    page.proxy.gate.set()
+    assert task is not None
+    await task
+    assert page.view.texts() == []
+    assert TranscriptStore(page.storage).load("A") == []
+
+
+async def test_a_rotated_session_id_arriving_after_clear_all_is_not_stored() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.gate = asyncio.Event()
+    page.proxy.script("/api/chat", ok({"ai": "late", "session_id": "rotated"}))
+    page.view.input = "hi"
+    task = page.controller.submit()
+    await asyncio.sleep(0)
+    page.controller.clear_all_sessions()
+    page.proxy.gate.set()
+    assert task is not None
+    await task
+    assert page.storage.get("session_A") is None
+    assert page.view.texts() == []
+
+
+async def test_an_expiry_arriving_after_new_conversation_creates_no_session() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.gate = asyncio.Event()
+    page.proxy.script("/api/chat", status(410))
+    page.view.input = "hi"
+    task = page.controller.submit()
+    await asyncio.sleep(0)
+    page.controller.new_conversation()
+    page.proxy.gate.set()
+    assert task is not None
+    await task
+    assert page.proxy.paths() == ["/api/sessions", "/api/chat"]
+    assert page.storage.get("session_A") is None
+
+
+async def test_a_setup_error_is_not_stored_even_after_the_next_message() -> None:
+    proxy = FakeProxy()
+    proxy.script("/api/sessions", DROPPED)
+    page = Page(proxy=proxy)
+    await page.controller.start()
+    await page.send("works now")
+    stored_roles = [m.role for m in TranscriptStore(page.storage).load("A")]
+    assert stored_roles == ["user", "assistant"]
+
+
+async def test_enter_pressed_again_with_text_while_sending_sends_nothing_more() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.gate = asyncio.Event()
+    page.view.input = "once"
+    first = page.controller.submit()
+    for _ in range(4):
+        page.view.input = "once"
+        assert page.controller.submit() is None
+    page.proxy.gate.set()
+    assert first is not None
+    await first
+    assert [b["input"] for b in page.proxy.bodies("/api/chat")] == ["once"]
+
+
+async def test_an_unexpected_failure_in_a_spawned_task_is_shown() -> None:
+    page = Page()
+    await page.controller.start()
+
+    async def broken(config_id: str) -> None:
+        raise RuntimeError("bug")
+
+    page.controller.open_character = broken  # type: ignore[method-assign]
+    task = page.controller.select_character("B")
+    assert task is not None
+    await asyncio.gather(task, return_exceptions=True)
+    await asyncio.sleep(0)
+    assert page.view.notice_level == "error" and "RuntimeError: bug" in (page.view.notice or "")

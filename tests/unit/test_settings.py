@@ -64,6 +64,9 @@ def test_listed_override_is_accepted() -> None:
         "//evil.example.com",
         "http://10.0.0.1:3000",
         "http://localhost:99999",
+        "http://evil.example.com\\.localhost:3000",
+        "http://evil.example.com%2f.localhost:3000",
+        "http://user:pw@localhost:3000",
     ],
 )
 def test_other_overrides_are_ignored_with_a_warning(override: str) -> None:
