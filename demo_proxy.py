@@ -275,7 +275,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _send_json(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        body = json.dumps(payload).encode("ascii")  # \u escapes: lone surrogates stay valid JSON
         self._send(status, body, "application/json", extra)
 
     def _send_error_json(self, status: int, message: str) -> None:

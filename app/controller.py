@@ -143,7 +143,7 @@ class ChatController:
     async def start(self, requested: str | None = None) -> None:
         """Open the requested character (added if new), else the last open one, else the first."""
         target: str | None = None
-        if requested is not None:
+        if requested is not None and requested.strip():
             try:
                 target = self.roster.add(requested).config_id
             except InvalidConfigId as exc:
@@ -236,18 +236,35 @@ class ChatController:
             return None
         text = messages[index].retry
         assert text is not None
-        del messages[index]
-        if index > 0 and messages[index - 1].role == "user" and messages[index - 1].text == text:
-            del messages[index - 1]
-        self._save(config_id)
-        self.view.show_conversation(self._character(config_id), messages)
         if self.view.read_input() == text:
             self.view.write_input("")
         return self._start_send(config_id, text)
 
+    def _drop_superseded(self, config_id: str, text: str) -> None:
+        """Before sending ``text``: remove failures it supersedes, so nothing is shown (or sent) twice.
+
+        A failed message whose text is sent again (from the restored input or
+        Retry) is replaced by the new attempt, and a failed session setup is
+        moot once the user sends.
+        """
+        messages = self.conversation(config_id)
+        kept: list[Message] = []
+        for message in messages:
+            if message.transient or (message.role == "error" and message.retry == text):
+                if message.retry == text and kept and kept[-1].role == "user" and kept[-1].text == text:
+                    kept.pop()
+                continue
+            kept.append(message)
+        if len(kept) != len(messages):
+            messages[:] = kept
+            self._save(config_id)
+            if config_id == self.current:
+                self.view.show_conversation(self._character(config_id), messages)
+
     def _start_send(self, config_id: str, text: str) -> asyncio.Future[None]:
         self._sending.add(config_id)
         self._refresh_activity()
+        self._drop_superseded(config_id, text)
         self._append(config_id, Message("user", text))
         return self._spawn(self._deliver(config_id, text, self._resets.get(config_id, 0)))
 
@@ -264,8 +281,8 @@ class ChatController:
             if self._resets.get(config_id, 0) != reset_mark:
                 return
             self._append(config_id, Message("assistant", result.text))
-            if result.renewed and config_id == self.current:
-                self.view.show_notice(RENEWED_NOTICE)
+            if config_id == self.current:
+                self.view.show_notice(RENEWED_NOTICE if result.renewed else None)
         finally:
             self._sending.discard(config_id)
             if config_id == self.current:
@@ -321,4 +338,4 @@ class ChatController:
         if self.current is not None:
             self.view.show_conversation(self._character(self.current), [])
         self.view.show_session(None)
-        self.view.show_notice("All sessions cleared: each character starts a new session with your next message.")
+        self.view.show_notice("All sessions cleared: new sessions start when you next chat.")

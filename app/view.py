@@ -65,6 +65,8 @@ class DomView:
     # ----- ChatView ------------------------------------------------------------------------
 
     def show_characters(self, characters: list[Character], current: str | None) -> None:
+        active = document.activeElement
+        had_focus = active is not None and active.closest("#character-list") is not None
         fragment = document.createDocumentFragment()
         for character in characters:
             button = _el("button", cls="character", type="button", data_testid="character")
@@ -80,6 +82,10 @@ class DomView:
             item.appendChild(button)
             fragment.appendChild(item)
         self.character_list.replaceChildren(fragment)
+        if had_focus:  # re-rendering must not throw keyboard users back to the top of the page
+            chosen = self.character_list.querySelector('[aria-current="true"]')
+            if chosen is not None:
+                chosen.focus()
 
     def show_conversation(self, character: Character, messages: list[Message]) -> None:
         self._character_name = character.name
@@ -151,6 +157,8 @@ class DomView:
     def set_ready(self) -> None:
         self._ready = True
         self._update_send_button()
+        for node in document.querySelectorAll("[data-needs-python]"):
+            node.disabled = False
         document.getElementById("boot").hidden = True
         self.root.dataset.appState = "ready"
 

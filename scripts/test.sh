@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 
 step "Python test dependencies (requirements-dev.txt)"
-python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r requirements-dev.txt
 
 step "Pinned PyScript/Pyodide runtime (package-lock.json)"
 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error

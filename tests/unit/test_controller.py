@@ -247,7 +247,7 @@ async def test_requested_unknown_character_is_added_and_opened() -> None:
 
 async def test_invalid_requested_character_is_refused_with_a_notice() -> None:
     page = Page()
-    await page.controller.start("   ")
+    await page.controller.start("x" * 300)
     assert page.view.current == "A"
     assert page.view.notice and "character" in page.view.notice
 
@@ -457,3 +457,39 @@ async def test_an_unexpected_failure_in_a_spawned_task_is_shown() -> None:
     await asyncio.gather(task, return_exceptions=True)
     await asyncio.sleep(0)
     assert page.view.notice_level == "error" and "RuntimeError: bug" in (page.view.notice or "")
+
+
+async def test_an_empty_character_query_is_ignored_quietly() -> None:
+    page = Page()
+    await page.controller.start("  ")
+    assert page.view.current == "A" and page.view.notice is None
+
+
+async def test_sending_the_restored_text_replaces_the_failed_message_instead_of_duplicating_it() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.script("/api/chat", DROPPED)
+    await page.send("only once please")
+    assert page.view.input == "only once please"
+    await page.send(page.view.input)
+    assert page.view.texts() == [("user", "only once please"), ("assistant", "reply to only once please")]
+    assert [m.role for m in TranscriptStore(page.storage).load("A")] == ["user", "assistant"]
+
+
+async def test_a_failed_setup_message_goes_away_when_the_user_sends() -> None:
+    proxy = FakeProxy()
+    proxy.script("/api/sessions", DROPPED)
+    page = Page(proxy=proxy)
+    await page.controller.start()
+    await page.send("hello")
+    assert page.view.texts() == [("user", "hello"), ("assistant", "reply to hello")]
+
+
+async def test_an_info_notice_is_cleared_by_the_next_reply() -> None:
+    page = Page()
+    await page.controller.start()
+    await page.send("one")
+    page.controller.new_conversation()
+    assert page.view.info
+    await page.send("two")
+    assert page.view.info is None
