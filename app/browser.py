@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import js
-from pyodide.ffi import JsException, create_proxy
+from pyodide.ffi import JsException, create_proxy, jsnull
 from pyodide.http import pyfetch
 from pyscript import window
 
@@ -43,7 +43,7 @@ def local_storage() -> Storage | None:
     """The page's localStorage, or None when the browser blocks it."""
     try:
         ls = window.localStorage
-        if ls is None or not hasattr(ls, "getItem"):
+        if ls is None or ls is jsnull or not hasattr(ls, "getItem"):
             return None
         return LocalStorage(ls)
     except Exception:  # noqa: BLE001 - SecurityError and friends: storage is blocked
@@ -86,6 +86,16 @@ def on_storage_change(callback: Callable[[str | None], None]) -> None:
     proxy = create_proxy(handler)
     _listeners.append(proxy)  # keep the proxy alive for the page's lifetime
     window.addEventListener("storage", proxy)
+
+
+def on_connectivity_change(callback: Callable[[bool], None]) -> None:
+    """Call ``callback(online)`` now and whenever the browser goes offline or back online."""
+    for name, online in (("online", True), ("offline", False)):
+        proxy = create_proxy(lambda _event, online=online: callback(online))
+        _listeners.append(proxy)
+        window.addEventListener(name, proxy)
+    if not window.navigator.onLine:
+        callback(False)
 
 
 def page_query() -> dict[str, str]:

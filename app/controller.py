@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from .api import ProxyClient
 from .chat import send_chat_message
 from .errors import ChatError, InvalidConfigId
+from .export import conversation_json, conversation_markdown
 from .roster import Roster
 from .sessions import SESSION_KEY_PREFIX, SessionManager
 from .settings import Character
@@ -22,6 +23,8 @@ from .transcript import MAX_MESSAGES, TRANSCRIPT_PREFIX, Message, TranscriptStor
 from .wording import describe_error
 
 MAX_MESSAGE_CHARS = 4000
+STOPPED = "Stopped: you cancelled this reply. Your message is back in the input."
+OFFLINE_NOTICE = "You are offline: your message is kept; send it when the connection is back."
 RENEWED_NOTICE = "The previous session had expired, so this conversation continues in a new session."
 STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations last only until this page is closed."
 
@@ -55,6 +58,8 @@ class ChatView(Protocol):
 
     def show_add_character_error(self, text: str | None) -> None: ...
 
+    def show_offline(self, offline: bool) -> None: ...
+
 
 class ChatController:
     def __init__(
@@ -81,6 +86,8 @@ class ChatController:
         self._sending: set[str] = set()
         self._setting_up: set[str] = set()
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._inflight: dict[str, asyncio.Future[None]] = {}
+        self.online = True
         # Bumped by "new conversation" / "clear all": replies to requests sent before are dropped.
         self._resets: dict[str, int] = {}
 
@@ -214,6 +221,9 @@ class ChatController:
         text = self.view.read_input()
         if config_id is None or not text.strip():
             return None
+        if not self.online:
+            self.view.show_notice(OFFLINE_NOTICE, level="warning")
+            return None
         if self.is_busy(config_id):
             # Refused, visibly; the text stays in the input to send once the reply is in.
             waiting = "the session is set up" if config_id in self._setting_up else "the reply arrives"
@@ -266,11 +276,27 @@ class ChatController:
         self._refresh_activity()
         self._drop_superseded(config_id, text)
         self._append(config_id, Message("user", text))
-        return self._spawn(self._deliver(config_id, text, self._resets.get(config_id, 0)))
+        task = self._spawn(self._deliver(config_id, text, self._resets.get(config_id, 0)))
+        self._inflight[config_id] = task
+        return task
+
+    def stop(self) -> bool:
+        """Cancel the open character's pending reply (the browser aborts the request)."""
+        task = self._inflight.get(self.current or "")
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
 
     async def _deliver(self, config_id: str, text: str, reset_mark: int) -> None:
         try:
             result = await send_chat_message(self.sessions, self.client, config_id, text)
+        except asyncio.CancelledError:
+            # Stopped by the user: the request is aborted, the text kept (the service may still have seen it).
+            if self._resets.get(config_id, 0) == reset_mark:
+                self._append(config_id, Message("error", STOPPED, retry=text))
+                if config_id == self.current and not self.view.read_input():
+                    self.view.write_input(text)
         except Exception as exc:  # noqa: BLE001 - every failure must reach the conversation
             if self._resets.get(config_id, 0) != reset_mark:
                 return  # the user started over meanwhile; this belongs to the discarded conversation
@@ -285,9 +311,27 @@ class ChatController:
                 self.view.show_notice(RENEWED_NOTICE if result.renewed else None)
         finally:
             self._sending.discard(config_id)
+            self._inflight.pop(config_id, None)
             if config_id == self.current:
                 self.view.show_session(self.sessions.peek(config_id))
                 self._refresh_activity()
+
+    # ----- keeping a conversation ---------------------------------------------------------------
+
+    def export_conversation(self, fmt: str, exported_at: str) -> tuple[str, str] | None:
+        """``(file name, content)`` of the open conversation as ``"markdown"`` or ``"json"``."""
+        if self.current is None:
+            return None
+        render = conversation_markdown if fmt == "markdown" else conversation_json
+        messages = [m for m in self.conversation(self.current) if not m.transient]
+        return render(self._character(self.current), messages, exported_at)
+
+    # ----- the connection -------------------------------------------------------------------
+
+    def set_online(self, online: bool) -> None:
+        """The browser went offline or back online: sending pauses meanwhile, with the reason shown."""
+        self.online = online
+        self.view.show_offline(not online)
 
     # ----- other tabs -----------------------------------------------------------------------
 

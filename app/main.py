@@ -8,7 +8,14 @@ import js
 from pyscript import config
 
 from app.api import ProxyClient
-from app.browser import local_storage, on_storage_change, page_origin, page_query, post_json
+from app.browser import (
+    local_storage,
+    on_connectivity_change,
+    on_storage_change,
+    page_origin,
+    page_query,
+    post_json,
+)
 from app.controller import ChatController
 from app.roster import Roster
 from app.sessions import SessionManager
@@ -39,6 +46,7 @@ async def start() -> None:
         )
         view.bind(controller)
         on_storage_change(controller.storage_changed)
+        on_connectivity_change(controller.set_online)
         for warning in [*settings.problems, api_warning]:
             if warning:
                 view.show_notice(warning, level="warning")

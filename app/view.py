@@ -6,11 +6,13 @@ through ``textContent``, never parsed as HTML.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from pyodide.ffi import create_proxy
-from pyscript import document
+import js
+from pyodide.ffi import create_proxy, jsnull, to_js
+from pyscript import document, window
 
 from .controller import MAX_MESSAGE_CHARS, ChatController, message_too_long
 from .settings import Character
@@ -20,6 +22,11 @@ from .wording import describe_error
 ROLE_LABELS = {"user": "You", "error": "Error"}
 STICK_TO_BOTTOM_PX = 80
 COUNTER_FROM = int(MAX_MESSAGE_CHARS * 0.8)  # the counter appears near the limit
+
+
+def _found(node: Any) -> bool:
+    """True for a DOM node; DOM lookups return JavaScript null (``jsnull``), not ``None``."""
+    return node is not None and node is not jsnull
 
 
 def _el(tag: str, *, cls: str | None = None, text: str | None = None, **attrs: str) -> Any:
@@ -53,20 +60,25 @@ class DomView:
         self.add_error = byid("add-character-error")
         self.dialog = byid("confirm-dialog")
         self.counter = byid("char-counter")
+        self.offline = byid("offline")
+        self.stop_button = byid("stop-button")
+        self.announcer = byid("announcer")
         self._character_name = ""
         self._ready = False
         self._busy = False
         self._too_long = False
+        self._offline = False
         self._info: str | None = None
         self._warnings: list[tuple[str, str]] = []  # (level, text), shown until the page reloads
         self._on_confirm: Callable[[], None] | None = None
         self._proxies: list[Any] = []
+        self._tasks: set[Any] = set()
 
     # ----- ChatView ------------------------------------------------------------------------
 
     def show_characters(self, characters: list[Character], current: str | None) -> None:
         active = document.activeElement
-        had_focus = active is not None and active.closest("#character-list") is not None
+        had_focus = _found(active) and _found(active.closest("#character-list"))
         fragment = document.createDocumentFragment()
         for character in characters:
             button = _el("button", cls="character", type="button", data_testid="character")
@@ -84,7 +96,7 @@ class DomView:
         self.character_list.replaceChildren(fragment)
         if had_focus:  # re-rendering must not throw keyboard users back to the top of the page
             chosen = self.character_list.querySelector('[aria-current="true"]')
-            if chosen is not None:
+            if _found(chosen):
                 chosen.focus()
 
     def show_conversation(self, character: Character, messages: list[Message]) -> None:
@@ -104,6 +116,9 @@ class DomView:
         self.messages.appendChild(self._message_node(message, index))
         self.empty.hidden = True
         self._scroll_to_end(force=stick or message.role == "user")
+        if message.role != "user":  # announce replies and errors, not what the user just typed
+            who = ROLE_LABELS.get(message.role, self._character_name)
+            self.announcer.textContent = f"{who}: {message.text[:500]}"
 
     def show_session(self, session_id: str | None) -> None:
         self.session_id.textContent = session_id or ""
@@ -118,6 +133,7 @@ class DomView:
         elif setting_up:
             self.indicator.textContent = "Starting a session\u2026"
         self.indicator.hidden = not self._busy
+        self.stop_button.hidden = not sending
 
     def read_input(self) -> str:
         return str(self.input.value)
@@ -141,6 +157,11 @@ class DomView:
         self.notice.replaceChildren(fragment)
         self.notice.dataset.level = lines[0][0] if lines else "info"
         self.notice.hidden = not lines
+
+    def show_offline(self, offline: bool) -> None:
+        self._offline = offline
+        self.offline.hidden = not offline
+        self._update_send_button()
 
     def show_add_character_error(self, text: str | None) -> None:
         """Show why a config ID was refused; ``None`` means it was accepted (the field is cleared)."""
@@ -176,12 +197,41 @@ class DomView:
         bubble = _el("div", cls="bubble", text=message.text, data_testid="message")
         bubble.dataset.role = message.role
         item.appendChild(bubble)
+        tools = _el("div", cls="message-tools")
         if message.retry is not None:
             retry = _el("button", cls="retry", type="button", text="Retry", data_testid="retry-button")
             retry.dataset.index = str(index)
             retry.setAttribute("aria-label", "Retry sending this message")
-            item.appendChild(retry)
+            tools.appendChild(retry)
+        copy = _el("button", cls="copy", type="button", text="Copy", data_testid="copy-button")
+        copy.setAttribute("aria-label", f"Copy {who}'s message")
+        tools.appendChild(copy)
+        item.appendChild(tools)
         return item
+
+    def _stop(self, controller: ChatController) -> None:
+        controller.stop()
+        self.input.focus()  # the stopped text comes back here
+
+    async def _copy(self, button: Any, text: str) -> None:
+        try:
+            await window.navigator.clipboard.writeText(text)
+        except Exception as exc:  # noqa: BLE001 - permission denied, insecure context...
+            self.show_notice(f"Could not copy: {exc}", level="warning")
+            return
+        button.textContent = "Copied"
+        await asyncio.sleep(1.5)
+        button.textContent = "Copy"
+
+    def download(self, name: str, content: str, mime: str) -> None:
+        """Offer ``content`` as a file download named ``name``."""
+        blob = js.Blob.new(to_js([content]), to_js({"type": mime}, dict_converter=js.Object.fromEntries))
+        url = js.URL.createObjectURL(blob)
+        link = _el("a", href=url, download=name, hidden="")
+        document.body.appendChild(link)
+        link.click()
+        link.remove()
+        js.setTimeout(create_proxy(lambda: js.URL.revokeObjectURL(url)), 10_000)
 
     def _near_bottom(self) -> bool:
         m = self.messages
@@ -192,7 +242,8 @@ class DomView:
             self.messages.scrollTop = self.messages.scrollHeight
 
     def _update_send_button(self) -> None:
-        self.send_button.disabled = self._busy or self._too_long or not self._ready
+        self.send_button.disabled = self._busy or self._too_long or self._offline or not self._ready
+        self.send_button.title = "Offline: sending is paused" if self._offline else ""
 
     def _input_changed(self) -> None:
         """Grow the input with its text and show the length counter near the limit."""
@@ -242,7 +293,7 @@ class DomView:
 
         def on_character(event: Any) -> None:
             button = event.target.closest("[data-testid=character]")
-            if button is not None:
+            if _found(button):
                 controller.select_character(str(button.dataset.configId))
 
         def on_add(event: Any) -> None:
@@ -250,9 +301,21 @@ class DomView:
             controller.add_character(str(self.add_input.value))
 
         def on_message_click(event: Any) -> None:
-            button = event.target.closest("[data-testid=retry-button]")
-            if button is not None:
-                controller.retry(int(button.dataset.index))
+            retry = event.target.closest("[data-testid=retry-button]")
+            if _found(retry):
+                controller.retry(int(retry.dataset.index))
+            copy = event.target.closest("[data-testid=copy-button]")
+            if _found(copy):
+                text = str(copy.closest(".message").querySelector("[data-testid=message]").textContent)
+                self._tasks.add(asyncio.ensure_future(self._copy(copy, text)))
+
+        def on_export(fmt: str, mime: str) -> Callable[[Any], None]:
+            def handler(_event: Any) -> None:
+                exported = controller.export_conversation(fmt, str(js.Date.new().toISOString()))
+                if exported is not None:
+                    self.download(*exported, mime)
+
+            return handler
 
         def on_new(_event: Any) -> None:
             if controller.needs_confirmation("new"):
@@ -291,3 +354,6 @@ class DomView:
         self._on(byid("new-conversation"), "click", on_new)
         self._on(byid("clear-all-sessions"), "click", on_clear_all)
         self._on(self.dialog, "close", on_dialog_close)
+        self._on(self.stop_button, "click", lambda _e: self._stop(controller))
+        self._on(byid("export-markdown"), "click", on_export("markdown", "text/markdown;charset=utf-8"))
+        self._on(byid("export-json"), "click", on_export("json", "application/json;charset=utf-8"))

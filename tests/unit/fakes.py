@@ -89,6 +89,7 @@ class FakeView:
     warnings: list[tuple[str, str]] = field(default_factory=list)
     add_error: str | None = None
     add_input_cleared: bool = False
+    offline: bool = False
 
     def show_characters(self, characters: list[Character], current: str | None) -> None:
         self.characters, self.current = list(characters), current
@@ -131,6 +132,9 @@ class FakeView:
     def show_add_character_error(self, text: str | None) -> None:
         self.add_error = text
         self.add_input_cleared = text is None
+
+    def show_offline(self, offline: bool) -> None:
+        self.offline = offline
 
     def texts(self) -> list[tuple[str, str]]:
         return [(m.role, m.text) for m in self.messages]

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import asyncio
 
-from app.controller import MAX_MESSAGE_CHARS, RENEWED_NOTICE, ChatController, message_too_long
+from app.controller import (
+    MAX_MESSAGE_CHARS,
+    OFFLINE_NOTICE,
+    RENEWED_NOTICE,
+    STOPPED,
+    ChatController,
+    message_too_long,
+)
 from app.roster import Roster
 from app.sessions import SessionManager
 from app.settings import Character
@@ -493,3 +500,34 @@ async def test_an_info_notice_is_cleared_by_the_next_reply() -> None:
     assert page.view.info
     await page.send("two")
     assert page.view.info is None
+
+
+async def test_stop_cancels_the_pending_reply_and_keeps_the_text() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.gate = asyncio.Event()
+    page.view.input = "too slow"
+    task = page.controller.submit()
+    await asyncio.sleep(0)
+    assert page.controller.stop()
+    assert task is not None
+    await asyncio.gather(task, return_exceptions=True)
+    assert page.view.texts() == [("user", "too slow"), ("error", STOPPED)]
+    assert page.view.messages[-1].retry == "too slow"
+    assert page.view.input == "too slow"
+    assert not page.view.sending
+    assert not page.controller.stop()
+
+
+async def test_offline_pauses_sending_with_a_reason_and_keeps_the_text() -> None:
+    page = Page()
+    await page.controller.start()
+    page.controller.set_online(False)
+    assert page.view.offline
+    page.view.input = "wait for me"
+    assert page.controller.submit() is None
+    assert page.view.input == "wait for me" and page.view.notice == OFFLINE_NOTICE
+    page.controller.set_online(True)
+    assert not page.view.offline
+    await page.send("wait for me")
+    assert page.view.texts()[-1] == ("assistant", "reply to wait for me")

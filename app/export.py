@@ -1,0 +1,47 @@
+"""A conversation as a file people can keep: Markdown to read, JSON to process.
+
+Example::
+
+    name, text = conversation_markdown(Character("CHAR_luna", "Luna"), messages, "2026-11-24T12:00:00Z")
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .settings import Character
+from .transcript import Message
+
+SPEAKERS = {"user": "You", "error": "Error"}
+
+
+def _file_stem(character: Character, exported_at: str) -> str:
+    safe_id = re.sub(r"[^A-Za-z0-9_.-]+", "-", character.config_id).strip("-.")[:60] or "character"
+    return f"chat-{safe_id}-{exported_at[:10]}"
+
+
+def _markdown_text(text: str) -> str:
+    """Text as a Markdown block quote that renders literally (no HTML, links or emphasis)."""
+    escaped = re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~&])", r"\\\1", text)
+    return "\n".join(f"> {line}" if line else ">" for line in escaped.split("\n"))
+
+
+def conversation_markdown(character: Character, messages: list[Message], exported_at: str) -> tuple[str, str]:
+    """``(file name, Markdown)`` of a conversation; every message is escaped so it renders as written."""
+    lines = [f"# Conversation with {_markdown_text(character.name)[2:]}", "",
+             f"Character `{character.config_id.replace('`', '')}`, exported {exported_at}.", ""]
+    for message in messages:
+        speaker = SPEAKERS.get(message.role, character.name)
+        lines += [f"**{_markdown_text(speaker)[2:]}**", "", _markdown_text(message.text), ""]
+    return f"{_file_stem(character, exported_at)}.md", "\n".join(lines)
+
+
+def conversation_json(character: Character, messages: list[Message], exported_at: str) -> tuple[str, str]:
+    """``(file name, JSON)`` of a conversation, one object per message with its role and text."""
+    document = {
+        "character": {"config_id": character.config_id, "name": character.name},
+        "exported_at": exported_at,
+        "messages": [{"role": m.role, "text": m.text} for m in messages],
+    }
+    return f"{_file_stem(character, exported_at)}.json", json.dumps(document, ensure_ascii=False, indent=2)

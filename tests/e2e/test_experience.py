@@ -1,0 +1,206 @@
+"""The page as people use it: accessibility (axe-core), layouts and themes, and chat conveniences."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from .conftest import ROOT, Server, open_app
+from .helpers import ATLAS, ECHO, LUNA, messages, send, send_and_wait
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "test-results" / "screenshots"
+
+
+def axe_violations(page: Page) -> list[dict[str, object]]:
+    """Serious and critical axe-core violations on the page as it is now."""
+    if page.evaluate("typeof window.axe") == "undefined":
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+             .map(v => ({id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map(n => n.target.join(' '))}))"""
+    )
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+@pytest.fixture
+def axe_page(browser: Browser) -> Iterator[Page]:
+    """axe-core is injected as a script, which the page's CSP (rightly) forbids: bypass it for the audit."""
+    assert AXE.exists(), "axe-core is missing: run npm ci (scripts/test.sh does)"
+    context = browser.new_context(bypass_csp=True)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_accessibility_violations_loaded_mid_conversation_and_with_an_error(
+    axe_page: Page, server: Server, scheme: str
+) -> None:
+    page = axe_page
+    page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+    open_app(page, server)
+    assert axe_violations(page) == []
+    send_and_wait(page, "Hello Luna")
+    send_and_wait(page, "How are the stars?")
+    assert axe_violations(page) == []
+    server.fault("chat", "status", status=500)
+    send(page, "this one fails")
+    expect(messages(page, "error")).to_have_count(1)
+    assert axe_violations(page) == []
+
+
+def test_replies_are_announced_politely(page: Page, server: Server) -> None:
+    open_app(page, server)
+    reply = send_and_wait(page, "announce me")
+    announcer = page.locator("#announcer")
+    expect(announcer).to_have_attribute("aria-live", "polite")
+    expect(announcer).to_have_text(f"Luna: {reply}")
+
+
+def test_every_control_has_an_accessible_name(page: Page, server: Server) -> None:
+    open_app(page, server)
+    send_and_wait(page, "hi")
+    unnamed = page.evaluate("""() => [...document.querySelectorAll('button, input, textarea, select')]
+        .filter(el => el.checkVisibility() && !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                      && !el.textContent.trim())
+        .map(el => el.outerHTML.slice(0, 80))""")
+    assert unnamed == []
+
+
+def test_the_whole_flow_works_from_the_keyboard(page: Page, server: Server) -> None:
+    open_app(page, server)
+    atlas = page.locator(f'[data-testid="character"][data-config-id="{ATLAS}"]')
+    atlas.focus()
+    page.keyboard.press("Enter")
+    expect(atlas).to_have_attribute("aria-current", "true")
+    expect(atlas).to_be_focused()  # re-rendering the list keeps focus where the user is
+    expect(page.get_by_test_id("send-button")).to_be_enabled()  # Atlas's session is ready
+    page.get_by_test_id("message-input").focus()
+    page.keyboard.type("typed only")
+    page.keyboard.press("Enter")
+    expect(messages(page, "assistant")).to_have_count(1)
+    page.get_by_test_id("new-conversation").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("cancel-button")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#confirm-dialog")).not_to_have_attribute("open", "")
+    expect(messages(page)).to_have_count(2)
+    page.get_by_test_id("new-conversation").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("cancel-button")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("confirm-button")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(messages(page)).to_have_count(0)
+
+
+def test_focus_is_visible(page: Page, server: Server) -> None:
+    open_app(page, server)
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", "")
+
+
+@pytest.mark.parametrize("width,height", [(360, 740), (1280, 800)], ids=["phone", "desktop"])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_layout_fits_at_phone_and_desktop_width_in_both_themes(
+    browser: Browser, server: Server, width: int, height: int, scheme: str
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)  # type: ignore[arg-type]
+    page = context.new_page()
+    open_app(page, server, f"?character={ECHO}")
+    send_and_wait(page, "A reasonably long first message to see how bubbles wrap at this width. " * 2)
+    send_and_wait(page, "x" * 300)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    for testid in ("message-input", "send-button", "new-conversation"):
+        box = page.get_by_test_id(testid).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
+    background = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+    dark = sum(int(c) for c in background[background.index("(") + 1 : -1].split(",")[:3]) < 200
+    assert dark == (scheme == "dark")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{scheme}-{width}.png"))
+    context.close()
+
+
+@pytest.fixture
+def clipboard_context(context: BrowserContext, server: Server) -> BrowserContext:
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url.rstrip("/"))
+    return context
+
+
+def test_copy_puts_the_message_text_on_the_clipboard(clipboard_context: BrowserContext, server: Server) -> None:
+    page = open_app(clipboard_context.new_page(), server, f"?character={ECHO}")
+    send_and_wait(page, "copy <b>me</b> exactly")
+    copy = page.get_by_test_id("copy-button").last
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == "copy <b>me</b> exactly"
+
+
+def test_stop_cancels_a_slow_reply_and_keeps_the_text(page: Page, server: Server) -> None:
+    open_app(page, server)
+    server.fault("chat", "delay", delay_ms=5000)
+    send(page, "never mind")
+    stop = page.get_by_test_id("stop-button")
+    expect(stop).to_be_visible()
+    stop.click()
+    expect(messages(page, "error")).to_have_text(
+        ["Stopped: you cancelled this reply. Your message is back in the input."])
+    expect(page.get_by_test_id("message-input")).to_have_value("never mind")
+    expect(stop).to_be_hidden()
+    expect(page.get_by_test_id("send-button")).to_be_enabled()
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "json"])
+def test_export_downloads_the_conversation(page: Page, server: Server, fmt: str, tmp_path: Path) -> None:
+    open_app(page, server)
+    reply = send_and_wait(page, "export *this*")
+    with page.expect_download() as info:
+        page.get_by_test_id(f"export-{fmt}").click()
+    download = info.value
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    text = path.read_text(encoding="utf-8")
+    if fmt == "json":
+        assert download.suggested_filename.startswith(f"chat-{LUNA}-") and path.suffix == ".json"
+        assert json.loads(text)["messages"] == [{"role": "user", "text": "export *this*"},
+                                                {"role": "assistant", "text": reply}]
+    else:
+        assert path.suffix == ".md"
+        assert "**You**" in text and "export \\*this\\*" in text and "**Luna**" in text
+
+
+def test_offline_shows_an_indicator_and_pauses_sending(page: Page, server: Server) -> None:
+    open_app(page, server)
+    page.context.set_offline(True)
+    indicator = page.get_by_test_id("offline-indicator")
+    expect(indicator).to_be_visible()
+    page.get_by_test_id("message-input").fill("queued thought")
+    expect(page.get_by_test_id("send-button")).to_be_disabled()
+    page.get_by_test_id("message-input").press("Enter")
+    expect(page.get_by_test_id("message-input")).to_have_value("queued thought")
+    page.context.set_offline(False)
+    expect(indicator).to_be_hidden()
+    page.get_by_test_id("send-button").click()
+    expect(messages(page, "assistant")).to_have_count(1)
+
+
+def test_the_newest_message_stays_in_view_unless_the_user_scrolled_up(page: Page, server: Server) -> None:
+    page.set_viewport_size({"width": 900, "height": 500})
+    open_app(page, server, f"?character={ECHO}")
+    for i in range(8):
+        send_and_wait(page, f"line {i}\n" * 4)
+    at_bottom = "(() => { const m = document.querySelector('[data-testid=message-list]');" \
+                " return m.scrollHeight - m.scrollTop - m.clientHeight < 5; })()"
+    assert page.evaluate(at_bottom)
+    page.get_by_test_id("message-list").evaluate("m => { m.scrollTop = 0; }")
+    server.fault("chat", "delay", delay_ms=300)
+    send(page, "while reading older messages")
+    page.get_by_test_id("message-list").evaluate("m => { m.scrollTop = 0; }")
+    expect(messages(page, "assistant")).to_have_count(9)
+    assert page.get_by_test_id("message-list").evaluate("m => m.scrollTop") < 50
