@@ -18,7 +18,9 @@ from tests.e2e.helpers import send_and_wait  # noqa: E402
 
 SHOTS = [
     ("screenshot.png", {"width": 1100, "height": 680}, "light"),
-    ("screenshot-dark-phone.png", {"width": 360, "height": 740}, "dark"),
+    ("screenshot-dark.png", {"width": 1100, "height": 680}, "dark"),
+    ("screenshot-phone.png", {"width": 360, "height": 740}, "light"),
+    ("screenshot-phone-dark.png", {"width": 360, "height": 740}, "dark"),
 ]
 
 
