@@ -1,0 +1,5 @@
+from pyscript import document, window
+
+session = window.localStorage.getItem("session_CHAR_luna")
+document.getElementById("out").textContent = f"session: {session}"
+document.documentElement.dataset.appState = "ready"
