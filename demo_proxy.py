@@ -216,7 +216,19 @@ def parse_fault(body: Any) -> Fault:
     return Fault(endpoint=endpoint, kind=kind, times=times, spec=body)
 
 
-class ProxyHandler(BaseHTTPRequestHandler):
+class QuietHandler(BaseHTTPRequestHandler):
+    """Logs requests only when the server is verbose; always logs real errors (not idle timeouts)."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if getattr(self.server, "verbose", False):
+            super().log_message(format, *args)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if not format.startswith("Request timed out"):
+            super().log_message(format, *args)
+
+
+class ProxyHandler(QuietHandler):
     """Routes the proxy contract and, when enabled, the ``/__test__/`` API.
 
     Test control API (only with ``test_faults``):
@@ -242,14 +254,6 @@ class ProxyHandler(BaseHTTPRequestHandler):
     timeout = 30
 
     # -- plumbing -------------------------------------------------------
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            super().log_message(format, *args)
-
-    def log_error(self, format: str, *args: Any) -> None:
-        if not format.startswith("Request timed out"):
-            super().log_message(format, *args)
-
     def _cors_headers(self) -> None:
         self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Vary", "Origin")

@@ -47,13 +47,14 @@ import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html import escape as html_escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from demo_proxy import (
     ProxyServer,
+    QuietHandler,
     http_url,
     is_address_in_use,
     make_proxy_server,
@@ -398,19 +399,11 @@ class StaticServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class StaticHandler(BaseHTTPRequestHandler):
+class StaticHandler(QuietHandler):
     server: StaticServer
     protocol_version = "HTTP/1.1"
     server_version = "ChatPageServer/1.0"
     timeout = 60
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            super().log_message(format, *args)
-
-    def log_error(self, format: str, *args: Any) -> None:
-        if not format.startswith("Request timed out"):
-            super().log_message(format, *args)
 
     def do_GET(self) -> None:
         self._serve()

@@ -141,7 +141,7 @@ class FakeView:
 
 
 class BrokenStorage:
-    """A storage whose every operation raises, like blocked localStorage."""
+    """localStorage that throws on reads and/or writes (blocked, or full); the flags can change at any time."""
 
     def __init__(self, fail_reads: bool = True, fail_writes: bool = True) -> None:
         self.items: dict[str, str] = {}

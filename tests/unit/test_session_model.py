@@ -25,40 +25,11 @@ from app.settings import Character
 from app.storage import GuardedStorage
 from app.transcript import TranscriptStore
 
-from .fakes import FakeView
+from .fakes import BrokenStorage, FakeView
 
 CHARACTERS = ["A", "B", "C"]
 FOREIGN = {"theme": "dark", "sessionless": "keep", "session": "not ours either"}
 JUNK = ["", "undefined", "null", "   ", '"quoted"', "x" * 600]
-
-
-class FlakyBackend:
-    """localStorage that can be switched to throw on reads and/or writes."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, str] = dict(FOREIGN)
-        self.reads_fail = False
-        self.writes_fail = False
-
-    def get(self, key: str) -> str | None:
-        if self.reads_fail:
-            raise RuntimeError("SecurityError")
-        return self.items.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        if self.writes_fail:
-            raise RuntimeError("QuotaExceededError")
-        self.items[key] = value
-
-    def remove(self, key: str) -> None:
-        if self.writes_fail:
-            raise RuntimeError("SecurityError")
-        self.items.pop(key, None)
-
-    def keys(self) -> list[str]:
-        if self.reads_fail:
-            raise RuntimeError("SecurityError")
-        return list(self.items)
 
 
 class ModelService:
@@ -98,7 +69,9 @@ class ChatMachine(RuleBasedStateMachine):
     def start(self) -> None:
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)  # submit() schedules its request synchronously, as in the page
-        self.backend = FlakyBackend()
+        # localStorage whose reads and writes the storage_faults rule switches to throwing.
+        self.backend = BrokenStorage(fail_reads=False, fail_writes=False)
+        self.backend.items.update(FOREIGN)
         self.service = ModelService()
         self.planted: set[str] = set()  # junk the test wrote itself, allowed until replaced
         self.sent: list[tuple[str, str, int]] = []  # (config ID, text, reset count when sent)
@@ -182,7 +155,7 @@ class ChatMachine(RuleBasedStateMachine):
         if self.faulty_since_reload:
             # The page said storage was unavailable: what lived only in memory may go with a reload.
             self.sent.clear()
-            self.faulty_since_reload = self.backend.reads_fail or self.backend.writes_fail
+            self.faulty_since_reload = self.backend.fail_reads or self.backend.fail_writes
         self.reload()
 
     # ----- what the server and the browser do ----------------------------------------------
@@ -197,13 +170,13 @@ class ChatMachine(RuleBasedStateMachine):
 
     @rule(reads=st.booleans(), writes=st.booleans())
     def storage_faults(self, reads: bool, writes: bool) -> None:
-        self.backend.reads_fail, self.backend.writes_fail = reads, writes
+        self.backend.fail_reads, self.backend.fail_writes = reads, writes
         self.degraded = self.degraded or reads or writes
         self.faulty_since_reload = self.faulty_since_reload or reads or writes
 
     @rule(config_id=st.sampled_from(CHARACTERS), junk=st.sampled_from(JUNK))
     def other_code_writes_junk(self, config_id: str, junk: str) -> None:
-        if not self.backend.writes_fail:
+        if not self.backend.fail_writes:
             self.backend.items[f"session_{config_id}"] = junk
             self.planted.add(junk)
             self.controller.storage_changed(f"session_{config_id}")  # as the storage event would
