@@ -213,6 +213,23 @@ class ChatController:
             return None
         return self._spawn(self.open_character(character.config_id))
 
+    def remove_character(self, config_id: str) -> asyncio.Future[None] | None:
+        """Remove a character the user added, with its session and conversation."""
+        if not self.roster.remove(config_id):
+            return None
+        self._resets[config_id] = self._resets.get(config_id, 0) + 1
+        self.sessions.clear_session(config_id)
+        self.transcripts.clear(config_id)
+        self._conversations.pop(config_id, None)
+        if config_id != self.current:
+            self.view.show_characters(self.roster.characters, self.current)
+            return None
+        self.current = None
+        if not self.roster.characters:
+            self.view.show_characters([], None)
+            return None
+        return self._spawn(self.open_character(self.roster.characters[0].config_id))
+
     # ----- sending -------------------------------------------------------------------------
 
     def submit(self) -> asyncio.Future[None] | None:
@@ -353,10 +370,12 @@ class ChatController:
 
     # ----- starting over -------------------------------------------------------------------
 
-    def needs_confirmation(self, action: str) -> bool:
-        """Whether ``"new"`` or ``"clear-all"`` would throw away something the user can see."""
+    def needs_confirmation(self, action: str, config_id: str | None = None) -> bool:
+        """Whether ``"new"``, ``"remove"`` (of ``config_id``) or ``"clear-all"`` would discard visible messages."""
         if action == "new":
             return bool(self.current and self.conversation(self.current))
+        if action == "remove":
+            return bool(config_id and self.conversation(config_id))
         return any(self.sessions.peek(c.config_id) or self.conversation(c.config_id) for c in self.roster.characters)
 
     def new_conversation(self) -> None:

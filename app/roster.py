@@ -25,7 +25,7 @@ class Roster:
         self.characters: list[Character] = list(configured)
         for config_id in self._load_added():
             if self.find(config_id) is None:
-                self.characters.append(Character(config_id, config_id))
+                self.characters.append(Character(config_id, config_id, added=True))
 
     def _load_added(self) -> list[str]:
         try:
@@ -54,12 +54,21 @@ class Roster:
         existing = self.find(config_id)
         if existing is not None:
             return existing
-        character = Character(config_id, config_id)
+        character = Character(config_id, config_id, added=True)
         self.characters.append(character)
         added = self._load_added()
         if config_id not in added:
             self._storage.set(ADDED_KEY, json.dumps((added + [config_id])[-MAX_ADDED:]))
         return character
+
+    def remove(self, config_id: str) -> bool:
+        """Forget a character the user added; configured ones stay. True if it was removed."""
+        character = self.find(config_id)
+        if character is None or not character.added:
+            return False
+        self.characters.remove(character)
+        self._storage.set(ADDED_KEY, json.dumps([c for c in self._load_added() if c != config_id]))
+        return True
 
     def last_open(self) -> str | None:
         value = self._storage.get(OPEN_KEY)

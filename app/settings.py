@@ -35,8 +35,11 @@ MAX_NAME_LENGTH = 80
 
 @dataclass(frozen=True)
 class Character:
+    """A character the page lists; ``added`` ones came from the user (or a link) and can be removed."""
+
     config_id: str
     name: str
+    added: bool = False
 
 
 @dataclass

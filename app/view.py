@@ -90,8 +90,14 @@ class DomView:
             if character.config_id == current:
                 button.setAttribute("aria-current", "true")
                 self._character_name = character.name
-            item = _el("li")
+            item = _el("li", cls="character-item")
             item.appendChild(button)
+            if character.added:
+                remove = _el("button", cls="remove-character", type="button", text="\u00d7",
+                             data_testid="remove-character", aria_label=f"Remove {character.name}")
+                remove.dataset.configId = character.config_id
+                remove.title = f"Remove {character.name}"
+                item.appendChild(remove)
             fragment.appendChild(item)
         self.character_list.replaceChildren(fragment)
         if had_focus:  # re-rendering must not throw keyboard users back to the top of the page
@@ -292,6 +298,23 @@ class DomView:
                 controller.submit()
 
         def on_character(event: Any) -> None:
+            remove = event.target.closest("[data-testid=remove-character]")
+            if _found(remove):
+                config_id = str(remove.dataset.configId)
+
+                def remove_it() -> None:
+                    controller.remove_character(config_id)
+
+                if controller.needs_confirmation("remove", config_id):
+                    self.confirm(
+                        f"Remove {config_id}?",
+                        "This character, its session and its conversation in this browser are forgotten.",
+                        "Remove",
+                        remove_it,
+                    )
+                else:
+                    remove_it()
+                return
             button = event.target.closest("[data-testid=character]")
             if _found(button):
                 controller.select_character(str(button.dataset.configId))
@@ -340,6 +363,11 @@ class DomView:
                 controller.clear_all_sessions()
 
         def on_dialog_close(_event: Any) -> None:
+            if self.dialog.open:
+                # "close" is dispatched as a separate task: when the dialog was reopened in between
+                # (Escape, then at once the button again), this event is stale and must not
+                # discard the new opening's action.
+                return
             action, self._on_confirm = self._on_confirm, None
             if self.dialog.returnValue == "confirm" and action is not None:
                 action()

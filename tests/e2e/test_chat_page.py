@@ -223,3 +223,18 @@ def test_api_override_to_a_foreign_host_is_ignored_with_a_warning(page: Page, se
     expect(page.locator("#notice")).to_contain_text("Ignored ?api=")
     assert not any(urlsplit(u).hostname == "evil.example.com" for u in seen)
     send_and_wait(page, "still works")
+
+
+def test_an_added_character_can_be_removed_but_configured_ones_cannot(page: Page, server: Server) -> None:
+    open_app(page, server, "?character=CHAR_from_a_link")
+    send_and_wait(page, "hi")
+    expect(page.get_by_test_id("remove-character")).to_have_count(1)
+    page.get_by_test_id("remove-character").click()
+    page.get_by_test_id("confirm-button").click()
+    expect(page.locator('[data-testid="character"][data-config-id="CHAR_from_a_link"]')).to_have_count(0)
+    expect(page.locator('[data-testid="character"][aria-current="true"]')).to_have_attribute("data-config-id", LUNA)
+    assert stored(page, "session_CHAR_from_a_link") is None
+    page.goto(server.url)
+    page.wait_for_selector(READY)
+    expect(page.get_by_test_id("character")).to_have_count(3)
+    expect(page.get_by_test_id("remove-character")).to_have_count(0)

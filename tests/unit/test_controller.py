@@ -518,3 +518,24 @@ async def test_offline_pauses_sending_with_a_reason_and_keeps_the_text() -> None
     assert not page.view.offline
     await page.send("wait for me")
     assert page.view.texts()[-1] == ("assistant", "reply to wait for me")
+
+
+async def test_removing_the_open_added_character_forgets_it_and_opens_another() -> None:
+    page = Page()
+    await page.controller.start("CHAR_link")
+    await page.send("hi")
+    assert page.controller.needs_confirmation("remove", "CHAR_link")
+    task = page.controller.remove_character("CHAR_link")
+    assert task is not None
+    await task
+    assert page.view.current == "A"
+    assert "CHAR_link" not in [c.config_id for c in page.view.characters]
+    assert page.storage.get("session_CHAR_link") is None
+    assert TranscriptStore(page.storage).load("CHAR_link") == []
+
+
+async def test_configured_characters_are_not_removed() -> None:
+    page = Page()
+    await page.controller.start()
+    assert page.controller.remove_character("A") is None
+    assert page.storage.get("session_A")

@@ -38,3 +38,18 @@ def test_last_open_must_be_a_known_character() -> None:
     assert Roster(storage, CONFIGURED).last_open() is None
     Roster(storage, CONFIGURED).remember_open("A")
     assert Roster(storage, CONFIGURED).last_open() == "A"
+
+
+def test_added_characters_can_be_removed_and_stay_removed() -> None:
+    storage = MemoryStorage()
+    roster = Roster(storage, CONFIGURED)
+    roster.add("CHAR_x")
+    roster.add("CHAR_y")
+    assert roster.remove("CHAR_x")
+    assert [c.config_id for c in Roster(storage, CONFIGURED).characters] == ["A", "CHAR_y"]
+
+
+def test_configured_characters_cannot_be_removed() -> None:
+    roster = Roster(MemoryStorage(), CONFIGURED)
+    assert not roster.remove("A") and not roster.remove("ghost")
+    assert [c.config_id for c in roster.characters] == ["A"]
