@@ -572,7 +572,11 @@ def export_site(
         toml_bytes = rewrite_api_base(toml_bytes.decode("utf-8"), api_base).encode("utf-8")
     (dest / "pyscript.toml").write_bytes(toml_bytes)
     # A static host sends no CSP header of ours, so the page carries the same policy itself.
-    policy = content_security_policy(toml_bytes.decode("utf-8"), for_meta=True)
+    toml_text = toml_bytes.decode("utf-8")
+    base = configured_api_base(toml_text) or ""
+    # A deployed page talks to its own origin and its proxy only; loopback only if the proxy is local.
+    local = (urlsplit(base).hostname or "") in ("localhost", "127.0.0.1")
+    policy = content_security_policy(toml_text, allow_loopback=local, for_meta=True)
     page = add_csp_meta((repo / "index.html").read_text(encoding="utf-8"), policy)
     (dest / "index.html").write_text(page, encoding="utf-8")
 

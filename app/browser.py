@@ -36,7 +36,8 @@ class LocalStorage:
         self._ls.removeItem(key)
 
     def keys(self) -> list[str]:
-        return [str(self._ls.key(i)) for i in range(int(self._ls.length))]
+        found = (self._ls.key(i) for i in range(int(self._ls.length)))
+        return [key for key in found if isinstance(key, str)]  # a key removed meanwhile reads as null
 
 
 def local_storage() -> Storage | None:
@@ -80,6 +81,8 @@ def on_storage_change(callback: Callable[[str | None], None]) -> None:
     """Call ``callback(key)`` when another tab changes localStorage (``None``: it was cleared)."""
 
     def handler(event: Any) -> None:
+        if event.storageArea != window.localStorage:
+            return  # sessionStorage changes are not ours
         key = event.key
         callback(key if isinstance(key, str) else None)
 

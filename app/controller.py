@@ -23,7 +23,7 @@ from .transcript import MAX_MESSAGES, TRANSCRIPT_PREFIX, Message, TranscriptStor
 from .wording import describe_error
 
 MAX_MESSAGE_CHARS = 4000
-STOPPED = "Stopped: you cancelled this reply. Your message is back in the input."
+STOPPED = "Stopped: you cancelled this reply. Retry sends it again."
 OFFLINE_NOTICE = "You are offline: your message is kept; send it when the connection is back."
 RENEWED_NOTICE = "The previous session had expired, so this conversation continues in a new session."
 STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations last only until this page is closed."
@@ -182,11 +182,13 @@ class ChatController:
     async def _set_up_session(self, config_id: str) -> None:
         self._setting_up.add(config_id)
         self._refresh_activity()
+        reset_mark = self._resets.get(config_id, 0)
         try:
             await self.sessions.get_session(config_id)
         except ChatError as exc:
             # Transient: a setup failure is about now, not part of the conversation's history.
-            self._append(config_id, Message("error", describe_error(exc), transient=True))
+            if self._resets.get(config_id, 0) == reset_mark:
+                self._append(config_id, Message("error", describe_error(exc), transient=True))
         finally:
             self._setting_up.discard(config_id)
             if config_id == self.current:
@@ -217,7 +219,7 @@ class ChatController:
         """Remove a character the user added, with its session and conversation."""
         if not self.roster.remove(config_id):
             return None
-        self._resets[config_id] = self._resets.get(config_id, 0) + 1
+        self._discard_pending(config_id)
         self.sessions.clear_session(config_id)
         self.transcripts.clear(config_id)
         self._conversations.pop(config_id, None)
@@ -239,7 +241,7 @@ class ChatController:
         if config_id is None or not text.strip():
             return None
         if not self.online:
-            self.view.show_notice(OFFLINE_NOTICE, level="warning")
+            self.view.show_notice(OFFLINE_NOTICE)
             return None
         if self.is_busy(config_id):
             # Refused, visibly; the text stays in the input to send once the reply is in.
@@ -248,7 +250,7 @@ class ChatController:
             return None
         too_long = message_too_long(text)
         if too_long:
-            self.view.show_notice(too_long, level="warning")
+            self.view.show_notice(too_long)
             return None
         self.view.write_input("")
         return self._start_send(config_id, text)
@@ -257,6 +259,9 @@ class ChatController:
         """Resend the message behind the failed one at ``index`` of the open conversation."""
         config_id = self.current
         if config_id is None or self.is_busy(config_id):
+            return None
+        if not self.online:
+            self.view.show_notice(OFFLINE_NOTICE)
             return None
         messages = self.conversation(config_id)
         if not 0 <= index < len(messages) or messages[index].retry is None:
@@ -349,26 +354,43 @@ class ChatController:
         """The browser went offline or back online: sending pauses meanwhile, with the reason shown."""
         self.online = online
         self.view.show_offline(not online)
+        if online:
+            self.view.show_notice(None)
 
     # ----- other tabs -----------------------------------------------------------------------
 
     def storage_changed(self, key: str | None) -> None:
         """Another tab changed storage (``key`` None: it cleared everything); adopt it now."""
-        if key is None or key.startswith(SESSION_KEY_PREFIX):
-            config_id = None if key is None else key[len(SESSION_KEY_PREFIX) :]
+        for prefix in (SESSION_KEY_PREFIX, TRANSCRIPT_PREFIX):
+            if key is not None and not key.startswith(prefix):
+                continue
+            config_id = None if key is None else key[len(prefix) :]
+            affected = [c for c in {*self._conversations, *self._inflight} if config_id in (None, c)]
+            for character in affected:
+                if self.storage_lost(prefix, character):
+                    self._discard_pending(character)  # cleared over there: this reply is moot here too
+                    self.sessions.forget_cached(character, cleared=True)
+                if prefix == TRANSCRIPT_PREFIX:
+                    self._conversations.pop(character, None)  # reloaded from storage when next shown
             self.sessions.forget_cached(config_id)
             if self.current is not None and config_id in (None, self.current):
                 self.view.show_session(self.sessions.peek(self.current))
-        if key is None or key.startswith(TRANSCRIPT_PREFIX):
-            config_id = None if key is None else key[len(TRANSCRIPT_PREFIX) :]
-            if config_id is None:
-                self._conversations.clear()
-            else:
-                self._conversations.pop(config_id, None)
-            if self.current is not None and config_id in (None, self.current):
                 self.view.show_conversation(self._character(self.current), self.conversation(self.current))
 
+    def storage_lost(self, prefix: str, config_id: str) -> bool:
+        """Whether another tab removed ``config_id``'s session or conversation."""
+        if prefix == SESSION_KEY_PREFIX:
+            return self.sessions.peek_stored(config_id) is None and config_id in self._inflight
+        return not self.transcripts.load(config_id) and bool(self._conversations.get(config_id))
+
     # ----- starting over -------------------------------------------------------------------
+
+    def _discard_pending(self, config_id: str) -> None:
+        """The user (here or in another tab) threw this conversation away: its pending reply is moot."""
+        self._resets[config_id] = self._resets.get(config_id, 0) + 1
+        task = self._inflight.get(config_id)
+        if task is not None and not task.done():
+            task.cancel()  # aborts the request; the reset mark keeps the cancellation silent
 
     def needs_confirmation(self, action: str, config_id: str | None = None) -> bool:
         """Whether ``"new"``, ``"remove"`` (of ``config_id``) or ``"clear-all"`` would discard visible messages."""
@@ -383,7 +405,7 @@ class ChatController:
         config_id = self.current
         if config_id is None:
             return
-        self._resets[config_id] = self._resets.get(config_id, 0) + 1
+        self._discard_pending(config_id)
         self.sessions.clear_session(config_id)
         self.transcripts.clear(config_id)
         self._conversations[config_id] = []
@@ -394,7 +416,7 @@ class ChatController:
     def clear_all_sessions(self) -> None:
         """Forget every character's session and conversation (other storage is untouched)."""
         for config_id in {*self._conversations, *self._sending, *(c.config_id for c in self.roster.characters)}:
-            self._resets[config_id] = self._resets.get(config_id, 0) + 1
+            self._discard_pending(config_id)
         self.sessions.clear_all_sessions()
         self.transcripts.clear_all()
         self._conversations.clear()

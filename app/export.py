@@ -16,6 +16,11 @@ from .transcript import Message
 SPEAKERS = {"user": "You", "error": "Error"}
 
 
+def speaker(role: str, character_name: str) -> str:
+    """Who said a message: "You", "Error", or the character's name."""
+    return SPEAKERS.get(role, character_name)
+
+
 def _file_stem(character: Character, exported_at: str) -> str:
     safe_id = re.sub(r"[^A-Za-z0-9_.-]+", "-", character.config_id).strip("-.")[:60] or "character"
     return f"chat-{safe_id}-{exported_at[:10]}"
@@ -32,8 +37,8 @@ def conversation_markdown(character: Character, messages: list[Message], exporte
     lines = [f"# Conversation with {_markdown_text(character.name)[2:]}", "",
              f"Character `{character.config_id.replace('`', '')}`, exported {exported_at}.", ""]
     for message in messages:
-        speaker = SPEAKERS.get(message.role, character.name)
-        lines += [f"**{_markdown_text(speaker)[2:]}**", "", _markdown_text(message.text), ""]
+        who = speaker(message.role, character.name)
+        lines += [f"**{_markdown_text(who)[2:]}**", "", _markdown_text(message.text), ""]
     return f"{_file_stem(character, exported_at)}.md", "\n".join(lines)
 
 

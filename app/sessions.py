@@ -95,8 +95,13 @@ async def get_or_create_session(
     session_id = await create(config_id)
     if not is_valid_session_id(session_id):
         raise BadResponse("the server did not return a session ID")
-    if still_wanted():
-        storage.set(session_key(config_id), session_id)
+    if not still_wanted():
+        return session_id
+    # Another tab may have stored one while we waited: the first writer wins, so tabs converge.
+    meanwhile = read_session(storage, config_id)
+    if meanwhile is not None:
+        return meanwhile
+    storage.set(session_key(config_id), session_id)
     return session_id
 
 
@@ -194,12 +199,22 @@ class SessionManager:
             if key.startswith(SESSION_KEY_PREFIX):
                 self._storage.remove(key)
 
-    def forget_cached(self, config_id: str | None = None) -> None:
+    def forget_cached(self, config_id: str | None = None, *, cleared: bool = False) -> None:
         """Drop the in-memory copy (of every character when None) so the next read sees storage.
 
-        Called when another tab created, replaced or cleared a session.
+        Called when another tab created, replaced or cleared a session; ``cleared``
+        also invalidates work in flight, as :meth:`clear_session` does here.
         """
         if config_id is None:
             self._cache.clear()
-        else:
-            self._cache.pop(config_id, None)
+            if cleared:
+                self._epoch += 1
+            return
+        self._cache.pop(config_id, None)
+        if cleared:
+            self._generation[config_id] = self._generation.get(config_id, 0) + 1
+            self._pending.pop(config_id, None)
+
+    def peek_stored(self, config_id: str) -> str | None:
+        """The session ID in storage right now, ignoring the cache."""
+        return read_session(self._storage, config_id)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from .api import DEFAULT_TIMEOUT_SECONDS
 from .errors import InvalidConfigId
 from .sessions import validate_config_id
 
@@ -28,7 +29,6 @@ from .sessions import validate_config_id
 _NETLOC = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 DEFAULT_API_BASE = "http://localhost:3000"
-DEFAULT_TIMEOUT_SECONDS = 20.0
 TIMEOUT_RANGE = (1.0, 300.0)
 MAX_NAME_LENGTH = 80
 

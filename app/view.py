@@ -11,17 +11,23 @@ from collections.abc import Callable
 from typing import Any
 
 import js
-from pyodide.ffi import create_proxy, jsnull, to_js
+from pyodide.ffi import create_once_callable, create_proxy, jsnull, to_js
 from pyscript import document, window
 
 from .controller import MAX_MESSAGE_CHARS, ChatController, message_too_long
+from .export import speaker
 from .settings import Character
 from .transcript import Message
 from .wording import describe_error
 
-ROLE_LABELS = {"user": "You", "error": "Error"}
+FSI, PDI = "\u2068", "\u2069"  # first-strong isolate: a name's RTL overrides cannot flip our sentence
 STICK_TO_BOTTOM_PX = 80
 COUNTER_FROM = int(MAX_MESSAGE_CHARS * 0.8)  # the counter appears near the limit
+
+
+def _isolated(text: str) -> str:
+    """Outside text placed inside one of our sentences, isolated for bidi."""
+    return f"{FSI}{text}{PDI}"
 
 
 def _found(node: Any) -> bool:
@@ -108,13 +114,13 @@ class DomView:
     def show_conversation(self, character: Character, messages: list[Message]) -> None:
         self._character_name = character.name
         self.title.textContent = character.name
-        document.title = f"{character.name} \u00b7 Character Chat"
+        document.title = f"{_isolated(character.name)} \u00b7 Character Chat"
         fragment = document.createDocumentFragment()
         for index, message in enumerate(messages):
             fragment.appendChild(self._message_node(message, index))
         self.messages.replaceChildren(fragment)
         self.empty.hidden = bool(messages)
-        self.empty.textContent = f"Say hello to {character.name}."
+        self.empty.textContent = f"Say hello to {_isolated(character.name)}."
         self._scroll_to_end(force=True)
 
     def append_message(self, message: Message, index: int) -> None:
@@ -123,8 +129,8 @@ class DomView:
         self.empty.hidden = True
         self._scroll_to_end(force=stick or message.role == "user")
         if message.role != "user":  # announce replies and errors, not what the user just typed
-            who = ROLE_LABELS.get(message.role, self._character_name)
-            self.announcer.textContent = f"{who}: {message.text[:500]}"
+            who = speaker(message.role, self._character_name)
+            self.announcer.textContent = f"{_isolated(who)}: {message.text[:500]}"
 
     def show_session(self, session_id: str | None) -> None:
         self.session_id.textContent = session_id or ""
@@ -135,7 +141,7 @@ class DomView:
         self._update_send_button()
         self.root.dataset.busy = "true" if self._busy else "false"
         if sending:
-            self.indicator.textContent = f"{self._character_name} is replying\u2026"
+            self.indicator.textContent = f"{_isolated(self._character_name)} is replying\u2026"
         elif setting_up:
             self.indicator.textContent = "Starting a session\u2026"
         self.indicator.hidden = not self._busy
@@ -198,7 +204,7 @@ class DomView:
 
     def _message_node(self, message: Message, index: int) -> Any:
         item = _el("li", cls=f"message {message.role}")
-        who = ROLE_LABELS.get(message.role, self._character_name)
+        who = _isolated(speaker(message.role, self._character_name))
         item.appendChild(_el("span", cls="visually-hidden", text=f"{who}: "))
         bubble = _el("div", cls="bubble", text=message.text, data_testid="message")
         bubble.dataset.role = message.role
@@ -223,7 +229,7 @@ class DomView:
         try:
             await window.navigator.clipboard.writeText(text)
         except Exception as exc:  # noqa: BLE001 - permission denied, insecure context...
-            self.show_notice(f"Could not copy: {exc}", level="warning")
+            self.show_notice(f"Could not copy: {exc}")
             return
         button.textContent = "Copied"
         await asyncio.sleep(1.5)
@@ -237,7 +243,7 @@ class DomView:
         document.body.appendChild(link)
         link.click()
         link.remove()
-        js.setTimeout(create_proxy(lambda: js.URL.revokeObjectURL(url)), 10_000)
+        js.setTimeout(create_once_callable(lambda: js.URL.revokeObjectURL(url)), 10_000)
 
     def _near_bottom(self) -> bool:
         m = self.messages
@@ -256,7 +262,12 @@ class DomView:
         self.input.style.height = "auto"
         self.input.style.height = f"{min(int(self.input.scrollHeight) + 2, 200)}px"
         length = len(self.read_input())  # code points, as the controller counts them
-        self._too_long = message_too_long(self.read_input()) is not None
+        too_long = message_too_long(self.read_input()) is not None
+        if too_long != self._too_long:  # announce crossing the limit, not every keystroke
+            self.announcer.textContent = (
+                f"Over the {MAX_MESSAGE_CHARS:,}-character limit" if too_long else "Within the character limit"
+            )
+        self._too_long = too_long
         self.counter.hidden = length < COUNTER_FROM
         self.counter.textContent = f"{length:,} / {MAX_MESSAGE_CHARS:,}"
         self.counter.classList.toggle("over", self._too_long)
@@ -328,9 +339,11 @@ class DomView:
             if _found(retry):
                 controller.retry(int(retry.dataset.index))
             copy = event.target.closest("[data-testid=copy-button]")
-            if _found(copy):
-                text = str(copy.closest(".message").querySelector("[data-testid=message]").textContent)
-                self._tasks.add(asyncio.ensure_future(self._copy(copy, text)))
+            bubble = copy.closest(".message").querySelector("[data-testid=message]") if _found(copy) else jsnull
+            if _found(bubble):
+                task = asyncio.ensure_future(self._copy(copy, str(bubble.textContent)))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
         def on_export(fmt: str, mime: str) -> Callable[[Any], None]:
             def handler(_event: Any) -> None:

@@ -16,14 +16,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = "html[data-app-state=ready]"
@@ -148,12 +148,6 @@ def _fresh_proxy(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-def context(context: BrowserContext) -> BrowserContext:
-    context.set_default_timeout(15_000)
-    return context
-
-
-@pytest.fixture
 def page_errors() -> list[str]:
     """Uncaught errors in the page; a test that expects some clears the list after checking them."""
     return []
@@ -165,14 +159,44 @@ def csp_reports() -> list[str]:
     return []
 
 
-@pytest.fixture
-def page(page: Page, page_errors: list[str], csp_reports: list[str]) -> Iterator[Page]:
-    """Every test's page fails the test on an uncaught error or any CSP report."""
+def watch(page: Page, page_errors: list[str], csp_reports: list[str]) -> Page:
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
     page.on("console", lambda msg: csp_reports.append(msg.text) if "Content Security Policy" in msg.text else None)
-    yield page
+    return page
+
+
+@pytest.fixture(autouse=True)
+def _no_page_errors_or_csp_reports(page_errors: list[str], csp_reports: list[str]) -> Iterator[None]:
+    """Every e2e test fails on an uncaught page error or any CSP report, whichever way it made its pages."""
+    yield
     assert page_errors == [], f"uncaught errors in the page: {page_errors}"
     assert csp_reports == [], f"Content-Security-Policy reports: {csp_reports}"
+
+
+@pytest.fixture
+def context(context: BrowserContext, page_errors: list[str], csp_reports: list[str]) -> BrowserContext:
+    context.set_default_timeout(15_000)
+    context.on("page", lambda page: watch(page, page_errors, csp_reports))
+    return context
+
+
+@pytest.fixture
+def new_context(
+    browser: Browser, page_errors: list[str], csp_reports: list[str]
+) -> Iterator[Callable[..., BrowserContext]]:
+    """Make extra browser contexts (other viewports, CSP bypassed...) whose pages are watched too."""
+    made: list[BrowserContext] = []
+
+    def make(**options: Any) -> BrowserContext:
+        context = browser.new_context(**options)
+        context.set_default_timeout(15_000)
+        context.on("page", lambda page: watch(page, page_errors, csp_reports))
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        context.close()
 
 
 def open_app(page: Page, server: Server, query: str = "") -> Page:

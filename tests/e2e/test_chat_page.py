@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from .conftest import READY, Server, open_app
 from .helpers import ATLAS, ECHO, LUNA, messages, open_character, send, send_and_wait, stored
@@ -144,10 +145,11 @@ def test_character_query_opens_a_known_character(page: Page, server: Server) -> 
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>bold</b> javascript:alert(1)'
 
 
-def test_html_in_a_reply_and_in_user_text_is_shown_as_text(browser: Browser, server: Server) -> None:
+def test_html_in_a_reply_and_in_user_text_is_shown_as_text(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
     # Without the CSP, so that only rendering as text stands between the payload and the page.
-    context = browser.new_context(bypass_csp=True)
-    page = context.new_page()
+    page = new_context(bypass_csp=True).new_page()
     open_app(page, server, f"?character={ECHO}")
     reply = send_and_wait(page, HOSTILE)
     assert reply == HOSTILE
@@ -156,17 +158,20 @@ def test_html_in_a_reply_and_in_user_text_is_shown_as_text(browser: Browser, ser
                         '[data-testid="message-list"] b').count() == 0
     page.wait_for_timeout(200)
     assert page.evaluate("window.__pwned") is None
-    context.close()
 
 
-def test_html_in_config_ids_and_server_errors_is_shown_as_text(page: Page, server: Server) -> None:
+def test_html_in_config_ids_and_server_errors_is_shown_as_text(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = new_context(bypass_csp=True).new_page()
     evil_id = '<img src=x onerror="window.__pwned=3">'
     open_app(page, server, "?character=" + quote(evil_id))
     expect(page.locator('[data-testid="character"][aria-current="true"]')).to_contain_text(evil_id)
     server.fault("chat", "status", status=403, body={"error": "<img src=x onerror=\"window.__pwned=4\">nope"})
     send(page, "hi")
-    expect(messages(page, "error")).to_have_count(1)
+    expect(messages(page, "error")).to_have_text(["Request failed (403): nope"])
     assert page.locator("main img, aside img").count() == 0
+    page.wait_for_timeout(200)
     assert page.evaluate("window.__pwned") is None
 
 

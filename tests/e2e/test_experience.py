@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from .conftest import ROOT, Server, open_app
 from .helpers import ATLAS, ECHO, LUNA, messages, send, send_and_wait
@@ -28,12 +28,10 @@ def axe_violations(page: Page) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def axe_page(browser: Browser) -> Iterator[Page]:
+def axe_page(new_context: Callable[..., BrowserContext]) -> Page:
     """axe-core is injected as a script, which the page's CSP (rightly) forbids: bypass it for the audit."""
     assert AXE.exists(), "axe-core is missing: run npm ci (scripts/test.sh does)"
-    context = browser.new_context(bypass_csp=True)
-    yield context.new_page()
-    context.close()
+    return new_context(bypass_csp=True).new_page()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -58,7 +56,7 @@ def test_replies_are_announced_politely(page: Page, server: Server) -> None:
     reply = send_and_wait(page, "announce me")
     announcer = page.locator("#announcer")
     expect(announcer).to_have_attribute("aria-live", "polite")
-    expect(announcer).to_have_text(f"Luna: {reply}")
+    expect(announcer).to_have_text(f"\u2068Luna\u2069: {reply}")  # the name is bidi-isolated
 
 
 def test_every_control_has_an_accessible_name(page: Page, server: Server) -> None:
@@ -108,10 +106,9 @@ def test_focus_is_visible(page: Page, server: Server) -> None:
 @pytest.mark.parametrize("width,height", [(360, 740), (1280, 800)], ids=["phone", "desktop"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_layout_fits_at_phone_and_desktop_width_in_both_themes(
-    browser: Browser, server: Server, width: int, height: int, scheme: str
+    new_context: Callable[..., BrowserContext], server: Server, width: int, height: int, scheme: str
 ) -> None:
-    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)  # type: ignore[arg-type]
-    page = context.new_page()
+    page = new_context(viewport={"width": width, "height": height}, color_scheme=scheme).new_page()
     open_app(page, server, f"?character={ECHO}")
     send_and_wait(page, "A reasonably long first message to see how bubbles wrap at this width. " * 2)
     send_and_wait(page, "x" * 300)
@@ -124,7 +121,6 @@ def test_layout_fits_at_phone_and_desktop_width_in_both_themes(
     assert dark == (scheme == "dark")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{scheme}-{width}.png"))
-    context.close()
 
 
 @pytest.fixture
@@ -144,16 +140,18 @@ def test_copy_puts_the_message_text_on_the_clipboard(clipboard_context: BrowserC
 
 def test_stop_cancels_a_slow_reply_and_keeps_the_text(page: Page, server: Server) -> None:
     open_app(page, server)
+    aborted: list[str] = []
+    page.on("requestfailed", lambda request: aborted.append(request.url))
     server.fault("chat", "delay", delay_ms=5000)
     send(page, "never mind")
     stop = page.get_by_test_id("stop-button")
     expect(stop).to_be_visible()
     stop.click()
-    expect(messages(page, "error")).to_have_text(
-        ["Stopped: you cancelled this reply. Your message is back in the input."])
+    expect(messages(page, "error")).to_have_text(["Stopped: you cancelled this reply. Retry sends it again."])
     expect(page.get_by_test_id("message-input")).to_have_value("never mind")
     expect(stop).to_be_hidden()
     expect(page.get_by_test_id("send-button")).to_be_enabled()
+    assert [u for u in aborted if u.endswith("/api/chat")], "the browser request was not aborted"
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "json"])
@@ -184,8 +182,10 @@ def test_offline_shows_an_indicator_and_pauses_sending(page: Page, server: Serve
     expect(page.get_by_test_id("send-button")).to_be_disabled()
     page.get_by_test_id("message-input").press("Enter")
     expect(page.get_by_test_id("message-input")).to_have_value("queued thought")
+    expect(page.locator("#notice")).to_contain_text("You are offline")
     page.context.set_offline(False)
     expect(indicator).to_be_hidden()
+    expect(page.locator("#notice")).to_be_hidden()
     page.get_by_test_id("send-button").click()
     expect(messages(page, "assistant")).to_have_count(1)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from .conftest import READY, Server, open_app
 from .helpers import ATLAS, ECHO, LUNA, messages, open_character, send, send_and_wait, stored
@@ -26,11 +26,9 @@ HOSTILE_REPLIES = {
 
 
 @pytest.fixture
-def no_csp_page(browser: Browser) -> Iterator[Page]:
+def no_csp_page(new_context: Callable[..., BrowserContext]) -> Page:
     """A page with the CSP bypassed, so only rendering-as-text stands between a payload and the page."""
-    context = browser.new_context(bypass_csp=True)
-    yield context.new_page()
-    context.close()
+    return new_context(bypass_csp=True).new_page()
 
 
 @pytest.mark.parametrize("name", list(HOSTILE_REPLIES))
@@ -72,6 +70,7 @@ def test_a_hostile_character_name_and_id_are_text(no_csp_page: Page, server: Ser
     current = page.locator('[data-testid="character"][aria-current="true"]')
     expect(current).to_have_attribute("data-config-id", evil)
     assert page.locator("aside img, header img").count() == 0
+    expect(page.locator("#empty-conversation")).to_have_text(f"Say hello to \u2068{evil}\u2069.")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert page.evaluate("window.__pwned") is None
 
@@ -218,7 +217,7 @@ def test_a_new_conversation_in_another_tab_is_followed(two_tabs: tuple[Page, Pag
 def test_two_tabs_opening_a_new_character_at_once_converge_on_one_session(
     context: BrowserContext, server: Server
 ) -> None:
-    server.fault("sessions", "delay", delay_ms=400, times=2)
+    server.fault("sessions", "delay", delay_ms=2500, times=2)  # long enough for both tabs to be creating
     tabs = [context.new_page(), context.new_page()]
     for tab in tabs:
         tab.goto(server.url + "?character=CHAR_together")
@@ -226,6 +225,8 @@ def test_two_tabs_opening_a_new_character_at_once_converge_on_one_session(
         tab.wait_for_selector(READY)
     final = stored(tabs[0], "session_CHAR_together")
     assert final
+    created = [r for r in server.requests("/api/sessions") if r["body"] == {"config_id": "CHAR_together"}]
+    assert len(created) == 2, "the two tabs did not race; the test proves nothing"
     for tab in tabs:
         expect(tab.get_by_test_id("session-id")).to_have_text(final)
     send_and_wait(tabs[0], "from one")

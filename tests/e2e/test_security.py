@@ -61,5 +61,13 @@ def test_the_exported_site_works_under_a_sub_path_with_its_meta_policy(
 ) -> None:
     page.goto(exported_site)
     page.wait_for_selector(READY, timeout=60_000)
-    assert page.locator('meta[http-equiv="Content-Security-Policy"]').count() == 1
+    policy = page.locator('meta[http-equiv="Content-Security-Policy"]').get_attribute("content")
+    assert policy is not None and f"connect-src 'self' {server.api} " in policy
     assert "message 1 in this session" in send_and_wait(page, "hello from a static host")
+
+
+def test_an_export_for_a_public_proxy_connects_only_to_it(tmp_path: Path) -> None:
+    serve.export_site(tmp_path / "site", api_base="https://proxy.example.org")
+    page = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "connect-src &#x27;self&#x27; https://proxy.example.org;" in page
+    assert "localhost" not in page and "127.0.0.1" not in page

@@ -539,3 +539,52 @@ async def test_configured_characters_are_not_removed() -> None:
     await page.controller.start()
     assert page.controller.remove_character("A") is None
     assert page.storage.get("session_A")
+
+
+async def test_new_conversation_cancels_the_pending_reply_so_the_user_can_send_at_once() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.gate = asyncio.Event()
+    page.view.input = "old"
+    old = page.controller.submit()
+    await asyncio.sleep(0)
+    page.controller.new_conversation()
+    assert old is not None
+    await asyncio.gather(old, return_exceptions=True)
+    assert not page.view.sending
+    page.proxy.gate.set()
+    await page.send("new")
+    assert page.view.texts() == [("user", "new"), ("assistant", "reply to new")]
+
+
+async def test_a_conversation_cleared_in_another_tab_does_not_get_the_orphan_reply() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.gate = asyncio.Event()
+    page.proxy.script("/api/chat", ok({"ai": "orphan", "session_id": "rotated"}))
+    page.view.input = "pending"
+    task = page.controller.submit()
+    await asyncio.sleep(0)
+    other = Page(page.storage, page.proxy)  # the other tab presses New conversation
+    other.controller.current = "A"
+    other.controller.new_conversation()
+    page.controller.storage_changed("session_A")
+    page.controller.storage_changed("pychat:transcript:A")
+    page.proxy.gate.set()
+    assert task is not None
+    await asyncio.gather(task, return_exceptions=True)
+    assert page.view.texts() == []
+    assert TranscriptStore(page.storage).load("A") == []
+    assert page.storage.get("session_A") is None
+
+
+async def test_retry_is_refused_while_offline() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.script("/api/chat", DROPPED)
+    await page.send("later")
+    page.controller.set_online(False)
+    assert page.controller.retry(1) is None
+    assert page.view.info == OFFLINE_NOTICE
+    page.controller.set_online(True)
+    assert page.view.info is None

@@ -201,3 +201,15 @@ async def test_a_lookup_after_a_clear_does_not_join_the_discarded_request() -> N
     assert await stale == "sess-1"
     assert await fresh == "sess-2"
     assert storage.items == {"session_A": "sess-2"}
+
+
+async def test_a_session_another_tab_stored_while_we_created_ours_wins() -> None:
+    proxy = FakeProxy()
+    proxy.gate = asyncio.Event()
+    manager, storage = manager_for(proxy)
+    pending = asyncio.ensure_future(manager.get_session("A"))
+    await asyncio.sleep(0)
+    storage.set("session_A", "first-writer")  # the other tab got there first
+    proxy.gate.set()
+    assert await pending == "first-writer"
+    assert storage.items == {"session_A": "first-writer"}
