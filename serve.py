@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import email.utils
+import gzip
 import hashlib
 import json
 import mimetypes
@@ -374,6 +375,11 @@ def content_type(path: Path) -> str:
     return mime
 
 
+# Text and WebAssembly shrink well (the 9 MB wasm to about a third); zips and images do not.
+COMPRESSIBLE = {".wasm", ".mjs", ".js", ".css", ".json", ".html", ".py", ".toml", ".svg", ".map"}
+MIN_COMPRESS_BYTES = 1024
+
+
 class StaticServer(ThreadingHTTPServer):
     """Serves the page's files from ``repo`` with a rewritten pyscript.toml."""
 
@@ -386,6 +392,8 @@ class StaticServer(ThreadingHTTPServer):
         self.verbose = verbose
         self.started = time.time()
         self.policy_cache: tuple[object, str] = (None, "")
+        self._gzip_cache: dict[Path, tuple[int, bytes]] = {}
+        self._gzip_lock = threading.Lock()
         super().__init__((host, port), StaticHandler)
 
     def server_bind(self) -> None:
@@ -397,6 +405,21 @@ class StaticServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             super().handle_error(request, client_address)
+
+    def warm_gzip(self) -> None:
+        """Compress the runtime ahead of the first visit, so no visitor waits for it."""
+        for path in sorted((self.repo / "runtime").rglob("*")):
+            if path.suffix in COMPRESSIBLE and path.is_file() and path.stat().st_size >= MIN_COMPRESS_BYTES:
+                self.gzipped(path, path.stat().st_mtime_ns)
+
+    def gzipped(self, path: Path, mtime_ns: int) -> bytes:
+        """``path`` gzip-compressed, computed once per file version (the wasm takes a moment)."""
+        with self._gzip_lock:
+            cached = self._gzip_cache.get(path)
+            if cached is None or cached[0] != mtime_ns:
+                cached = (mtime_ns, gzip.compress(path.read_bytes(), compresslevel=6, mtime=0))
+                self._gzip_cache[path] = cached
+            return cached[1]
 
 
 class StaticHandler(QuietHandler):
@@ -429,6 +452,12 @@ class StaticHandler(QuietHandler):
             "ETag": etag,
             "Last-Modified": email.utils.formatdate(last_modified, usegmt=True),
         }
+        if path.suffix in COMPRESSIBLE:
+            headers["Vary"] = "Accept-Encoding"
+            if body is None and stat.st_size >= MIN_COMPRESS_BYTES and self._accepts_gzip():
+                body = self.server.gzipped(path, stat.st_mtime_ns)
+                headers["Content-Encoding"] = "gzip"
+                etag = headers["ETag"] = etag[:-1] + '-gz"'  # a different representation, a different tag
         if self._not_modified(etag, last_modified):
             self._send_headers(304, headers)
             return
@@ -448,6 +477,14 @@ class StaticHandler(QuietHandler):
         else:
             with path.open("rb") as source:
                 shutil.copyfileobj(source, self.wfile)
+
+    def _accepts_gzip(self) -> bool:
+        offered = self.headers.get("Accept-Encoding", "")
+        for item in offered.split(","):
+            name, _, params = item.strip().partition(";")
+            if name.strip().lower() == "gzip":
+                return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+        return False
 
     def _served_toml(self, path: Path) -> bytes:
         raw = path.read_bytes()
@@ -511,9 +548,12 @@ def make_static_server(
     """Bind the page server on ``host:port`` (0 picks a free port).
 
     ``api_base`` replaces the ``[chat] api_base`` of the served pyscript.toml
-    (None serves it unchanged). Call ``serve_forever()`` to run it.
+    (None serves it unchanged). Call ``serve_forever()`` to run it. The
+    runtime's gzip versions are prepared in the background meanwhile.
     """
-    return StaticServer(host, port, api_base, repo, verbose)
+    server = StaticServer(host, port, api_base, repo, verbose)
+    threading.Thread(target=server.warm_gzip, name="warm-gzip", daemon=True).start()
+    return server
 
 
 # -- export ------------------------------------------------------------------------

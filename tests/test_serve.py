@@ -698,3 +698,36 @@ def test_export_writes_the_policy_into_index_html(built_repo: Path, tmp_path: Pa
     page = (dest / "index.html").read_text(encoding="utf-8")
     assert 'http-equiv="Content-Security-Policy"' in page
     assert "https://proxy.example.org" in page
+
+
+# -- compression ---------------------------------------------------------------------
+def test_page_server_gzips_text_and_wasm_for_clients_that_accept_it(built_repo: Path) -> None:
+    import gzip as gz
+
+    server = make_static_server("127.0.0.1", 0, None, repo=built_repo, verbose=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        wasm = built_repo / "runtime" / "pyodide" / "pyodide.asm.wasm"
+        wasm.write_bytes(b"\0asm" + b"\1" * 50_000)
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=5)
+        conn.request("GET", "/runtime/pyodide/pyodide.asm.wasm", headers={"Accept-Encoding": "gzip, br"})
+        response = conn.getresponse()
+        body = response.read()
+        assert response.getheader("Content-Encoding") == "gzip"
+        assert response.getheader("Vary") == "Accept-Encoding"
+        assert gz.decompress(body) == wasm.read_bytes() and len(body) < 1000
+        etag = response.getheader("ETag")
+        assert etag and etag.endswith('-gz"')
+        conn.request("GET", "/runtime/pyodide/pyodide.asm.wasm", headers={"Accept-Encoding": "gzip",
+                                                                           "If-None-Match": etag})
+        revalidated = conn.getresponse()
+        revalidated.read()
+        assert revalidated.status == 304
+        conn.request("GET", "/runtime/pyodide/pyodide.asm.wasm", headers={"Accept-Encoding": "identity"})
+        plain = conn.getresponse()
+        assert plain.getheader("Content-Encoding") is None and plain.read() == wasm.read_bytes()
+        assert plain.getheader("ETag") != etag
+        conn.close()
+    finally:
+        server.shutdown()
+        server.server_close()
