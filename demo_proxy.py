@@ -550,17 +550,10 @@ def _reason(status: int) -> str:
         return "Error"
 
 
-class ProxyServer(ThreadingHTTPServer):
-    """A threaded HTTP server holding the proxy's in-memory state."""
+class LocalServer(ThreadingHTTPServer):
+    """A threaded HTTP server for IPv4 or IPv6 hosts that binds fast offline and ignores dropped clients."""
 
     daemon_threads = True
-
-    def __init__(self, host: str, port: int, *, test_faults: bool = False, verbose: bool = False):
-        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.state = ProxyState()
-        self.test_faults = test_faults
-        self.verbose = verbose
-        super().__init__((host, port), ProxyHandler)
 
     def server_bind(self) -> None:
         # Skip HTTPServer's reverse DNS lookup (socket.getfqdn): slow offline.
@@ -571,6 +564,19 @@ class ProxyServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             super().handle_error(request, client_address)
+
+
+class ProxyServer(LocalServer):
+    """A threaded HTTP server holding the proxy's in-memory state."""
+
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int, *, test_faults: bool = False, verbose: bool = False):
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.state = ProxyState()
+        self.test_faults = test_faults
+        self.verbose = verbose
+        super().__init__((host, port), ProxyHandler)
 
 
 def make_proxy_server(host: str, port: int, test_faults: bool = False, *, verbose: bool = False) -> ProxyServer:

@@ -38,7 +38,6 @@ import re
 import shlex
 import shutil
 import socket
-import socketserver
 import subprocess
 import sys
 import tempfile
@@ -48,12 +47,12 @@ import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html import escape as html_escape
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from demo_proxy import (
+    LocalServer,
     ProxyServer,
     QuietHandler,
     http_url,
@@ -380,7 +379,7 @@ COMPRESSIBLE = {".wasm", ".mjs", ".js", ".css", ".json", ".html", ".py", ".toml"
 MIN_COMPRESS_BYTES = 1024
 
 
-class StaticServer(ThreadingHTTPServer):
+class StaticServer(LocalServer):
     """Serves the page's files from ``repo`` with a rewritten pyscript.toml."""
 
     daemon_threads = True
@@ -395,16 +394,6 @@ class StaticServer(ThreadingHTTPServer):
         self._gzip_cache: dict[Path, tuple[int, bytes]] = {}
         self._gzip_lock = threading.Lock()
         super().__init__((host, port), StaticHandler)
-
-    def server_bind(self) -> None:
-        # Skip HTTPServer's reverse DNS lookup (socket.getfqdn): slow offline.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
 
     def warm_gzip(self) -> None:
         """Compress the runtime ahead of the first visit, so no visitor waits for it."""

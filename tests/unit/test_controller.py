@@ -40,6 +40,14 @@ class Page:
             storage_problem=(lambda: guarded.problem) if guarded else (lambda: None),
         )
 
+    def submit_held(self, text: str) -> asyncio.Future[None]:
+        """Send ``text`` while the proxy holds every request until ``proxy.gate.set()``."""
+        self.proxy.gate = asyncio.Event()
+        self.view.input = text
+        task = self.controller.submit()
+        assert task is not None, "nothing was sent"
+        return task
+
     async def send(self, text: str) -> None:
         self.view.input = text
         task = self.controller.submit()
@@ -163,9 +171,7 @@ async def test_retry_ignores_messages_that_are_not_failures() -> None:
 async def test_a_reply_after_switching_lands_in_its_own_conversation() -> None:
     page = Page()
     await page.controller.start()
-    page.proxy.gate = asyncio.Event()
-    page.view.input = "for Alice"
-    task = page.controller.submit()
+    task = page.submit_held("for Alice")
     assert task is not None
     switch = page.controller.select_character("B")
     assert switch is not None
@@ -314,9 +320,7 @@ def test_the_limit_counts_characters_not_bytes() -> None:
 async def test_a_second_message_while_one_is_in_flight_is_refused_visibly() -> None:
     page = Page()
     await page.controller.start()
-    page.proxy.gate = asyncio.Event()
-    page.view.input = "first"
-    first = page.controller.submit()
+    first = page.submit_held("first")
     page.view.input = "second"
     assert page.controller.submit() is None
     assert page.view.sending
@@ -369,9 +373,7 @@ async def test_storage_cleared_in_another_tab_resets_everything() -> None:
 async def test_a_reply_arriving_after_new_conversation_is_dropped() -> None:
     page = Page()
     await page.controller.start()
-    page.proxy.gate = asyncio.Event()
-    page.view.input = "old question"
-    task = page.controller.submit()
+    task = page.submit_held("old question")
     await asyncio.sleep(0)
     page.controller.new_conversation()
     page.proxy.gate.set()
@@ -384,10 +386,8 @@ async def test_a_reply_arriving_after_new_conversation_is_dropped() -> None:
 async def test_a_rotated_session_id_arriving_after_clear_all_is_not_stored() -> None:
     page = Page()
     await page.controller.start()
-    page.proxy.gate = asyncio.Event()
     page.proxy.script("/api/chat", ok({"ai": "late", "session_id": "rotated"}))
-    page.view.input = "hi"
-    task = page.controller.submit()
+    task = page.submit_held("hi")
     await asyncio.sleep(0)
     page.controller.clear_all_sessions()
     page.proxy.gate.set()
@@ -400,10 +400,8 @@ async def test_a_rotated_session_id_arriving_after_clear_all_is_not_stored() -> 
 async def test_an_expiry_arriving_after_new_conversation_creates_no_session() -> None:
     page = Page()
     await page.controller.start()
-    page.proxy.gate = asyncio.Event()
     page.proxy.script("/api/chat", status(410))
-    page.view.input = "hi"
-    task = page.controller.submit()
+    task = page.submit_held("hi")
     await asyncio.sleep(0)
     page.controller.new_conversation()
     page.proxy.gate.set()
@@ -426,9 +424,7 @@ async def test_a_setup_error_is_not_stored_even_after_the_next_message() -> None
 async def test_enter_pressed_again_with_text_while_sending_sends_nothing_more() -> None:
     page = Page()
     await page.controller.start()
-    page.proxy.gate = asyncio.Event()
-    page.view.input = "once"
-    first = page.controller.submit()
+    first = page.submit_held("once")
     for _ in range(4):
         page.view.input = "once"
         assert page.controller.submit() is None
@@ -492,9 +488,7 @@ async def test_an_info_notice_is_cleared_by_the_next_reply() -> None:
 async def test_stop_cancels_the_pending_reply_and_keeps_the_text() -> None:
     page = Page()
     await page.controller.start()
-    page.proxy.gate = asyncio.Event()
-    page.view.input = "too slow"
-    task = page.controller.submit()
+    task = page.submit_held("too slow")
     await asyncio.sleep(0)
     assert page.controller.stop()
     assert task is not None
@@ -544,9 +538,7 @@ async def test_configured_characters_are_not_removed() -> None:
 async def test_new_conversation_cancels_the_pending_reply_so_the_user_can_send_at_once() -> None:
     page = Page()
     await page.controller.start()
-    page.proxy.gate = asyncio.Event()
-    page.view.input = "old"
-    old = page.controller.submit()
+    old = page.submit_held("old")
     await asyncio.sleep(0)
     page.controller.new_conversation()
     assert old is not None
@@ -560,10 +552,8 @@ async def test_new_conversation_cancels_the_pending_reply_so_the_user_can_send_a
 async def test_a_conversation_cleared_in_another_tab_does_not_get_the_orphan_reply() -> None:
     page = Page()
     await page.controller.start()
-    page.proxy.gate = asyncio.Event()
     page.proxy.script("/api/chat", ok({"ai": "orphan", "session_id": "rotated"}))
-    page.view.input = "pending"
-    task = page.controller.submit()
+    task = page.submit_held("pending")
     await asyncio.sleep(0)
     other = Page(page.storage, page.proxy)  # the other tab presses New conversation
     other.controller.current = "A"
