@@ -295,6 +295,15 @@ class DomView:
         self.dialog.returnValue = ""  # Escape keeps the previous value otherwise
         self.dialog.showModal()
 
+    def confirm_if(
+        self, needed: bool, title: str, text: str, action_label: str, action: Callable[[], None]
+    ) -> None:
+        """Ask first when ``needed`` (something visible would be lost), else act at once."""
+        if needed:
+            self.confirm(title, text, action_label, action)
+        else:
+            action()
+
     def bind(self, controller: ChatController) -> None:
         """Wire the page's controls to ``controller``."""
 
@@ -316,15 +325,13 @@ class DomView:
                 def remove_it() -> None:
                     controller.remove_character(config_id)
 
-                if controller.needs_confirmation("remove", config_id):
-                    self.confirm(
-                        f"Remove {config_id}?",
-                        "This character, its session and its conversation in this browser are forgotten.",
-                        "Remove",
-                        remove_it,
-                    )
-                else:
-                    remove_it()
+                self.confirm_if(
+                    controller.needs_confirmation("remove", config_id),
+                    f"Remove {_isolated(config_id)}?",
+                    "This character, its session and its conversation in this browser are forgotten.",
+                    "Remove",
+                    remove_it,
+                )
                 return
             button = event.target.closest("[data-testid=character]")
             if _found(button):
@@ -354,26 +361,22 @@ class DomView:
             return handler
 
         def on_new(_event: Any) -> None:
-            if controller.needs_confirmation("new"):
-                self.confirm(
-                    f"Start a new conversation with {self._character_name}?",
-                    "This conversation and its session are forgotten; your next message starts a new session.",
-                    "Start new conversation",
-                    controller.new_conversation,
-                )
-            else:
-                controller.new_conversation()
+            self.confirm_if(
+                controller.needs_confirmation("new"),
+                f"Start a new conversation with {_isolated(self._character_name)}?",
+                "This conversation and its session are forgotten; your next message starts a new session.",
+                "Start new conversation",
+                controller.new_conversation,
+            )
 
         def on_clear_all(_event: Any) -> None:
-            if controller.needs_confirmation("clear-all"):
-                self.confirm(
-                    "Clear all sessions?",
-                    "Every character's session and conversation in this browser is forgotten.",
-                    "Clear all sessions",
-                    controller.clear_all_sessions,
-                )
-            else:
-                controller.clear_all_sessions()
+            self.confirm_if(
+                controller.needs_confirmation("clear-all"),
+                "Clear all sessions?",
+                "Every character's session and conversation in this browser is forgotten.",
+                "Clear all sessions",
+                controller.clear_all_sessions,
+            )
 
         def on_dialog_close(_event: Any) -> None:
             if self.dialog.open:
