@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import js
 from pyscript import config
+
+# First, before any other app import: after a snapshot restore, the app's
+# browser-free modules are already loaded; drop them if their files changed.
+from app.snapshot import discard_stale_preloads
+
+discard_stale_preloads(Path.cwd())
 
 from app.api import ProxyClient
 from app.browser import (

@@ -1,0 +1,145 @@
+"""What a Pyodide memory snapshot of this app may hold, and whether it is still current.
+
+``static/pyodide-snapshot.mjs`` restores Python from a memory snapshot when one
+is cached. The snapshot is made in a worker, which writes the app's files and
+calls :func:`preload`: it imports every module of the package that does not
+touch the browser (no ``js``, ``pyodide`` or ``pyscript`` import), and records
+the SHA-256 of each one's source in a module named :data:`RECORD`.
+
+On the next visit those modules are already in ``sys.modules``. ``main.py``
+calls :func:`discard_stale_preloads` before importing anything from the app:
+if any recorded source differs from the file PyScript just wrote, every
+preloaded app module is dropped (so the current code is imported), and so is
+the record, which tells the page to make a new snapshot. Nothing here imports
+from the browser, so it all runs under CPython too.
+
+    >>> import tempfile, pathlib, sys
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "demo_pkg").mkdir()
+    >>> _ = (root / "demo_pkg" / "__init__.py").write_text("ANSWER = 42\\n")
+    >>> sys.path.insert(0, str(root))
+    >>> preload("demo_pkg", root)
+    ['demo_pkg']
+    >>> discard_stale_preloads(root)
+    False
+    >>> _ = (root / "demo_pkg" / "__init__.py").write_text("ANSWER = 43\\n")
+    >>> discard_stale_preloads(root)
+    True
+    >>> "demo_pkg" in sys.modules, RECORD in sys.modules
+    (False, False)
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib
+import sys
+import types
+from pathlib import Path
+
+# The module that holds {module name: source digest} inside a snapshot. The
+# page's snapshot wrapper looks for this name to tell a current snapshot from a
+# stale or absent one; keep the two in step.
+RECORD = "_pychat_snapshot"
+
+# Top-level modules that mean "talks to the browser": never put in a snapshot,
+# whose JavaScript references belong to the worker that made it.
+BROWSER_MODULES = frozenset({"js", "pyodide", "pyodide_js", "pyscript", "_pyscript", "polyscript"})
+
+
+def imports_browser(source: str) -> bool:
+    """Whether Python ``source`` imports a browser module anywhere (or does not parse).
+
+    >>> imports_browser("import json\\nfrom .api import ProxyClient")
+    False
+    >>> imports_browser("def f():\\n    from pyodide.ffi import create_proxy")
+    True
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return True
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        if any(name.split(".")[0] in BROWSER_MODULES for name in names):
+            return True
+    return False
+
+
+def digest(source: bytes) -> str:
+    return hashlib.sha256(source).hexdigest()
+
+
+def _module_name(package: str, path: Path, package_dir: Path) -> str:
+    parts = [package, *path.relative_to(package_dir).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def preload(package: str, root: Path) -> list[str]:
+    """Import the modules of ``package`` (under ``root``) that do not touch the browser.
+
+    Records each imported module's source digest in :data:`RECORD` and
+    returns the names, sorted. A module that fails to import is left out,
+    and so is anything that would import a browser module along the way.
+    """
+    package_dir = root / package
+    wanted: dict[str, Path] = {}
+    for path in sorted(package_dir.rglob("*.py")):
+        if "__pycache__" not in path.parts and not imports_browser(path.read_text(encoding="utf-8")):
+            wanted[_module_name(package, path, package_dir)] = path
+    if package not in wanted:
+        return []  # its __init__ touches the browser: importing any submodule would run it
+    loaded: dict[str, tuple[str, str]] = {}
+    for name, path in wanted.items():
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a module that cannot be preloaded is imported later as usual
+            continue
+        loaded[name] = (path.relative_to(root).as_posix(), digest(path.read_bytes()))
+    for name in [n for n in sys.modules if _in_package(n, package) and n not in loaded]:
+        del sys.modules[name]  # pulled in indirectly and not checked: leave it to a normal import
+    record = types.ModuleType(RECORD, "Source digests of the modules preloaded into this snapshot.")
+    record.package = package  # type: ignore[attr-defined]
+    record.sources = loaded  # type: ignore[attr-defined]
+    sys.modules[RECORD] = record
+    return sorted(loaded)
+
+
+def _in_package(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def discard_stale_preloads(root: Path) -> bool:
+    """Drop the preloaded modules if any source under ``root`` changed; True if dropped.
+
+    Without a snapshot (no :data:`RECORD`) there is nothing to check. After a
+    restore, reseeds ``random``, whose state would otherwise repeat on every
+    visit.
+    """
+    record = sys.modules.get(RECORD)
+    if record is None:
+        return False
+    if "random" in sys.modules:
+        sys.modules["random"].seed()
+    package: str = getattr(record, "package", "")
+    sources: dict[str, tuple[str, str]] = getattr(record, "sources", {})
+    if package and all(_source_matches(root, relative, want) for relative, want in sources.values()):
+        return False
+    for name in [n for n in sys.modules if package and _in_package(n, package)]:
+        del sys.modules[name]
+    del sys.modules[RECORD]
+    importlib.invalidate_caches()
+    return True
+
+
+def _source_matches(root: Path, relative: str, want: str) -> bool:
+    try:
+        return digest((root / relative).read_bytes()) == want
+    except OSError:
+        return False

@@ -1,0 +1,44 @@
+// Makes a Pyodide memory snapshot off the page's main thread (see pyodide-snapshot.mjs).
+//
+// Receives the app's files, starts a separate Pyodide with _makeSnapshot,
+// writes the files, lets app/snapshot.py import the browser-free modules, and
+// stores the memory in Cache Storage under the page's entry. Answers
+// {ok: true} or {ok: false, error}.
+import { loadPyodide } from "../runtime/pyodide/pyodide.mjs";
+
+const quiet = () => {};
+
+onmessage = async ({ data }) => {
+  try {
+    const interpreter = await loadPyodide({
+      indexURL: data.indexURL, _makeSnapshot: true, stdout: quiet, stderr: quiet,
+    });
+    const { FS } = interpreter;
+    for (const [path, text] of Object.entries(data.files)) {
+      const full = `${data.home}/${path}`;
+      FS.mkdirTree(full.slice(0, full.lastIndexOf("/")));
+      FS.writeFile(full, text);
+    }
+    interpreter.globals.set("snapshot_home", data.home);
+    interpreter.globals.set("snapshot_package", data.package);
+    const loaded = interpreter.runPython(`
+import sys
+from pathlib import Path
+sys.path.insert(0, snapshot_home)
+from app.snapshot import preload
+loaded = preload(snapshot_package, Path(snapshot_home))
+sys.path.remove(snapshot_home)
+loaded
+`).toJs();
+    if (!loaded.includes(data.package)) throw new Error(`nothing of ${data.package} could be preloaded`);
+    interpreter.runPython("del loaded, preload, Path, sys, snapshot_home, snapshot_package");
+    const memory = interpreter.makeMemorySnapshot();
+    const cache = await caches.open(data.cache);
+    await cache.put(data.entry, new Response(memory, {
+      headers: { "Content-Type": "application/octet-stream", "X-Snapshot-Key": data.key },
+    }));
+    postMessage({ ok: true, bytes: memory.byteLength, modules: loaded });
+  } catch (error) {
+    postMessage({ ok: false, error: String(error && error.message || error) });
+  }
+};

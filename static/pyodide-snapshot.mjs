@@ -1,0 +1,172 @@
+// Pyodide for PyScript, restored from a memory snapshot when one is cached.
+//
+// pyscript.toml names this module as its `interpreter`; PyScript only takes
+// {loadPyodide, version} from it. When Cache Storage holds a snapshot made
+// for this Pyodide build, Python starts from that saved memory (the standard
+// library and the app's browser-free modules already imported) instead of
+// initialising from scratch, which takes a fraction of the time. Otherwise
+// Pyodide starts as usual and, once the page is ready and the browser idle, a
+// worker makes a snapshot for the next visit, so the first visit pays nothing
+// for it.
+//
+// Snapshots rely on private Pyodide options (_loadSnapshot, _makeSnapshot).
+// Every use is guarded: whatever fails, the page starts normally and the
+// cached entry is dropped. app/snapshot.py checks, before the app imports
+// anything, that the preloaded modules match the files just fetched.
+//
+// <html data-snapshot> says what happened, for tests and the curious:
+//   off       snapshots disabled (data-snapshot="off" in index.html) or no Cache Storage
+//   fresh     normal start, no usable snapshot yet
+//   restored  started from the snapshot
+//   failed    a snapshot was there but could not be restored; started normally
+//   saving / saved / unsaved   making a snapshot for the next visit, and how that went
+import * as pyodide from "../runtime/pyodide/pyodide.mjs";
+
+export const version = pyodide.version;
+
+const INDEX_URL = new URL("../runtime/pyodide/", import.meta.url).href;
+const CACHE = "pychat-pyodide-snapshot";
+// One entry per page location. Bump FORMAT when what a snapshot holds changes.
+const FORMAT = 1;
+const KEY = `pyodide ${pyodide.version}; format ${FORMAT}`;
+const ENTRY = new URL("pyodide-snapshot", document.baseURI).href;
+// Where PyScript writes the [files] of pyscript.toml, and the package to preload from them.
+const HOME = "/home/pyodide";
+const PACKAGE = "app";
+// Keep in step with RECORD in app/snapshot.py.
+const RECORD = "_pychat_snapshot";
+
+const root = document.documentElement;
+const enabled = root.dataset.snapshot !== "off" && globalThis.isSecureContext === true && !!globalThis.caches;
+const report = (state) => { root.dataset.snapshot = state; };
+
+// Looked up as soon as this module is imported.
+const cached = enabled ? findSnapshot() : Promise.resolve(null);
+
+async function findSnapshot() {
+  try {
+    const cache = await caches.open(CACHE);
+    const response = await cache.match(ENTRY);
+    if (!response) return null;
+    if (response.headers.get("X-Snapshot-Key") !== KEY) {
+      await cache.delete(ENTRY);
+      return null;
+    }
+    return response;
+  } catch (error) {
+    console.warn("Pyodide snapshot: Cache Storage could not be read;", error);
+    return null;
+  }
+}
+
+async function dropSnapshot() {
+  try {
+    await (await caches.open(CACHE)).delete(ENTRY);
+  } catch {
+    // Nothing cached or no Cache Storage: nothing to drop.
+  }
+}
+
+// Python starts as soon as this module is imported (index.html does so early),
+// in parallel with PyScript's own start-up, instead of when PyScript asks.
+const starting = start();
+starting.catch(() => {}); // reported to PyScript when it asks; not an unhandled rejection meanwhile
+
+async function start() {
+  const settings = { indexURL: INDEX_URL };
+  const snapshot = await cached;
+  if (snapshot) {
+    try {
+      // A promise: Pyodide fetches and compiles the wasm while the bytes are read.
+      const interpreter = await pyodide.loadPyodide({ ...settings, _loadSnapshot: snapshot.arrayBuffer() });
+      if (interpreter.runPython("6 * 7") !== 42) throw new Error("the restored interpreter does not compute");
+      report("restored");
+      renewWhenStale(interpreter);
+      return interpreter;
+    } catch (error) {
+      console.warn("Pyodide snapshot: could not restore it, starting normally;", error);
+      report("failed");
+      await dropSnapshot();
+    }
+  }
+  const interpreter = await pyodide.loadPyodide(settings);
+  if (!enabled) {
+    report("off");
+    return interpreter;
+  }
+  if (!snapshot) report("fresh");
+  afterReady(() => makeSnapshot(interpreter));
+  return interpreter;
+}
+
+// What PyScript calls. It passes its output handlers and the index URL it
+// guessed from this module's location; anything else (packages, a lock file)
+// was not prepared for, so that gets a separate, ordinary start.
+export async function loadPyodide(options = {}) {
+  const { stdout, stderr, indexURL, ...unprepared } = options;
+  if (Object.keys(unprepared).length) {
+    return pyodide.loadPyodide({ ...options, indexURL: INDEX_URL });
+  }
+  const interpreter = await starting;
+  if (stdout) interpreter.setStdout({ batched: stdout });
+  if (stderr) interpreter.setStderr({ batched: stderr });
+  return interpreter;
+}
+
+// After a restore, app/snapshot.py drops its record when the app's files changed.
+function renewWhenStale(interpreter) {
+  afterReady(() => {
+    const current = interpreter.runPython(`import sys; ${JSON.stringify(RECORD)} in sys.modules`);
+    if (!current) makeSnapshot(interpreter);
+  });
+}
+
+// Once the app says it is ready, and the browser is idle.
+function afterReady(callback) {
+  const run = () => requestIdleCallback(() => callback(), { timeout: 3000 });
+  if (root.dataset.appState === "ready") return run();
+  const watcher = new MutationObserver(() => {
+    if (root.dataset.appState === "loading") return;
+    watcher.disconnect();
+    if (root.dataset.appState === "ready") run();
+  });
+  watcher.observe(root, { attributes: true, attributeFilter: ["data-app-state"] });
+}
+
+// The app's files exactly as this page's Python sees them, for the worker to preload.
+function appFiles(interpreter) {
+  const { FS } = interpreter;
+  const files = {};
+  const walk = (dir) => {
+    for (const name of FS.readdir(dir)) {
+      if (name === "." || name === ".." || name === "__pycache__") continue;
+      const path = `${dir}/${name}`;
+      if (FS.isDir(FS.stat(path).mode)) walk(path);
+      else if (name.endsWith(".py")) files[path.slice(HOME.length + 1)] = FS.readFile(path, { encoding: "utf8" });
+    }
+  };
+  walk(`${HOME}/${PACKAGE}`);
+  return files;
+}
+
+function makeSnapshot(interpreter) {
+  let files;
+  try {
+    files = appFiles(interpreter);
+  } catch (error) {
+    console.warn("Pyodide snapshot: the app's files could not be read;", error);
+    report("unsaved");
+    return;
+  }
+  report("saving");
+  const worker = new Worker(new URL("./pyodide-snapshot-worker.mjs", import.meta.url), { type: "module" });
+  const finish = (state, error) => {
+    worker.terminate();
+    if (error) console.warn("Pyodide snapshot: not saved;", error);
+    report(state);
+  };
+  worker.onmessage = ({ data }) => finish(data.ok ? "saved" : "unsaved", data.error);
+  worker.onerror = (event) => finish("unsaved", event.message || "the snapshot worker failed");
+  worker.postMessage({ indexURL: INDEX_URL, files, home: HOME, package: PACKAGE,
+                       cache: CACHE, entry: ENTRY, key: KEY });
+}
