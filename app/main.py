@@ -1,5 +1,7 @@
 """Wiring: settings, storage, client, sessions, view and controller; then the ready marker."""
 
+# ruff: noqa: E402 - the snapshot check below must run before the app's other imports
+
 from __future__ import annotations
 
 import asyncio

@@ -22,6 +22,8 @@ from .wording import describe_error
 
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate: a name's RTL overrides cannot flip our sentence
 STICK_TO_BOTTOM_PX = 80
+RENDER_NEWEST = 100  # messages rendered when a conversation opens; older ones wait behind a button
+RENDER_MORE = 200  # how many more each "Show earlier messages" adds
 COUNTER_FROM = int(MAX_MESSAGE_CHARS * 0.8)  # the counter appears near the limit
 
 
@@ -79,6 +81,13 @@ class DomView:
         self._on_confirm: Callable[[], None] | None = None
         self._proxies: list[Any] = []
         self._tasks: set[Any] = set()
+        self._earlier: list[Message] = []  # the open conversation's oldest messages, not rendered yet
+        self._earlier_item: Any = None
+        self._stick = True  # the list was at (or near) its end when last scrolled
+        self._end_pending = False
+        self._end_frame = create_proxy(self._scroll_end_now)
+        self._notice_shown: list[tuple[str, str]] = []
+        self._message_template = self._make_message_template()
 
     # ----- ChatView ------------------------------------------------------------------------
 
@@ -112,25 +121,62 @@ class DomView:
                 chosen.focus()
 
     def show_conversation(self, character: Character, messages: list[Message]) -> None:
+        """Render the newest :data:`RENDER_NEWEST` messages; older ones are one click away."""
         self._character_name = character.name
         self.title.textContent = character.name
         document.title = f"{_isolated(character.name)} \u00b7 Character Chat"
+        start = max(0, len(messages) - RENDER_NEWEST)
+        self._earlier = messages[:start]
         fragment = document.createDocumentFragment()
-        for index, message in enumerate(messages):
-            fragment.appendChild(self._message_node(message, index))
+        for index in range(start, len(messages)):
+            fragment.appendChild(self._message_node(messages[index], index))
         self.messages.replaceChildren(fragment)
+        self._earlier_item = None
+        self._update_earlier_control()
         self.empty.hidden = bool(messages)
         self.empty.textContent = f"Say hello to {_isolated(character.name)}."
         self._scroll_to_end(force=True)
 
     def append_message(self, message: Message, index: int) -> None:
-        stick = self._near_bottom()
         self.messages.appendChild(self._message_node(message, index))
         self.empty.hidden = True
-        self._scroll_to_end(force=stick or message.role == "user")
+        self._scroll_to_end(force=message.role == "user")
         if message.role != "user":  # announce replies and errors, not what the user just typed
             who = speaker(message.role, self._character_name)
             self.announcer.textContent = f"{_isolated(who)}: {message.text[:500]}"
+
+    def show_earlier(self) -> None:
+        """Render up to :data:`RENDER_MORE` more of the older messages, keeping the view where it was."""
+        if not self._earlier:
+            return
+        start = max(0, len(self._earlier) - RENDER_MORE)
+        batch, self._earlier = self._earlier[start:], self._earlier[:start]
+        fragment = document.createDocumentFragment()
+        for offset, message in enumerate(batch):
+            fragment.appendChild(self._message_node(message, start + offset))
+        height = self.messages.scrollHeight
+        self._earlier_item.after(fragment)
+        self._update_earlier_control()
+        self.messages.scrollTop += self.messages.scrollHeight - height
+
+    def _update_earlier_control(self) -> None:
+        hidden = len(self._earlier)
+        if not hidden:
+            if self._earlier_item is not None:
+                had_focus = self._earlier_item.contains(document.activeElement)
+                self._earlier_item.remove()
+                self._earlier_item = None
+                if had_focus:
+                    self.messages.focus()
+            return
+        if self._earlier_item is None:
+            self._earlier_item = _el("li", cls="earlier")
+            self._earlier_item.appendChild(_el("button", cls="quiet", type="button", data_testid="show-earlier"))
+            self.messages.prepend(self._earlier_item)
+        more = min(hidden, RENDER_MORE)
+        self._earlier_item.firstChild.textContent = (
+            f"Show {more:,} earlier message{'s' if more != 1 else ''} ({hidden:,} not shown)"
+        )
 
     def show_session(self, session_id: str | None) -> None:
         self.session_id.textContent = session_id or ""
@@ -161,6 +207,9 @@ class DomView:
         elif (level, text) not in self._warnings:
             self._warnings.append((level, text))
         lines = [*self._warnings, *([("info", self._info)] if self._info else [])]
+        if lines == self._notice_shown:
+            return  # most replies clear an info that is not there: no DOM work for nothing
+        self._notice_shown = lines
         fragment = document.createDocumentFragment()
         for line_level, line in lines:
             node = _el("span", cls="notice-line", text=line)
@@ -202,23 +251,33 @@ class DomView:
 
     # ----- rendering helpers ---------------------------------------------------------------
 
-    def _message_node(self, message: Message, index: int) -> Any:
-        item = _el("li", cls=f"message {message.role}")
-        who = _isolated(speaker(message.role, self._character_name))
-        item.appendChild(_el("span", cls="visually-hidden", text=f"{who}: "))
-        bubble = _el("div", cls="bubble", text=message.text, data_testid="message")
-        bubble.dataset.role = message.role
-        item.appendChild(bubble)
+    @staticmethod
+    def _make_message_template() -> Any:
+        """One message's elements, built once and cloned per message (fewer calls into JavaScript)."""
+        item = _el("li", cls="message")
+        item.appendChild(_el("span", cls="visually-hidden"))
+        item.appendChild(_el("div", cls="bubble", data_testid="message"))
         tools = _el("div", cls="message-tools")
+        tools.appendChild(_el("button", cls="copy", type="button", text="Copy", data_testid="copy-button"))
+        item.appendChild(tools)
+        return item
+
+    def _message_node(self, message: Message, index: int) -> Any:
+        item = self._message_template.cloneNode(True)
+        item.className = f"message {message.role}"
+        who = _isolated(speaker(message.role, self._character_name))
+        label = item.firstChild
+        label.textContent = f"{who}: "
+        bubble = label.nextSibling
+        bubble.textContent = message.text
+        bubble.dataset.role = message.role
+        tools = item.lastChild
+        tools.firstChild.setAttribute("aria-label", f"Copy {who}'s message")
         if message.retry is not None:
             retry = _el("button", cls="retry", type="button", text="Retry", data_testid="retry-button")
             retry.dataset.index = str(index)
             retry.setAttribute("aria-label", "Retry sending this message")
-            tools.appendChild(retry)
-        copy = _el("button", cls="copy", type="button", text="Copy", data_testid="copy-button")
-        copy.setAttribute("aria-label", f"Copy {who}'s message")
-        tools.appendChild(copy)
-        item.appendChild(tools)
+            tools.prepend(retry)
         return item
 
     def _stop(self, controller: ChatController) -> None:
@@ -245,13 +304,24 @@ class DomView:
         link.remove()
         js.setTimeout(create_once_callable(lambda: js.URL.revokeObjectURL(url)), 10_000)
 
-    def _near_bottom(self) -> bool:
+    def _track_stick(self) -> None:
+        """On scroll: is the list at its end? Read here, where layout is fresh, not on every new message."""
         m = self.messages
-        return bool(m.scrollHeight - m.scrollTop - m.clientHeight < STICK_TO_BOTTOM_PX)
+        self._stick = bool(m.scrollHeight - m.scrollTop - m.clientHeight < STICK_TO_BOTTOM_PX)
 
     def _scroll_to_end(self, *, force: bool) -> None:
-        if force:
-            self.messages.scrollTop = self.messages.scrollHeight
+        """Scroll to the newest message in the next frame (one layout per frame, not one per call).
+
+        Unless ``force``d, only when the user had not scrolled up to read.
+        """
+        if (force or self._stick) and not self._end_pending:
+            self._end_pending = True
+            js.requestAnimationFrame(self._end_frame)
+
+    def _scroll_end_now(self, _timestamp: Any = None) -> None:
+        self._end_pending = False
+        self.messages.scrollTop = self.messages.scrollHeight
+        self._stick = True
 
     def _update_send_button(self) -> None:
         self.send_button.disabled = self._busy or self._too_long or self._offline or not self._ready
@@ -259,10 +329,14 @@ class DomView:
 
     def _input_changed(self) -> None:
         """Grow the input with its text and show the length counter near the limit."""
-        self.input.style.height = "auto"
-        self.input.style.height = f"{min(int(self.input.scrollHeight) + 2, 200)}px"
-        length = len(self.read_input())  # code points, as the controller counts them
-        too_long = message_too_long(self.read_input()) is not None
+        text = self.read_input()
+        if text:
+            self.input.style.height = "auto"
+            self.input.style.height = f"{min(int(self.input.scrollHeight) + 2, 200)}px"
+        else:
+            self.input.style.height = ""  # back to one row, without measuring (sending clears it)
+        length = len(text)  # code points, as the controller counts them
+        too_long = message_too_long(text) is not None
         if too_long != self._too_long:  # announce crossing the limit, not every keystroke
             self.announcer.textContent = (
                 f"Over the {MAX_MESSAGE_CHARS:,}-character limit" if too_long else "Within the character limit"
@@ -345,6 +419,9 @@ class DomView:
             retry = event.target.closest("[data-testid=retry-button]")
             if _found(retry):
                 controller.retry(int(retry.dataset.index))
+            if _found(event.target.closest("[data-testid=show-earlier]")):
+                self.show_earlier()
+                return
             copy = event.target.closest("[data-testid=copy-button]")
             bubble = copy.closest(".message").querySelector("[data-testid=message]") if _found(copy) else jsnull
             if _found(bubble):
@@ -395,6 +472,7 @@ class DomView:
         self._on(self.character_list, "click", on_character)
         self._on(byid("add-character-form"), "submit", on_add)
         self._on(self.messages, "click", on_message_click)
+        self._on(self.messages, "scroll", lambda _e: self._track_stick())
         self._on(byid("new-conversation"), "click", on_new)
         self._on(byid("clear-all-sessions"), "click", on_clear_all)
         self._on(self.dialog, "close", on_dialog_close)

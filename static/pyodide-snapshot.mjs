@@ -14,7 +14,8 @@
 // cached entry is dropped. app/snapshot.py checks, before the app imports
 // anything, that the preloaded modules match the files just fetched.
 //
-// <html data-snapshot> says what happened, for tests and the curious:
+// <html data-snapshot> says what happened (and performance marks named
+// "pyodide-snapshot:<state>" keep the history), for tests and the curious:
 //   off       snapshots disabled (data-snapshot="off" in index.html) or no Cache Storage
 //   fresh     normal start, no usable snapshot yet
 //   restored  started from the snapshot
@@ -38,7 +39,10 @@ const RECORD = "_pychat_snapshot";
 
 const root = document.documentElement;
 const enabled = root.dataset.snapshot !== "off" && globalThis.isSecureContext === true && !!globalThis.caches;
-const report = (state) => { root.dataset.snapshot = state; };
+const report = (state) => {
+  root.dataset.snapshot = state;
+  performance.mark(`pyodide-snapshot:${state}`); // the history, for when the attribute has moved on
+};
 
 // Looked up as soon as this module is imported.
 const cached = enabled ? findSnapshot() : Promise.resolve(null);

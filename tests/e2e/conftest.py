@@ -38,6 +38,12 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Pages start without Pyodide memory snapshots unless a test asks for them (see
+# test_snapshot.py): hiding Cache Storage is what a page on an insecure origin
+# sees, and it keeps every other test on the same, ordinary start.
+NO_SNAPSHOTS = "Object.defineProperty(globalThis, 'caches', {value: undefined, configurable: true});"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
@@ -176,6 +182,7 @@ def _no_page_errors_or_csp_reports(page_errors: list[str], csp_reports: list[str
 @pytest.fixture
 def context(context: BrowserContext, page_errors: list[str], csp_reports: list[str]) -> BrowserContext:
     context.set_default_timeout(15_000)
+    context.add_init_script(NO_SNAPSHOTS)
     context.on("page", lambda page: watch(page, page_errors, csp_reports))
     return context
 
@@ -187,9 +194,11 @@ def new_context(
     """Make extra browser contexts (other viewports, CSP bypassed...) whose pages are watched too."""
     made: list[BrowserContext] = []
 
-    def make(**options: Any) -> BrowserContext:
+    def make(*, snapshots: bool = False, **options: Any) -> BrowserContext:
         context = browser.new_context(**options)
         context.set_default_timeout(15_000)
+        if not snapshots:
+            context.add_init_script(NO_SNAPSHOTS)
         context.on("page", lambda page: watch(page, page_errors, csp_reports))
         made.append(context)
         return context

@@ -201,6 +201,37 @@ def test_the_newest_message_stays_in_view_unless_the_user_scrolled_up(page: Page
     page.get_by_test_id("message-list").evaluate("m => { m.scrollTop = 0; }")
     server.fault("chat", "delay", delay_ms=300)
     send(page, "while reading older messages")
+    page.wait_for_function(at_bottom)  # sending shows your own message, even after scrolling up
     page.get_by_test_id("message-list").evaluate("m => { m.scrollTop = 0; }")
     expect(messages(page, "assistant")).to_have_count(9)
     assert page.get_by_test_id("message-list").evaluate("m => m.scrollTop") < 50
+
+
+def test_a_long_conversation_opens_at_its_newest_messages_and_shows_earlier_ones_on_request(
+    page: Page, server: Server
+) -> None:
+    stored = [{"role": "assistant" if i % 2 else "user", "text": f"message {i}"} for i in range(350)]
+    stored[5] = {"role": "error", "text": "That failed", "retry": "message 4"}
+    page.goto(server.url)
+    page.evaluate("list => localStorage.setItem('pychat:transcript:CHAR_luna', JSON.stringify(list))", stored)
+    open_app(page, server)
+    shown = messages(page)
+    expect(shown).to_have_count(100)
+    expect(shown.first).to_have_text("message 250")
+    expect(shown.last).to_have_text("message 349")
+    earlier = page.get_by_test_id("show-earlier")
+    expect(earlier).to_have_text("Show 200 earlier messages (250 not shown)")
+    earlier.click()
+    expect(shown).to_have_count(300)
+    expect(shown.first).to_have_text("message 50")
+    expect(earlier).to_have_text("Show 50 earlier messages (50 not shown)")
+    assert page.get_by_test_id("message-list").evaluate("m => m.scrollTop") > 0  # still reading where you were
+    earlier.press("Enter")
+    expect(shown).to_have_count(350)
+    expect(earlier).to_have_count(0)
+    expect(page.get_by_test_id("message-list")).to_be_focused()  # focus is not lost with the button
+    # An old failed message, rendered late, still retries the right text.
+    page.get_by_test_id("retry-button").click()
+    expect(messages(page, "user").last).to_have_text("message 4")
+    expect(messages(page, "assistant").last).to_contain_text('you said "message 4"')
+    expect(messages(page, "error")).to_have_count(0)  # the failure it replaced is gone

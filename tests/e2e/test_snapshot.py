@@ -1,0 +1,148 @@
+"""Starting from a Pyodide memory snapshot (static/pyodide-snapshot.mjs), and every way it can fail.
+
+<html data-snapshot> reports what the page did: "off", "fresh", "restored",
+"failed", then "saving" and "saved" (or "unsaved") for the next visit.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+import serve
+
+from .conftest import ROOT, Server, open_app
+from .helpers import messages, send, send_and_wait, stored
+
+SAVED = "html[data-snapshot=saved]"
+SAVE_TIMEOUT = 60_000
+
+
+def snapshot_page(new_context: Callable[..., BrowserContext]) -> Page:
+    return new_context(snapshots=True).new_page()
+
+
+def first_visit_saves_a_snapshot(page: Page, server: Server, query: str = "") -> None:
+    open_app(page, server, query)
+    expect(page.locator("html")).to_have_attribute("data-snapshot", re.compile("^(fresh|saving|saved)$"))
+    page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
+
+
+def test_a_returning_visitor_starts_from_the_snapshot_with_everything_working(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = snapshot_page(new_context)
+    first_visit_saves_a_snapshot(page, server)
+    reply = send_and_wait(page, "before the snapshot")
+    session = stored(page, "session_CHAR_luna")
+
+    open_app(page, server)
+
+    expect(page.locator("html")).to_have_attribute("data-snapshot", "restored")
+    expect(page.get_by_test_id("session-id")).to_have_text(session or "")
+    expect(messages(page, "assistant")).to_have_text([reply])
+    send_and_wait(page, "after the snapshot")
+    assert stored(page, "session_CHAR_luna") == session  # the same session, no new one
+    assert len(server.requests("/api/sessions")) == 1
+
+
+def test_a_corrupt_snapshot_means_an_ordinary_start_and_a_new_snapshot(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = snapshot_page(new_context)
+    first_visit_saves_a_snapshot(page, server)
+    page.evaluate(
+        """async () => {
+          const cache = await caches.open('pychat-pyodide-snapshot');
+          const [request] = await cache.keys();
+          const old = await cache.match(request);
+          const junk = new Uint8Array(4096).fill(7);
+          await cache.put(request, new Response(junk, {headers: old.headers}));
+        }"""
+    )
+
+    open_app(page, server)
+
+    expect(page.locator("html")).to_have_attribute("data-snapshot", re.compile("^(failed|saving|saved)$"))
+    assert page.evaluate("performance.getEntriesByName('pyodide-snapshot:failed').length") == 1
+    send_and_wait(page, "still works")
+    page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
+    open_app(page, server)
+    expect(page.locator("html")).to_have_attribute("data-snapshot", "restored")
+
+
+def test_a_snapshot_from_another_pyodide_build_is_dropped(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = snapshot_page(new_context)
+    first_visit_saves_a_snapshot(page, server)
+    page.evaluate(
+        """async () => {
+          const cache = await caches.open('pychat-pyodide-snapshot');
+          const [request] = await cache.keys();
+          const body = await (await cache.match(request)).arrayBuffer();
+          await cache.put(request, new Response(body, {headers: {'X-Snapshot-Key': 'pyodide 0.0.1; format 1'}}));
+        }"""
+    )
+
+    open_app(page, server)
+
+    expect(page.locator("html")).to_have_attribute("data-snapshot", re.compile("^(fresh|saving|saved)$"))
+    send_and_wait(page, "still works")
+
+
+def test_without_cache_storage_the_page_starts_normally_and_saves_nothing(page: Page, server: Server) -> None:
+    open_app(page, server)  # the default test context hides Cache Storage, as an insecure origin would
+    expect(page.locator("html")).to_have_attribute("data-snapshot", "off")
+    send_and_wait(page, "hello")
+    page.wait_for_timeout(1500)
+    expect(page.locator("html")).to_have_attribute("data-snapshot", "off")
+
+
+@contextmanager
+def page_copy(tmp_path: Path, api: str) -> Iterator[tuple[str, Path]]:
+    """The page served from a copy of its files, so a test can change the app's code."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for name in ("index.html", "pyscript.toml"):
+        shutil.copy(ROOT / name, site / name)
+    for name in ("app", "static"):
+        shutil.copytree(ROOT / name, site / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (site / "runtime").symlink_to(ROOT / "runtime")
+    server = serve.make_static_server("127.0.0.1", 0, api, repo=site, verbose=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", site
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_changed_app_code_is_imported_fresh_and_a_new_snapshot_made(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
+) -> None:
+    with page_copy(tmp_path, server.api) as (url, site):
+        page = snapshot_page(new_context)
+        page.goto(url)
+        page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
+        wording = site / "app" / "wording.py"  # preloaded into the snapshot
+        source = wording.read_text(encoding="utf-8")
+        assert "Server error: Please try again later" in source
+        wording.write_text(source.replace("Server error: Please try again later", "Changed wording"), "utf-8")
+
+        page.goto(url)
+        page.wait_for_selector("html[data-app-state=ready]")
+        server.fault("chat", "status", status=500)
+        send(page, "show me the new wording")
+
+        expect(messages(page, "error")).to_contain_text(["Changed wording"])
+        page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)  # renewed for the new code
+        page.goto(url)
+        page.wait_for_selector("html[data-app-state=ready]")
+        expect(page.locator("html")).to_have_attribute("data-snapshot", "restored")

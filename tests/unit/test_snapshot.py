@@ -1,0 +1,141 @@
+"""What a Pyodide memory snapshot may preload, and dropping it when the app's files changed."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.snapshot import RECORD, discard_stale_preloads, imports_browser, preload
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import js",
+        "import js.console",
+        "from pyodide.ffi import create_proxy",
+        "from pyscript import window",
+        "import json\ndef later():\n    import pyodide_js\n",
+        "import os, pyscript.web",
+        "def broken(:\n",  # unparsable: never preloaded
+    ],
+)
+def test_a_module_that_imports_the_browser_is_recognised(source: str) -> None:
+    assert imports_browser(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["import json", "from .api import ProxyClient", "from . import js", "import jsonschema", "x = 'import js'"],
+)
+def test_a_browser_free_module_is_recognised(source: str) -> None:
+    assert not imports_browser(source)
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A fresh package on sys.path, and everything it loaded removed again afterwards."""
+    name = f"pkg_{uuid.uuid4().hex[:8]}"
+    (tmp_path / name).mkdir()
+    sys.path.insert(0, str(tmp_path))
+    yield name, tmp_path
+    sys.path.remove(str(tmp_path))
+    for module in [m for m in sys.modules if m == name or m.startswith(name + ".") or m == RECORD]:
+        del sys.modules[module]
+
+
+def write(root: Path, relative: str, text: str) -> None:
+    (root / relative).write_text(text, encoding="utf-8")
+
+
+def test_preload_imports_the_browser_free_modules_and_records_their_sources(package: tuple[str, Path]) -> None:
+    name, root = package
+    write(root, f"{name}/__init__.py", "")
+    write(root, f"{name}/logic.py", "import json\nVALUE = 1\n")
+    write(root, f"{name}/view.py", "import js\n")
+    write(root, f"{name}/uses_view.py", "from .view import something\n")  # imports the browser indirectly
+
+    assert preload(name, root) == sorted([name, f"{name}.logic"])
+
+    assert f"{name}.logic" in sys.modules
+    assert f"{name}.view" not in sys.modules and f"{name}.uses_view" not in sys.modules
+    assert set(sys.modules[RECORD].sources) == {name, f"{name}.logic"}
+
+
+def test_nothing_is_preloaded_when_the_package_itself_touches_the_browser(package: tuple[str, Path]) -> None:
+    name, root = package
+    write(root, f"{name}/__init__.py", "from pyscript import window\n")
+    write(root, f"{name}/logic.py", "VALUE = 1\n")
+    assert preload(name, root) == []
+    assert RECORD not in sys.modules
+
+
+def test_unchanged_files_keep_the_preloaded_modules(package: tuple[str, Path]) -> None:
+    name, root = package
+    write(root, f"{name}/__init__.py", "")
+    write(root, f"{name}/logic.py", "VALUE = 1\n")
+    preload(name, root)
+    module = sys.modules[f"{name}.logic"]
+
+    assert discard_stale_preloads(root) is False
+    assert sys.modules[f"{name}.logic"] is module
+    assert RECORD in sys.modules
+
+
+@pytest.mark.parametrize("change", ["edit", "delete"])
+def test_a_changed_or_removed_file_drops_every_preloaded_module_and_the_record(
+    package: tuple[str, Path], change: str
+) -> None:
+    name, root = package
+    write(root, f"{name}/__init__.py", "")
+    write(root, f"{name}/logic.py", "VALUE = 1\n")
+    write(root, f"{name}/other.py", "VALUE = 'other'\n")
+    preload(name, root)
+    if change == "edit":
+        write(root, f"{name}/logic.py", "VALUE = 2\n")
+    else:
+        (root / name / "logic.py").unlink()
+
+    assert discard_stale_preloads(root) is True
+
+    assert not [m for m in sys.modules if m == name or m.startswith(name + ".")]
+    assert RECORD not in sys.modules  # which tells the page to make a new snapshot
+    if change == "edit":
+        assert __import__(f"{name}.logic", fromlist=["VALUE"]).VALUE == 2  # the current code, not the snapshot's
+
+
+def test_without_a_snapshot_there_is_nothing_to_check(tmp_path: Path) -> None:
+    assert RECORD not in sys.modules
+    assert discard_stale_preloads(tmp_path) is False
+
+
+def test_a_restored_snapshot_does_not_replay_the_same_random_numbers(package: tuple[str, Path]) -> None:
+    name, root = package
+    write(root, f"{name}/__init__.py", "")
+    preload(name, root)
+    random.seed(1234)  # as frozen into a snapshot: every visit would start from this state
+    frozen = random.random()
+    random.seed(1234)
+
+    discard_stale_preloads(root)
+
+    assert random.random() != frozen
+
+
+def test_the_app_preloads_exactly_its_browser_free_modules() -> None:
+    """Run in a fresh interpreter: preloading changes sys.modules."""
+    script = "import json, pathlib, app.snapshot as s; print(json.dumps(s.preload('app', pathlib.Path('.'))))"
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    loaded = set(json.loads(result.stdout))
+    browser_side = {"app.browser", "app.view", "app.main"}
+    pure = {f"app.{p.stem}" for p in (ROOT / "app").glob("*.py") if p.stem != "__init__"} - browser_side
+    assert loaded == pure | {"app"}
