@@ -10,8 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import js
-from pyodide.ffi import JsException, create_proxy, jsnull
-from pyodide.http import pyfetch
+from pyodide.ffi import JsException, create_proxy, jsnull, to_js
 from pyscript import window
 
 from .api import HttpResponse
@@ -54,24 +53,36 @@ def local_storage() -> Storage | None:
 async def post_json(url: str, body: dict[str, str]) -> HttpResponse:
     """POST ``body`` as JSON; raise :class:`NetworkError` when no HTTP answer arrives.
 
-    Cancelling the awaiting task aborts the browser request too.
+    Cancelling the awaiting task aborts the browser request too. The status
+    and the body are read in one JavaScript promise chain, so Python wakes
+    up once per request (each wake-up is a browser task).
     """
     controller = js.AbortController.new()
+    init = to_js(
+        {"method": "POST", "headers": _JSON_HEADERS, "body": json.dumps(body), "signal": controller.signal},
+        dict_converter=js.Object.fromEntries,
+    )
+    status = 0
+
+    def read(response: Any) -> Any:
+        nonlocal status
+        status = int(response.status)
+        return response.text()
+
+    reader = create_proxy(read)
     try:
-        response = await pyfetch(
-            url,
-            method="POST",
-            headers={"Content-Type": "application/json"},
-            body=json.dumps(body),
-            signal=controller.signal,
-        )
-        text = await response.text()
-    except (OSError, JsException) as exc:  # pyodide.http.AbortError is an OSError
+        text = await js.fetch(url, init).then(reader)
+    except JsException as exc:  # TypeError "Failed to fetch", or the abort below
         raise NetworkError(str(exc)) from exc
     except BaseException:
         controller.abort()
         raise
-    return HttpResponse(int(response.status), text)
+    finally:
+        reader.destroy()
+    return HttpResponse(status, str(text))
+
+
+_JSON_HEADERS = to_js({"Content-Type": "application/json"}, dict_converter=js.Object.fromEntries)
 
 
 _listeners: list[Any] = []

@@ -9,7 +9,8 @@ become error messages in the conversation, never exceptions out of a handler.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from .api import ProxyClient
@@ -35,6 +36,19 @@ def message_too_long(text: str) -> str | None:
     if excess <= 0:
         return None
     return f"Your message is {excess:,} characters over the {MAX_MESSAGE_CHARS:,}-character limit. Shorten it to send."
+
+
+def start_task(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """Run ``coro`` as a task, starting it at once (Python 3.12+) rather than on the next loop turn.
+
+    In the browser each loop turn is a separate browser task: starting
+    eagerly sends a message's request within the key press that sent it,
+    before the browser renders a frame. The task may be done on return.
+    """
+    loop = asyncio.get_event_loop()
+    if sys.version_info >= (3, 12):
+        return asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+    return loop.create_task(coro)
 
 
 class ChatView(Protocol):
@@ -93,8 +107,8 @@ class ChatController:
 
     # ----- helpers -------------------------------------------------------------------------
 
-    def _spawn(self, coro: Awaitable[None]) -> asyncio.Future[None]:
-        task = asyncio.ensure_future(coro)
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Future[None]:
+        task = start_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
@@ -133,13 +147,13 @@ class ChatController:
         overflow = len(messages) - self._max_messages
         if overflow > 0:
             del messages[:overflow]
-        if not message.transient:
-            self._save(config_id)
-        if config_id == self.current:
+        if config_id == self.current:  # shown first, then stored: both before the browser paints
             if overflow > 0:
                 self.view.show_conversation(self._character(config_id), messages)
             else:
                 self.view.append_message(message, len(messages) - 1)
+        if not message.transient:
+            self._save(config_id)
 
     def is_busy(self, config_id: str | None = None) -> bool:
         cid = self.current if config_id is None else config_id
@@ -299,7 +313,8 @@ class ChatController:
         self._drop_superseded(config_id, text)
         self._append(config_id, Message("user", text))
         task = self._spawn(self._deliver(config_id, text, self._resets.get(config_id, 0)))
-        self._inflight[config_id] = task
+        if not task.done():  # started eagerly, it may already have finished (and cleaned up)
+            self._inflight[config_id] = task
         return task
 
     def stop(self) -> bool:

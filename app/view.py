@@ -24,6 +24,7 @@ FSI, PDI = "\u2068", "\u2069"  # first-strong isolate: a name's RTL overrides ca
 STICK_TO_BOTTOM_PX = 80
 RENDER_NEWEST = 100  # messages rendered when a conversation opens; older ones wait behind a button
 RENDER_MORE = 200  # how many more each "Show earlier messages" adds
+ACTIVITY_DELAY_MS = 250  # how long a wait lasts before "is replying…" shows
 COUNTER_FROM = int(MAX_MESSAGE_CHARS * 0.8)  # the counter appears near the limit
 
 
@@ -87,6 +88,10 @@ class DomView:
         self._end_pending = False
         self._end_frame = create_proxy(self._scroll_end_now)
         self._notice_shown: list[tuple[str, str]] = []
+        self._activity_shown: tuple[bool, bool, str] | None = None
+        self._activity_visible = False
+        self._activity_timer: Any = None
+        self._activity_later = create_proxy(self._show_activity_now)
         self._message_template = self._make_message_template()
 
     # ----- ChatView ------------------------------------------------------------------------
@@ -183,15 +188,39 @@ class DomView:
         self.session_none.hidden = bool(session_id)
 
     def show_activity(self, *, sending: bool, setting_up: bool) -> None:
+        """Send is disabled at once; "is replying…" and Stop appear only if the wait lasts.
+
+        A reply within :data:`ACTIVITY_DELAY_MS` never flashes the indicator
+        (nor shifts the layout twice).
+        """
+        if (sending, setting_up, self._character_name) == self._activity_shown:
+            return
+        self._activity_shown = (sending, setting_up, self._character_name)
         self._busy = sending or setting_up
         self._update_send_button()
-        self.root.dataset.busy = "true" if self._busy else "false"
+        if self._activity_timer is not None:
+            js.clearTimeout(self._activity_timer)
+            self._activity_timer = None
+        if not self._busy:
+            if self._activity_visible:
+                self.indicator.hidden = self.stop_button.hidden = True
+                self._activity_visible = False
+            return
+        if self._activity_visible:
+            self._show_activity_now()
+        else:
+            self._activity_timer = js.setTimeout(self._activity_later, ACTIVITY_DELAY_MS)
+
+    def _show_activity_now(self) -> None:
+        self._activity_timer = None
+        sending, setting_up, name = self._activity_shown or (False, False, "")
         if sending:
-            self.indicator.textContent = f"{_isolated(self._character_name)} is replying\u2026"
+            self.indicator.textContent = f"{_isolated(name)} is replying\u2026"
         elif setting_up:
             self.indicator.textContent = "Starting a session\u2026"
-        self.indicator.hidden = not self._busy
+        self.indicator.hidden = False
         self.stop_button.hidden = not sending
+        self._activity_visible = True
 
     def read_input(self) -> str:
         return str(self.input.value)
