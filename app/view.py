@@ -93,6 +93,8 @@ class DomView:
         self._activity_timer: Any = None
         self._activity_later = create_proxy(self._show_activity_now)
         self._message_template = self._make_message_template()
+        # CSS grows the input (style.css) where the browser can; measuring it on every keystroke forces layout.
+        self._css_sizes_input = bool(js.CSS.supports("field-sizing", "content"))
 
     # ----- ChatView ------------------------------------------------------------------------
 
@@ -359,11 +361,12 @@ class DomView:
     def _input_changed(self) -> None:
         """Grow the input with its text and show the length counter near the limit."""
         text = self.read_input()
-        if text:
-            self.input.style.height = "auto"
-            self.input.style.height = f"{min(int(self.input.scrollHeight) + 2, 200)}px"
-        else:
-            self.input.style.height = ""  # back to one row, without measuring (sending clears it)
+        if not self._css_sizes_input:
+            if text:
+                self.input.style.height = "auto"
+                self.input.style.height = f"{min(int(self.input.scrollHeight) + 2, 200)}px"
+            else:
+                self.input.style.height = ""  # back to one row, without measuring (sending clears it)
         length = len(text)  # code points, as the controller counts them
         too_long = message_too_long(text) is not None
         if too_long != self._too_long:  # announce crossing the limit, not every keystroke

@@ -5,6 +5,7 @@
 // stores the memory in Cache Storage under the page's entry. Answers
 // {ok: true} or {ok: false, error}.
 import { loadPyodide } from "../runtime/pyodide/pyodide.mjs";
+import { pack } from "./snapshot-format.mjs";
 
 const quiet = () => {};
 
@@ -32,7 +33,7 @@ loaded
 `).toJs();
     if (!loaded.includes(data.package)) throw new Error(`nothing of ${data.package} could be preloaded`);
     interpreter.runPython("del loaded, preload, Path, sys, snapshot_home, snapshot_package");
-    const memory = interpreter.makeMemorySnapshot();
+    const memory = pack(interpreter.makeMemorySnapshot());
     const cache = await caches.open(data.cache);
     await cache.put(data.entry, new Response(memory, {
       headers: { "Content-Type": "application/octet-stream", "X-Snapshot-Key": data.key },

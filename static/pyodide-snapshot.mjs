@@ -22,13 +22,14 @@
 //   failed    a snapshot was there but could not be restored; started normally
 //   saving / saved / unsaved   making a snapshot for the next visit, and how that went
 import * as pyodide from "../runtime/pyodide/pyodide.mjs";
+import { unpack } from "./snapshot-format.mjs";
 
 export const version = pyodide.version;
 
 const INDEX_URL = new URL("../runtime/pyodide/", import.meta.url).href;
 const CACHE = "pychat-pyodide-snapshot";
 // One entry per page location. Bump FORMAT when what a snapshot holds changes.
-const FORMAT = 1;
+const FORMAT = 2;
 const KEY = `pyodide ${pyodide.version}; format ${FORMAT}`;
 const ENTRY = new URL("pyodide-snapshot", document.baseURI).href;
 // Where PyScript writes the [files] of pyscript.toml, and the package to preload from them.
@@ -82,7 +83,8 @@ async function start() {
   if (snapshot) {
     try {
       // A promise: Pyodide fetches and compiles the wasm while the bytes are read.
-      const interpreter = await pyodide.loadPyodide({ ...settings, _loadSnapshot: snapshot.arrayBuffer() });
+      const memory = snapshot.arrayBuffer().then(unpack);
+      const interpreter = await pyodide.loadPyodide({ ...settings, _loadSnapshot: memory });
       if (interpreter.runPython("6 * 7") !== 42) throw new Error("the restored interpreter does not compute");
       report("restored");
       renewWhenStale(interpreter);

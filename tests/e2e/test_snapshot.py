@@ -87,7 +87,7 @@ def test_a_snapshot_from_another_pyodide_build_is_dropped(
           const cache = await caches.open('pychat-pyodide-snapshot');
           const [request] = await cache.keys();
           const body = await (await cache.match(request)).arrayBuffer();
-          await cache.put(request, new Response(body, {headers: {'X-Snapshot-Key': 'pyodide 0.0.1; format 1'}}));
+          await cache.put(request, new Response(body, {headers: {'X-Snapshot-Key': 'pyodide 0.0.1; format 2'}}));
         }"""
     )
 

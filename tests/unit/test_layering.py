@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,12 @@ def test_every_app_module_is_shipped_to_the_browser() -> None:
     for path in APP.glob("*.py"):
         if path.name != "main.py":
             assert f'"./app/{path.name}" = "./app/{path.name}"' in toml, path.name
+
+
+def test_index_html_preloads_exactly_the_python_pyscript_fetches() -> None:
+    """PyScript fetches [files] and main.py only after Python starts; index.html preloads them all at once."""
+    toml = tomllib.loads((APP.parent / "pyscript.toml").read_text(encoding="utf-8"))
+    html = (APP.parent / "index.html").read_text(encoding="utf-8")
+    link = r'<link rel="preload" href="(\./(?:app/[^"]+|pyscript\.toml))" as="fetch" crossorigin>'
+    preloaded = re.findall(link, html)
+    assert sorted(preloaded) == sorted([*toml["files"], "./app/main.py", "./pyscript.toml"])
