@@ -13,12 +13,10 @@ Example ``pyscript.toml``::
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from .api import DEFAULT_TIMEOUT_SECONDS
 from .errors import InvalidConfigId
@@ -51,31 +49,51 @@ class ChatSettings:
     problems: list[str] = field(default_factory=list)
 
 
+# scheme://netloc then path, query, fragment, split as the URL standard does for http(s).
+# (urllib.parse would do, but it and the ipaddress module it imports add ~50 ms to every
+# start in the browser; this is the one URL shape the page accepts.)
+_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<netloc>[^/?#]*)(?P<path>[^?#]*)(?P<rest>[?#].*)?", re.S)
+
+
+def _split(base: str) -> tuple[str, str, str, str] | None:
+    """``(scheme, netloc, host, path)`` of an http(s) URL with no query or fragment, else None."""
+    match = _URL.fullmatch(base)
+    if match is None or any(c.isspace() or ord(c) < 0x20 or c == "\x7f" for c in base):
+        return None
+    scheme, netloc, path, rest = match["scheme"].lower(), match["netloc"], match["path"], match["rest"]
+    if scheme not in ("http", "https") or not _NETLOC.fullmatch(netloc) or (rest and rest.strip("?#")):
+        return None
+    host, _, port = netloc.rpartition(":") if not netloc.endswith("]") else (netloc, "", "")
+    if not host:  # no port: the colon was not there
+        host, port = netloc, ""
+    if port and int(port) > 65535:
+        return None
+    return scheme, netloc, host.strip("[]").lower(), path
+
+
 def normalize_base(raw: object) -> str | None:
     """``scheme://host[:port][/path]`` without a trailing slash, or None if not an http(s) base."""
     if not isinstance(raw, str):
         return None
-    try:
-        parts = urlsplit(raw.strip())
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
+    parts = _split(raw.strip())
+    if parts is None:
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or not _NETLOC.fullmatch(parts.netloc):
-        return None
-    if parts.query or parts.fragment:
-        return None
-    return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+    scheme, netloc, _host, path = parts
+    return f"{scheme}://{netloc}{path}".rstrip("/")
 
 
 def _origin(base: str) -> str:
-    parts = urlsplit(base)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    parts = _split(base)
+    return f"{parts[0]}://{parts[1]}".lower() if parts else ""
 
 
 def is_loopback_base(base: str) -> bool:
-    host = (urlsplit(base).hostname or "").lower()
+    parts = _split(base)
+    host = parts[2] if parts else ""
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    import ipaddress  # only for a ?api= override: not worth its import time on every start
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -31,8 +31,6 @@ from the browser, so it all runs under CPython too.
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import importlib
 import sys
 import types
@@ -56,6 +54,8 @@ def imports_browser(source: str) -> bool:
     >>> imports_browser("def f():\\n    from pyodide.ffi import create_proxy")
     True
     """
+    import ast  # here and in digest(): a visit without a snapshot never needs them
+
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -73,6 +73,8 @@ def imports_browser(source: str) -> bool:
 
 
 def digest(source: bytes) -> str:
+    import hashlib
+
     return hashlib.sha256(source).hexdigest()
 
 

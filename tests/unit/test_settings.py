@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-import pytest
+from urllib.parse import urlsplit
 
-from app.settings import Character, load_settings, resolve_api_base
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.settings import _NETLOC, Character, is_loopback_base, load_settings, normalize_base, resolve_api_base
 
 PAGE = "http://127.0.0.1:8000"
 DEFAULT = "http://localhost:3000"
@@ -84,3 +88,43 @@ def test_request_timeout_is_read_and_bounded() -> None:
     bad = load_settings({"request_timeout_seconds": 0})
     assert bad.request_timeout == 20.0 and "request_timeout_seconds" in bad.problems[0]
     assert load_settings({"request_timeout_seconds": True}).problems
+
+
+def _urlsplit_normalize(raw: str) -> str | None:
+    """The previous implementation, on urllib.parse, kept as the reference for the parser that replaced it."""
+    try:
+        parts = urlsplit(raw.strip())
+        parts.port  # noqa: B018
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _NETLOC.fullmatch(parts.netloc):
+        return None
+    if parts.query or parts.fragment:
+        return None
+    return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+
+URLISH = st.text(alphabet="hHtTpPsS:/.?#[]@\\%-_~ \t09aAzZ\u00e9\u0130:1", max_size=40)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(URLISH, st.builds(lambda a, b: a + b, st.sampled_from(["http://", "https://", "HTTP://"]), URLISH)))
+def test_the_api_base_parser_accepts_nothing_urllib_would_refuse_and_agrees_on_the_rest(raw: str) -> None:
+    ours, reference = normalize_base(raw), _urlsplit_normalize(raw)
+    if ours is not None:
+        assert ours == reference
+    elif reference is not None:
+        # Stricter only where a browser and Python could read the text differently: controls, spaces,
+        # and a bare "?" or "#" that urllib drops.
+        stripped = raw.strip()
+        assert any(c.isspace() or ord(c) < 0x20 for c in stripped) or "?" in stripped or "#" in stripped, raw
+
+
+@pytest.mark.parametrize(
+    ("base", "loopback"),
+    [("http://localhost:3000", True), ("http://api.localhost", True), ("http://127.0.0.9:1", True),
+     ("http://[::1]:8080", True), ("http://[::2]", False), ("http://example.com", False),
+     ("http://127.0.0.1.example.com", False)],
+)
+def test_loopback_hosts_are_recognised(base: str, loopback: bool) -> None:
+    assert is_loopback_base(base) is loopback
