@@ -83,13 +83,35 @@ def _module_name(package: str, path: Path, package_dir: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def preload(package: str, root: Path) -> list[str]:
-    """Import the modules of ``package`` (under ``root``) that do not touch the browser.
+def standard_modules(modules: dict[str, object] | None = None) -> list[str]:
+    """The standard-library modules loaded now (``sys.modules`` by default), browser ones left out.
 
-    Records each imported module's source digest in :data:`RECORD` and
-    returns the names, sorted. A module that fails to import is left out,
-    and so is anything that would import a browser module along the way.
+    The page passes these to the snapshot's worker, so that what PyScript
+    and the app import at start-up (``html.entities`` for one) is already
+    loaded on the next visit.
     """
+    found = []
+    for name, module in (sys.modules if modules is None else modules).items():
+        file = getattr(module, "__file__", None)
+        if name.split(".")[0] in BROWSER_MODULES or name.startswith("_pyodide") or name == "__main__":
+            continue
+        if isinstance(file, str) and "/lib/python" in file and "-packages/" not in file:
+            found.append(name)
+    return sorted(found)
+
+
+def preload(package: str, root: Path, standard: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Import the ``standard`` modules, then those of ``package`` (under ``root``) that do not touch the browser.
+
+    Records each app module's source digest in :data:`RECORD` and returns
+    their names, sorted. A module that fails to import is left out, and so
+    is anything that would import a browser module along the way.
+    """
+    for name in standard:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - not loadable here (a worker has no DOM): loaded later as usual
+            continue
     package_dir = root / package
     wanted: dict[str, Path] = {}
     for path in sorted(package_dir.rglob("*.py")):

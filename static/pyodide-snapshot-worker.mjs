@@ -1,7 +1,8 @@
 // Makes a Pyodide memory snapshot off the page's main thread (see pyodide-snapshot.mjs).
 //
 // Receives the app's files, starts a separate Pyodide with _makeSnapshot,
-// writes the files, lets app/snapshot.py import the browser-free modules, and
+// writes the files, lets app/snapshot.py import the standard-library modules
+// the page had loaded and the app's browser-free modules, and
 // stores the memory in Cache Storage under the page's entry. Answers
 // {ok: true} or {ok: false, error}.
 import { loadPyodide } from "../runtime/pyodide/pyodide.mjs";
@@ -22,17 +23,18 @@ onmessage = async ({ data }) => {
     }
     interpreter.globals.set("snapshot_home", data.home);
     interpreter.globals.set("snapshot_package", data.package);
+    interpreter.globals.set("snapshot_standard", interpreter.toPy(data.standard || []));
     const loaded = interpreter.runPython(`
 import sys
 from pathlib import Path
 sys.path.insert(0, snapshot_home)
 from app.snapshot import preload
-loaded = preload(snapshot_package, Path(snapshot_home))
+loaded = preload(snapshot_package, Path(snapshot_home), snapshot_standard)
 sys.path.remove(snapshot_home)
 loaded
 `).toJs();
     if (!loaded.includes(data.package)) throw new Error(`nothing of ${data.package} could be preloaded`);
-    interpreter.runPython("del loaded, preload, Path, sys, snapshot_home, snapshot_package");
+    interpreter.runPython("del loaded, preload, Path, sys, snapshot_home, snapshot_package, snapshot_standard");
     const memory = pack(interpreter.makeMemorySnapshot());
     const cache = await caches.open(data.cache);
     await cache.put(data.entry, new Response(memory, {

@@ -139,7 +139,8 @@ function afterReady(callback) {
   watcher.observe(root, { attributes: true, attributeFilter: ["data-app-state"] });
 }
 
-// The app's files exactly as this page's Python sees them, for the worker to preload.
+// The app's files exactly as this page's Python sees them, for the worker to preload
+// (with the standard-library modules this page has loaded).
 function appFiles(interpreter) {
   const { FS } = interpreter;
   const files = {};
@@ -156,9 +157,10 @@ function appFiles(interpreter) {
 }
 
 function makeSnapshot(interpreter) {
-  let files;
+  let files, standard;
   try {
     files = appFiles(interpreter);
+    standard = interpreter.runPython(`from ${PACKAGE}.snapshot import standard_modules; standard_modules()`).toJs();
   } catch (error) {
     console.warn("Pyodide snapshot: the app's files could not be read;", error);
     report("unsaved");
@@ -173,6 +175,6 @@ function makeSnapshot(interpreter) {
   };
   worker.onmessage = ({ data }) => finish(data.ok ? "saved" : "unsaved", data.error);
   worker.onerror = (event) => finish("unsaved", event.message || "the snapshot worker failed");
-  worker.postMessage({ indexURL: INDEX_URL, files, home: HOME, package: PACKAGE,
+  worker.postMessage({ indexURL: INDEX_URL, files, standard, home: HOME, package: PACKAGE,
                        cache: CACHE, entry: ENTRY, key: KEY });
 }

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.snapshot import RECORD, discard_stale_preloads, imports_browser, preload
+from app.snapshot import RECORD, discard_stale_preloads, imports_browser, preload, standard_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -139,3 +139,28 @@ def test_the_app_preloads_exactly_its_browser_free_modules() -> None:
     browser_side = {"app.browser", "app.view", "app.main"}
     pure = {f"app.{p.stem}" for p in (ROOT / "app").glob("*.py") if p.stem != "__init__"} - browser_side
     assert loaded == pure | {"app"}
+
+
+def test_standard_modules_are_the_loaded_standard_library_without_the_browser_or_the_app() -> None:
+    import json as json_module
+    import types
+
+    fake = {
+        "json": json_module,
+        "html.entities": types.SimpleNamespace(__file__="/lib/python314.zip/html/entities.py"),
+        "pyodide.http": types.SimpleNamespace(__file__="/lib/python314.zip/pyodide/http/__init__.py"),
+        "_pyodide._base": types.SimpleNamespace(__file__="/lib/python314.zip/_pyodide/_base.py"),
+        "pyscript.web": types.SimpleNamespace(__file__="/home/pyodide/pyscript/web.py"),
+        "app.api": types.SimpleNamespace(__file__="/home/pyodide/app/api.py"),
+        "attrs": types.SimpleNamespace(__file__="/lib/python3.14/site-packages/attrs/__init__.py"),
+        "sys": sys,  # built in: no file
+    }
+    assert standard_modules(fake) == ["html.entities", "json"]
+
+
+def test_preload_loads_the_standard_modules_asked_for_and_skips_those_it_cannot(package: tuple[str, Path]) -> None:
+    name, root = package
+    write(root, f"{name}/__init__.py", "")
+    sys.modules.pop("colorsys", None)
+    preload(name, root, ["colorsys", "no_such_module_here"])
+    assert "colorsys" in sys.modules
