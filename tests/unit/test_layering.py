@@ -40,6 +40,6 @@ def test_index_html_preloads_exactly_the_python_pyscript_fetches() -> None:
     """PyScript fetches [files] and main.py only after Python starts; index.html preloads them all at once."""
     toml = tomllib.loads((APP.parent / "pyscript.toml").read_text(encoding="utf-8"))
     html = (APP.parent / "index.html").read_text(encoding="utf-8")
-    link = r'<link rel="preload" href="(\./(?:app/[^"]+|pyscript\.toml))" as="fetch" crossorigin>'
+    link = r'<link rel="preload" href="(\./(?:app/[^"]+|pyscript\.toml))" as="fetch" crossorigin(?: fetchpriority="low")?>'
     preloaded = re.findall(link, html)
     assert sorted(preloaded) == sorted([*toml["files"], "./app/main.py", "./pyscript.toml"])
