@@ -46,7 +46,7 @@ RECORD = "_pychat_snapshot"
 BROWSER_MODULES = frozenset({"js", "pyodide", "pyodide_js", "pyscript", "_pyscript", "polyscript"})
 
 
-def imports_browser(source: str) -> bool:
+def imports_browser(source: str | bytes) -> bool:
     """Whether Python ``source`` imports a browser module anywhere (or does not parse).
 
     >>> imports_browser("import json\\nfrom .api import ProxyClient")
@@ -115,15 +115,26 @@ def preload(package: str, root: Path, standard: list[str] | tuple[str, ...] = ()
     package_dir = root / package
     wanted: dict[str, Path] = {}
     for path in sorted(package_dir.rglob("*.py")):
-        if "__pycache__" not in path.parts and not imports_browser(path.read_text(encoding="utf-8")):
+        if "__pycache__" not in path.parts and not imports_browser(path.read_bytes()):
             wanted[_module_name(package, path, package_dir)] = path
     if package not in wanted:
         return []  # its __init__ touches the browser: importing any submodule would run it
     loaded: dict[str, tuple[str, str]] = {}
     for name, path in wanted.items():
+        before = set(sys.modules)
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a module that cannot be preloaded is imported later as usual
+            continue
+        pulled = {n for n in set(sys.modules) - before if _in_package(n, package)}
+        if pulled - wanted.keys():
+            # It reached a browser module through the package (a relative import): neither may stay,
+            # or the snapshot would keep code that is never checked against its file.
+            for module in pulled | {name}:
+                sys.modules.pop(module, None)
+            loaded = {n: v for n, v in loaded.items() if n not in pulled}
+            if name == package:
+                return []
             continue
         loaded[name] = (path.relative_to(root).as_posix(), digest(path.read_bytes()))
     for name in [n for n in sys.modules if _in_package(n, package) and n not in loaded]:

@@ -16,10 +16,10 @@ onmessage = async ({ data }) => {
       indexURL: data.indexURL, _makeSnapshot: true, stdout: quiet, stderr: quiet,
     });
     const { FS } = interpreter;
-    for (const [path, text] of Object.entries(data.files)) {
+    for (const [path, bytes] of Object.entries(data.files)) {
       const full = `${data.home}/${path}`;
       FS.mkdirTree(full.slice(0, full.lastIndexOf("/")));
-      FS.writeFile(full, text);
+      FS.writeFile(full, bytes); // the page's bytes, unchanged: app/snapshot.py hashes them on both sides
     }
     interpreter.globals.set("snapshot_home", data.home);
     interpreter.globals.set("snapshot_package", data.package);

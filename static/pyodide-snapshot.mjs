@@ -21,6 +21,7 @@
 //   restored  started from the snapshot
 //   failed    a snapshot was there but could not be restored; started normally
 //   saving / saved / unsaved   making a snapshot for the next visit, and how that went
+//   dropped   the page failed after a restore: the snapshot is gone, the next load starts normally
 import * as pyodide from "../runtime/pyodide/pyodide.mjs";
 import { unpack } from "./snapshot-format.mjs";
 
@@ -45,14 +46,44 @@ const report = (state) => {
   performance.mark(`pyodide-snapshot:${state}`); // the history, for when the attribute has moved on
 };
 
+// A restore that starts but never gets the app to ready (or ends in its error
+// state) must not be tried again: this per-tab mark is set before restoring and
+// cleared at ready, and a mark left over from the last load drops the snapshot.
+const PENDING = "pychat:snapshot-restoring";
+const LOOKUP_MS = 3000; // Cache Storage slower than this: start normally
+const RESTORE_MS = 15000; // a restore that has not finished by then is abandoned
+
+function session(action) {
+  try {
+    return action(sessionStorage);
+  } catch {
+    return null; // storage blocked: no mark, so only the error state protects
+  }
+}
+
+function within(ms, promise, what) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 // Looked up as soon as this module is imported.
-const cached = enabled ? findSnapshot() : Promise.resolve(null);
+const cached = enabled ? within(LOOKUP_MS, findSnapshot(), "looking up the snapshot").catch((error) => {
+  console.warn("Pyodide snapshot: not used;", error);
+  return null;
+}) : Promise.resolve(null);
 
 async function findSnapshot() {
   try {
     const cache = await caches.open(CACHE);
     const response = await cache.match(ENTRY);
     if (!response) return null;
+    if (session((s) => s.getItem(PENDING))) {
+      console.warn("Pyodide snapshot: the last start from it did not get ready; dropping it.");
+      await cache.delete(ENTRY);
+      session((s) => s.removeItem(PENDING));
+      return null;
+    }
     if (response.headers.get("X-Snapshot-Key") !== KEY) {
       await cache.delete(ENTRY);
       return null;
@@ -72,35 +103,42 @@ async function dropSnapshot() {
   }
 }
 
-// Python starts as soon as this module is imported (index.html does so early),
-// in parallel with PyScript's own start-up, instead of when PyScript asks.
-const starting = start();
-starting.catch(() => {}); // reported to PyScript when it asks; not an unhandled rejection meanwhile
+// A snapshot is restored as soon as this module is imported (index.html does so
+// early), in parallel with PyScript's own start-up: restoring is short and
+// mostly waits on reads. A first start is not: its second or so of Python
+// initialisation would hold up PyScript's start-up behind it, so that begins
+// when PyScript asks, as it does on a stock page.
+const restoring = restore();
 
-async function start() {
-  const settings = { indexURL: INDEX_URL };
+async function restore() {
   const snapshot = await cached;
-  if (snapshot) {
-    try {
-      // A promise: Pyodide fetches and compiles the wasm while the bytes are read.
-      const memory = snapshot.arrayBuffer().then(unpack);
-      const interpreter = await pyodide.loadPyodide({ ...settings, _loadSnapshot: memory });
-      if (interpreter.runPython("6 * 7") !== 42) throw new Error("the restored interpreter does not compute");
-      report("restored");
-      renewWhenStale(interpreter);
-      return interpreter;
-    } catch (error) {
-      console.warn("Pyodide snapshot: could not restore it, starting normally;", error);
-      report("failed");
-      await dropSnapshot();
-    }
+  if (!snapshot) return null;
+  try {
+    // A promise: Pyodide fetches and compiles the wasm while the bytes are read.
+    session((s) => s.setItem(PENDING, "1"));
+    const memory = snapshot.arrayBuffer().then(unpack);
+    const loading = pyodide.loadPyodide({ indexURL: INDEX_URL, _loadSnapshot: memory });
+    const interpreter = await within(RESTORE_MS, loading, "restoring the snapshot");
+    if (interpreter.runPython("6 * 7") !== 42) throw new Error("the restored interpreter does not compute");
+    report("restored");
+    renewWhenStale(interpreter);
+    return interpreter;
+  } catch (error) {
+    console.warn("Pyodide snapshot: could not restore it, starting normally;", error);
+    report("failed");
+    session((s) => s.removeItem(PENDING));
+    await dropSnapshot();
+    return null;
   }
-  const interpreter = await pyodide.loadPyodide(settings);
+}
+
+async function startNormally() {
+  const interpreter = await pyodide.loadPyodide({ indexURL: INDEX_URL });
   if (!enabled) {
     report("off");
     return interpreter;
   }
-  if (!snapshot) report("fresh");
+  if (root.dataset.snapshot !== "failed") report("fresh");
   afterReady(() => makeSnapshot(interpreter));
   return interpreter;
 }
@@ -109,32 +147,64 @@ async function start() {
 // guessed from this module's location; anything else (packages, a lock file)
 // was not prepared for, so that gets a separate, ordinary start.
 export async function loadPyodide(options = {}) {
+  preloadPython();
   const { stdout, stderr, indexURL, ...unprepared } = options;
   if (Object.keys(unprepared).length) {
     return pyodide.loadPyodide({ ...options, indexURL: INDEX_URL });
   }
-  const interpreter = await starting;
+  const interpreter = (await restoring) ?? (await startNormally());
   if (stdout) interpreter.setStdout({ batched: stdout });
   if (stderr) interpreter.setStderr({ batched: stderr });
   return interpreter;
 }
 
-// After a restore, app/snapshot.py drops its record when the app's files changed.
+// PyScript fetches the app's Python (index.html lists it) only once Python
+// runs. Preloaded from here, when PyScript has fetched its own modules, the
+// files arrive meanwhile and PyScript takes them from memory; preloaded from
+// index.html they would hold up PyScript's own start-up on a first visit.
+function preloadPython() {
+  if (root.dataset.pythonPreloaded) return;
+  root.dataset.pythonPreloaded = "true";
+  let files = [];
+  try {
+    files = JSON.parse(document.getElementById("python-files")?.textContent || "[]");
+  } catch (error) {
+    console.warn("index.html's list of Python files is not JSON;", error);
+  }
+  for (const href of Array.isArray(files) ? files : []) {
+    if (typeof href !== "string") continue;
+    const link = document.createElement("link");
+    Object.assign(link, { rel: "preload", as: "fetch", crossOrigin: "anonymous", href });
+    document.head.append(link);
+  }
+}
+
+// After a restore: ready clears the pending mark; the app's error state drops the
+// snapshot (the next load starts normally); and app/snapshot.py drops its record
+// when the app's files changed, which asks for a new snapshot.
 function renewWhenStale(interpreter) {
   afterReady(() => {
+    session((s) => s.removeItem(PENDING));
     const current = interpreter.runPython(`import sys; ${JSON.stringify(RECORD)} in sys.modules`);
     if (!current) makeSnapshot(interpreter);
+  }, () => {
+    console.warn("Pyodide snapshot: the page failed after starting from it; dropping it.");
+    session((s) => s.removeItem(PENDING));
+    dropSnapshot().then(() => report("dropped"));
   });
 }
 
-// Once the app says it is ready, and the browser is idle.
-function afterReady(callback) {
-  const run = () => requestIdleCallback(() => callback(), { timeout: 3000 });
-  if (root.dataset.appState === "ready") return run();
+// Once the app says it is ready (and the browser is idle), or has failed.
+function afterReady(callback, failed = () => {}) {
+  const settle = () => {
+    const state = root.dataset.appState;
+    if (state === "ready") requestIdleCallback(() => callback(), { timeout: 3000 });
+    else if (state === "error") failed();
+    return state !== "loading";
+  };
+  if (settle()) return;
   const watcher = new MutationObserver(() => {
-    if (root.dataset.appState === "loading") return;
-    watcher.disconnect();
-    if (root.dataset.appState === "ready") run();
+    if (settle()) watcher.disconnect();
   });
   watcher.observe(root, { attributes: true, attributeFilter: ["data-app-state"] });
 }
@@ -149,7 +219,7 @@ function appFiles(interpreter) {
       if (name === "." || name === ".." || name === "__pycache__") continue;
       const path = `${dir}/${name}`;
       if (FS.isDir(FS.stat(path).mode)) walk(path);
-      else if (name.endsWith(".py")) files[path.slice(HOME.length + 1)] = FS.readFile(path, { encoding: "utf8" });
+      else if (name.endsWith(".py")) files[path.slice(HOME.length + 1)] = FS.readFile(path); // bytes, as hashed
     }
   };
   walk(`${HOME}/${PACKAGE}`);

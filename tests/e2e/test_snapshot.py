@@ -138,6 +138,7 @@ def test_changed_app_code_is_imported_fresh_and_a_new_snapshot_made(
 
         page.goto(url)
         page.wait_for_selector("html[data-app-state=ready]")
+        assert page.evaluate("performance.getEntriesByName('pyodide-snapshot:restored').length") == 1
         server.fault("chat", "status", status=500)
         send(page, "show me the new wording")
 
@@ -146,3 +147,43 @@ def test_changed_app_code_is_imported_fresh_and_a_new_snapshot_made(
         page.goto(url)
         page.wait_for_selector("html[data-app-state=ready]")
         expect(page.locator("html")).to_have_attribute("data-snapshot", "restored")
+
+
+def test_a_page_that_fails_after_a_restore_drops_the_snapshot_and_starts_normally_next_time(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path, page_errors: list[str]
+) -> None:
+    with page_copy(tmp_path, server.api) as (url, site):
+        page = snapshot_page(new_context)
+        page.goto(url)
+        page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
+        main = site / "app" / "main.py"
+        good = main.read_text(encoding="utf-8")
+        broken = good.replace("_startup = asyncio.ensure_future(start())", "raise RuntimeError('broken on purpose')")
+        assert broken != good
+        main.write_text(broken, encoding="utf-8")
+
+        page.goto(url)
+        page.wait_for_selector("html[data-app-state=error]", state="attached")
+        page.wait_for_selector("html[data-snapshot=dropped]", state="attached")
+        assert page.evaluate("caches.open('pychat-pyodide-snapshot').then(c => c.keys()).then(k => k.length)") == 0
+        page_errors.clear()  # the failure was the point
+
+        main.write_text(good, encoding="utf-8")
+        page.goto(url)
+        page.wait_for_selector("html[data-app-state=ready]", state="attached")
+        assert page.evaluate("performance.getEntriesByName('pyodide-snapshot:restored').length") == 0
+        send_and_wait(page, "works again")
+
+
+def test_a_restore_that_never_got_ready_is_not_tried_again(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = snapshot_page(new_context)
+    first_visit_saves_a_snapshot(page, server)
+    page.evaluate("sessionStorage.setItem('pychat:snapshot-restoring', '1')")  # as left by a start that hung
+
+    open_app(page, server)
+
+    assert page.evaluate("performance.getEntriesByName('pyodide-snapshot:restored').length") == 0
+    expect(page.locator("html")).to_have_attribute("data-snapshot", re.compile("^(fresh|saving|saved)$"))
+    send_and_wait(page, "still works")

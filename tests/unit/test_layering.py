@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -36,10 +37,10 @@ def test_every_app_module_is_shipped_to_the_browser() -> None:
             assert f'"./app/{path.name}" = "./app/{path.name}"' in toml, path.name
 
 
-def test_index_html_preloads_exactly_the_python_pyscript_fetches() -> None:
-    """PyScript fetches [files] and main.py only after Python starts; index.html preloads them all at once."""
+def test_index_html_lists_exactly_the_python_pyscript_fetches() -> None:
+    """pyodide-snapshot.mjs preloads index.html's list: [files] and main.py, which PyScript fetches late."""
     toml = tomllib.loads((APP.parent / "pyscript.toml").read_text(encoding="utf-8"))
     html = (APP.parent / "index.html").read_text(encoding="utf-8")
-    link = r'<link rel="preload" href="(\./(?:app/[^"]+|pyscript\.toml))" as="fetch" crossorigin(?: fetchpriority="low")?>'
-    preloaded = re.findall(link, html)
-    assert sorted(preloaded) == sorted([*toml["files"], "./app/main.py", "./pyscript.toml"])
+    block = re.search(r'<script type="application/json" id="python-files">(.*?)</script>', html, re.S)
+    assert block is not None
+    assert sorted(json.loads(block.group(1))) == sorted([*toml["files"], "./app/main.py"])

@@ -6,6 +6,7 @@ import json
 import random
 import subprocess
 import sys
+import types
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,30 @@ def test_preload_imports_the_browser_free_modules_and_records_their_sources(pack
     assert f"{name}.logic" in sys.modules
     assert f"{name}.view" not in sys.modules and f"{name}.uses_view" not in sys.modules
     assert set(sys.modules[RECORD].sources) == {name, f"{name}.logic"}
+
+
+def test_a_module_reaching_the_browser_through_a_relative_import_is_not_preloaded(
+    package: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in the snapshot's worker, where ``js`` can be imported: the source check alone would miss it."""
+    monkeypatch.setitem(sys.modules, "js", types.ModuleType("js"))
+    name, root = package
+    write(root, f"{name}/__init__.py", "")
+    write(root, f"{name}/logic.py", "VALUE = 1\n")
+    write(root, f"{name}/helpers.py", "import js\nGREETING = 'old'\n")
+    write(root, f"{name}/greeter.py", "from .helpers import GREETING\n")
+
+    assert preload(name, root) == sorted([name, f"{name}.logic"])
+    assert f"{name}.greeter" not in sys.modules and f"{name}.helpers" not in sys.modules
+
+
+def test_a_file_that_is_not_utf8_text_is_judged_by_its_declared_encoding(package: tuple[str, Path]) -> None:
+    name, root = package
+    write(root, f"{name}/__init__.py", "")
+    (root / name / "latin.py").write_bytes(b"# -*- coding: latin-1 -*-\nNAME = '\xe9t\xe9'\n")
+    (root / name / "bom.py").write_bytes(b"\xef\xbb\xbfVALUE = 1\n")
+    assert preload(name, root) == sorted([name, f"{name}.bom", f"{name}.latin"])
+    assert discard_stale_preloads(root) is False
 
 
 def test_nothing_is_preloaded_when_the_package_itself_touches_the_browser(package: tuple[str, Path]) -> None:
@@ -143,7 +168,6 @@ def test_the_app_preloads_exactly_its_browser_free_modules() -> None:
 
 def test_standard_modules_are_the_loaded_standard_library_without_the_browser_or_the_app() -> None:
     import json as json_module
-    import types
 
     fake = {
         "json": json_module,
