@@ -12,7 +12,7 @@ The public API mirrors the JavaScript reference guide::
     manager.clear_all_sessions()
 
 Nothing imported here touches the browser; ``app.browser`` (localStorage and
-pyfetch), ``app.view`` (the DOM) and ``app.main`` (the page) do.
+fetch), ``app.view`` (the DOM) and ``app.main`` (the page) do.
 """
 
 from .api import ChatReply, HttpResponse, ProxyClient, classify_http_error

@@ -2,7 +2,7 @@
 
 :class:`ProxyClient` speaks the contract (``POST /api/sessions``,
 ``POST /api/chat``) over an injected ``post_json`` coroutine, so it runs
-under CPython with a fake and in the browser with ``pyfetch``
+under CPython with a fake and in the browser with ``fetch``
 (see :mod:`app.browser`). Every failure comes out as a :mod:`app.errors` type.
 
 Example::

@@ -61,7 +61,7 @@ def _split(base: str) -> tuple[str, str, str, str] | None:
     if match is None or any(c.isspace() or ord(c) < 0x20 or c == "\x7f" for c in base):
         return None
     scheme, netloc, path, rest = match["scheme"].lower(), match["netloc"], match["path"], match["rest"]
-    if scheme not in ("http", "https") or not _NETLOC.fullmatch(netloc) or (rest and rest.strip("?#")):
+    if scheme not in ("http", "https") or not _NETLOC.fullmatch(netloc) or rest:
         return None
     host, _, port = netloc.rpartition(":") if not netloc.endswith("]") else (netloc, "", "")
     if not host:  # no port: the colon was not there
