@@ -155,6 +155,8 @@ def first_visit(browser: Browser, url: str) -> tuple[float, int]:
 # The chat page saves a Pyodide snapshot after its first start (static/pyodide-snapshot.mjs);
 # a returning visitor has it, so reloads are measured once it is stored. Other pages have no such state.
 SNAPSHOT_SETTLED = "!['fresh', 'failed', 'saving'].includes(document.documentElement.dataset.snapshot)"
+SNAPSHOT_STATES = ("performance.getEntriesByType('mark').filter(m => m.name.startsWith('pyodide-snapshot:'))"
+                   ".map(m => m.name.slice(17)).join(' ')")
 
 
 def reloads(browser: Browser, url: str, count: int, seed: str | None = None) -> float:
@@ -165,7 +167,12 @@ def reloads(browser: Browser, url: str, count: int, seed: str | None = None) -> 
     page.wait_for_function(SNAPSHOT_SETTLED, timeout=120_000)
     if seed:
         page.evaluate(seed)
-    times = [ready_ms(page) for _ in range(count)]
+    times = []
+    for _ in range(count):
+        times.append(ready_ms(page))
+        state = page.evaluate(SNAPSHOT_STATES)
+        if state and "restored" not in state:
+            print(f"  note: a reload of {url} did not start from its snapshot ({state})", file=sys.stderr)
     context.close()
     return statistics.median(times)
 

@@ -139,7 +139,7 @@ async function startNormally() {
     return interpreter;
   }
   if (root.dataset.snapshot !== "failed") report("fresh");
-  afterReady(() => makeSnapshot(interpreter));
+  whenSettled(() => whenIdle(() => makeSnapshot(interpreter)));
   return interpreter;
 }
 
@@ -179,14 +179,17 @@ function preloadPython() {
   }
 }
 
-// After a restore: ready clears the pending mark; the app's error state drops the
-// snapshot (the next load starts normally); and app/snapshot.py drops its record
-// when the app's files changed, which asks for a new snapshot.
+// After a restore: ready clears the pending mark (at once: a quick reload must not
+// find it); the app's error state drops the snapshot (the next load starts
+// normally); and app/snapshot.py drops its record when the app's files changed,
+// which asks for a new snapshot.
 function renewWhenStale(interpreter) {
-  afterReady(() => {
+  whenSettled(() => {
     session((s) => s.removeItem(PENDING));
-    const current = interpreter.runPython(`import sys; ${JSON.stringify(RECORD)} in sys.modules`);
-    if (!current) makeSnapshot(interpreter);
+    whenIdle(() => {
+      const current = interpreter.runPython(`import sys; ${JSON.stringify(RECORD)} in sys.modules`);
+      if (!current) makeSnapshot(interpreter);
+    });
   }, () => {
     console.warn("Pyodide snapshot: the page failed after starting from it; dropping it.");
     session((s) => s.removeItem(PENDING));
@@ -194,11 +197,11 @@ function renewWhenStale(interpreter) {
   });
 }
 
-// Once the app says it is ready (and the browser is idle), or has failed.
-function afterReady(callback, failed = () => {}) {
+// Calls ready() once the app says it is ready, or failed() if it ends in its error state.
+function whenSettled(ready, failed = () => {}) {
   const settle = () => {
     const state = root.dataset.appState;
-    if (state === "ready") requestIdleCallback(() => callback(), { timeout: 3000 });
+    if (state === "ready") ready();
     else if (state === "error") failed();
     return state !== "loading";
   };
@@ -208,6 +211,8 @@ function afterReady(callback, failed = () => {}) {
   });
   watcher.observe(root, { attributes: true, attributeFilter: ["data-app-state"] });
 }
+
+const whenIdle = (callback) => requestIdleCallback(() => callback(), { timeout: 3000 });
 
 // The app's files exactly as this page's Python sees them, for the worker to preload
 // (with the standard-library modules this page has loaded).

@@ -187,3 +187,27 @@ def test_a_restore_that_never_got_ready_is_not_tried_again(
     assert page.evaluate("performance.getEntriesByName('pyodide-snapshot:restored').length") == 0
     expect(page.locator("html")).to_have_attribute("data-snapshot", re.compile("^(fresh|saving|saved)$"))
     send_and_wait(page, "still works")
+
+
+RELOAD_AT_READY = """new MutationObserver(() => {
+  const left = Number(sessionStorage.getItem('reloads-left') || 0);
+  if (document.documentElement.dataset.appState === 'ready' && left > 0) {
+    sessionStorage.setItem('reloads-left', String(left - 1));
+    location.reload();
+  }
+}).observe(document, {attributes: true, subtree: true, attributeFilter: ['data-app-state']});"""
+
+
+def test_reloading_the_moment_the_page_is_ready_keeps_starting_from_the_snapshot(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = snapshot_page(new_context)
+    first_visit_saves_a_snapshot(page, server)
+    page.add_init_script(RELOAD_AT_READY)
+    page.evaluate("sessionStorage.setItem('reloads-left', '3')")
+
+    page.reload()
+    page.wait_for_function("sessionStorage.getItem('reloads-left') === '0'", timeout=60_000)
+    page.wait_for_selector("html[data-app-state=ready]", state="attached")
+
+    assert page.evaluate("performance.getEntriesByName('pyodide-snapshot:restored').length") == 1
