@@ -34,6 +34,18 @@ def first_visit_saves_a_snapshot(page: Page, server: Server, query: str = "") ->
     page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
 
 
+def replace_snapshot(page: Page, *, body: str, headers: str) -> None:
+    """Overwrite the cached snapshot; ``body`` and ``headers`` are JavaScript over the ``stored`` response."""
+    page.evaluate(
+        f"""async () => {{
+          const cache = await caches.open('pychat-pyodide-snapshot');
+          const [request] = await cache.keys();
+          const stored = await cache.match(request);
+          await cache.put(request, new Response({body}, {{headers: {headers}}}));
+        }}"""
+    )
+
+
 def test_a_returning_visitor_starts_from_the_snapshot_with_everything_working(
     new_context: Callable[..., BrowserContext], server: Server
 ) -> None:
@@ -57,15 +69,7 @@ def test_a_corrupt_snapshot_means_an_ordinary_start_and_a_new_snapshot(
 ) -> None:
     page = snapshot_page(new_context)
     first_visit_saves_a_snapshot(page, server)
-    page.evaluate(
-        """async () => {
-          const cache = await caches.open('pychat-pyodide-snapshot');
-          const [request] = await cache.keys();
-          const old = await cache.match(request);
-          const junk = new Uint8Array(4096).fill(7);
-          await cache.put(request, new Response(junk, {headers: old.headers}));
-        }"""
-    )
+    replace_snapshot(page, body="new Uint8Array(4096).fill(7)", headers="stored.headers")
 
     open_app(page, server)
 
@@ -82,14 +86,7 @@ def test_a_snapshot_from_another_pyodide_build_is_dropped(
 ) -> None:
     page = snapshot_page(new_context)
     first_visit_saves_a_snapshot(page, server)
-    page.evaluate(
-        """async () => {
-          const cache = await caches.open('pychat-pyodide-snapshot');
-          const [request] = await cache.keys();
-          const body = await (await cache.match(request)).arrayBuffer();
-          await cache.put(request, new Response(body, {headers: {'X-Snapshot-Key': 'pyodide 0.0.1; format 2'}}));
-        }"""
-    )
+    replace_snapshot(page, body="await stored.arrayBuffer()", headers="{'X-Snapshot-Key': 'pyodide 0.0.1; format 2'}")
 
     open_app(page, server)
 
