@@ -117,8 +117,13 @@ def preload(package: str, root: Path, standard: list[str] | tuple[str, ...] = ()
     for path in sorted(package_dir.rglob("*.py")):
         if "__pycache__" not in path.parts and not imports_browser(path.read_bytes()):
             wanted[_module_name(package, path, package_dir)] = path
-    if package not in wanted:
-        return []  # its __init__ touches the browser: importing any submodule would run it
+    already = {n for n in sys.modules if _in_package(n, package)}
+    if package not in wanted or already - wanted.keys():
+        # Its __init__ touches the browser, or something imported before we looked reached a
+        # browser module: nothing of the package may stay in the snapshot, unchecked.
+        for name in already:
+            del sys.modules[name]
+        return []
     loaded: dict[str, tuple[str, str]] = {}
     for name, path in wanted.items():
         before = set(sys.modules)
@@ -133,12 +138,14 @@ def preload(package: str, root: Path, standard: list[str] | tuple[str, ...] = ()
             for module in pulled | {name}:
                 sys.modules.pop(module, None)
             loaded = {n: v for n, v in loaded.items() if n not in pulled}
-            if name == package:
-                return []
             continue
         loaded[name] = (path.relative_to(root).as_posix(), digest(path.read_bytes()))
+    if package not in loaded:
+        loaded = {}  # without its package, no submodule can be used from the snapshot
     for name in [n for n in sys.modules if _in_package(n, package) and n not in loaded]:
         del sys.modules[name]  # pulled in indirectly and not checked: leave it to a normal import
+    if not loaded:
+        return []
     record = types.ModuleType(RECORD, "Source digests of the modules preloaded into this snapshot.")
     record.package = package  # type: ignore[attr-defined]
     record.sources = loaded  # type: ignore[attr-defined]

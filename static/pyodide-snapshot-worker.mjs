@@ -25,16 +25,16 @@ onmessage = async ({ data }) => {
     interpreter.globals.set("snapshot_package", data.package);
     interpreter.globals.set("snapshot_standard", interpreter.toPy(data.standard || []));
     const loaded = interpreter.runPython(`
-import sys
+import importlib, sys
 from pathlib import Path
 sys.path.insert(0, snapshot_home)
-from app.snapshot import preload
+preload = importlib.import_module(snapshot_package + ".snapshot").preload
 loaded = preload(snapshot_package, Path(snapshot_home), snapshot_standard)
 sys.path.remove(snapshot_home)
 loaded
 `).toJs();
     if (!loaded.includes(data.package)) throw new Error(`nothing of ${data.package} could be preloaded`);
-    interpreter.runPython("del loaded, preload, Path, sys, snapshot_home, snapshot_package, snapshot_standard");
+    interpreter.runPython("del loaded, preload, Path, importlib, sys, snapshot_home, snapshot_package, snapshot_standard");
     const memory = pack(interpreter.makeMemorySnapshot());
     const cache = await caches.open(data.cache);
     await cache.put(data.entry, new Response(memory, {

@@ -118,6 +118,7 @@ async function restore() {
     session((s) => s.setItem(PENDING, "1"));
     const memory = snapshot.arrayBuffer().then(unpack);
     const loading = pyodide.loadPyodide({ indexURL: INDEX_URL, _loadSnapshot: memory });
+    loading.catch(() => {}); // if it fails after the time limit, nobody is waiting for it any more
     const interpreter = await within(RESTORE_MS, loading, "restoring the snapshot");
     if (interpreter.runPython("6 * 7") !== 42) throw new Error("the restored interpreter does not compute");
     report("restored");
@@ -162,9 +163,11 @@ export async function loadPyodide(options = {}) {
 // runs. Preloaded from here, when PyScript has fetched its own modules, the
 // files arrive meanwhile and PyScript takes them from memory; preloaded from
 // index.html they would hold up PyScript's own start-up on a first visit.
+let pythonPreloaded = false;
+
 function preloadPython() {
-  if (root.dataset.pythonPreloaded) return;
-  root.dataset.pythonPreloaded = "true";
+  if (pythonPreloaded) return;
+  pythonPreloaded = true;
   let files = [];
   try {
     files = JSON.parse(document.getElementById("python-files")?.textContent || "[]");

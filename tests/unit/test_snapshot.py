@@ -87,6 +87,21 @@ def test_a_module_reaching_the_browser_through_a_relative_import_is_not_preloade
     assert f"{name}.greeter" not in sys.modules and f"{name}.helpers" not in sys.modules
 
 
+def test_nothing_is_preloaded_when_the_browser_was_reached_before_preloading_began(
+    package: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker imports the package (for app.snapshot) before preload() can watch what each import pulls in."""
+    monkeypatch.setitem(sys.modules, "js", types.ModuleType("js"))
+    name, root = package
+    write(root, f"{name}/__init__.py", "from .helpers import GREETING\n")
+    write(root, f"{name}/helpers.py", "import js\nGREETING = 'old'\n")
+    __import__(name)
+
+    assert preload(name, root) == []
+    assert RECORD not in sys.modules
+    assert not [m for m in sys.modules if m == name or m.startswith(name + ".")]  # none left unchecked
+
+
 def test_a_file_that_is_not_utf8_text_is_judged_by_its_declared_encoding(package: tuple[str, Path]) -> None:
     name, root = package
     write(root, f"{name}/__init__.py", "")
