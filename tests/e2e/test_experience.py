@@ -197,7 +197,7 @@ def test_the_newest_message_stays_in_view_unless_the_user_scrolled_up(page: Page
         send_and_wait(page, f"line {i}\n" * 4)
     at_bottom = "(() => { const m = document.querySelector('[data-testid=message-list]');" \
                 " return m.scrollHeight - m.scrollTop - m.clientHeight < 5; })()"
-    assert page.evaluate(at_bottom)
+    page.wait_for_function(at_bottom, timeout=2_000)  # scrolled in the next frame
     page.get_by_test_id("message-list").evaluate("m => { m.scrollTop = 0; }")
     server.fault("chat", "delay", delay_ms=300)
     send(page, "while reading older messages")
