@@ -1,6 +1,6 @@
 """Start-up and send-latency benchmark: this page against stock PyScript and plain JavaScript.
 
-    python3 -m bench [--reloads 5] [--first-visits 3] [--messages 50]
+    python3 -m bench [--reloads 5] [--first-visits 5] [--messages 50]
 
 Runs headless Chromium on localhost and prints one table; writes the figures to
 bench/results/latest.json and a bar chart to bench/results/latest.png. Every
