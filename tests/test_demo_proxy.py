@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from demo_proxy import MAX_BODY_BYTES, make_proxy_server, make_reply
+from demo_proxy import MAX_BODY_BYTES, ProxyHandler, make_proxy_server, make_reply
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,6 +98,21 @@ def proxy() -> Iterator[Client]:
 @pytest.fixture
 def plain_proxy() -> Iterator[Client]:
     yield from _serve(test_faults=False)
+
+
+def test_proxy_sends_without_waiting_for_acks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like the page server: no Nagle delay between a reply's headers and its body."""
+    nodelay: list[int] = []
+    setup = ProxyHandler.setup
+
+    def recording_setup(handler: ProxyHandler) -> None:
+        setup(handler)
+        nodelay.append(handler.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    monkeypatch.setattr(ProxyHandler, "setup", recording_setup)
+    for client in _serve(test_faults=False):
+        assert client.post("/api/sessions", {"config_id": "CHAR_luna"}).status == 200
+    assert nodelay and all(nodelay)
 
 
 # -- sessions --------------------------------------------------------------------

@@ -281,6 +281,22 @@ def test_page_server_serves_index_at_root(page: Page) -> None:
     assert headers["Content-Type"] == "text/html; charset=utf-8"
 
 
+def test_page_server_sends_without_waiting_for_acks(built_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Headers and body are separate writes: with Nagle's algorithm on, each response on a
+    kept-alive connection waited ~40 ms for the browser's delayed ACK (every file of the page)."""
+    nodelay: list[int] = []
+    setup = serve.StaticHandler.setup
+
+    def recording_setup(handler: serve.StaticHandler) -> None:
+        setup(handler)
+        nodelay.append(handler.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    monkeypatch.setattr(serve.StaticHandler, "setup", recording_setup)
+    for page in run_page(built_repo, None):
+        assert page.get("/")[0] == 200
+    assert nodelay and all(nodelay)
+
+
 def test_page_server_serves_pyscript_toml_with_the_chosen_api_base(page: Page) -> None:
     status, headers, body = page.get("/pyscript.toml")
     assert status == 200
