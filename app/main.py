@@ -25,7 +25,7 @@ from app.browser import (
     page_query,
     post_json,
 )
-from app.controller import ChatController
+from app.controller import ChatController, start_task
 from app.roster import Roster
 from app.sessions import SessionManager
 from app.settings import load_settings, resolve_api_base
@@ -35,7 +35,15 @@ from app.view import DomView
 from app.wording import describe_error
 
 
-async def start() -> None:
+def start() -> asyncio.Task[None] | None:
+    """Build the page and mark it ready; the first session is set up meanwhile (the task returned).
+
+    Like the reference page, the chat is usable before its session exists:
+    the conversation and the input are there, Send waits (disabled, with
+    "Starting a session…" if it takes a while) until the proxy answers, and
+    a proxy that hangs or is down shows as a message, not as a page that
+    never finishes loading.
+    """
     view = DomView()
     try:
         settings = load_settings(config.get("chat"))
@@ -59,12 +67,24 @@ async def start() -> None:
         for warning in [*settings.problems, api_warning]:
             if warning:
                 view.show_notice(warning, level="warning")
-        await controller.start(query.get("character"))
+        # Eager: the conversation is on screen when this returns, the session request on its way.
+        opening = start_task(controller.start(query.get("character")))
+        if opening.done() and not opening.cancelled() and opening.exception() is not None:
+            raise opening.exception() or Exception()
     except Exception as exc:  # noqa: BLE001 - show it in the page, not only in the console
         view.show_fatal(f"The page could not start. {describe_error(exc)}")
         js.console.error(f"startup failed: {exc!r}")
-        return
+        return None
+    opening.add_done_callback(lambda task: _report_late_failure(view, task))
     view.set_ready()
+    return opening
 
 
-_startup = asyncio.ensure_future(start())
+def _report_late_failure(view: DomView, task: asyncio.Task[None]) -> None:
+    """A failure after ready is a bug (the proxy's failures are messages): show it, don't hide it."""
+    if not task.cancelled() and task.exception() is not None:
+        view.show_notice(describe_error(task.exception() or Exception()), level="error")
+        js.console.error(f"opening the first character failed: {task.exception()!r}")
+
+
+_opening = start()  # held: the loop keeps only weak references to tasks

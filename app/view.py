@@ -199,6 +199,8 @@ class DomView:
             return
         self._activity_shown = (sending, setting_up, self._character_name)
         self._busy = sending or setting_up
+        # For tests and styles: the page is ready before its first session exists.
+        self.root.toggleAttribute("data-setting-up", setting_up)
         self._update_send_button()
         if self._activity_timer is not None:
             js.clearTimeout(self._activity_timer)

@@ -26,7 +26,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 ROOT = Path(__file__).resolve().parents[2]
-READY = "html[data-app-state=ready]"
+# The page is ready (usable) before its first session exists; most tests want both.
+READY = "html[data-app-state=ready]:not([data-setting-up])"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

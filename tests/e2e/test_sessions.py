@@ -31,6 +31,26 @@ def test_first_visit_creates_one_session_and_stores_the_raw_id(page: Page, serve
     expect(page.get_by_test_id("session-id")).to_have_text(session_id)
 
 
+def test_the_page_is_usable_while_its_first_session_is_being_set_up(page: Page, server: Server) -> None:
+    server.fault("sessions", "delay", delay_ms=3000, times=1)
+    page.goto(server.url)
+    page.wait_for_selector("html[data-app-state=ready][data-setting-up]", timeout=60_000)
+    assert stored(page, f"session_{LUNA}") is None, "the session came before the page was ready: nothing tested"
+    expect(page.get_by_test_id("session-id")).to_have_text("")
+    expect(page.get_by_test_id("send-button")).to_be_disabled()
+    send(page, "typed while the session is set up")  # Enter does nothing yet; the text stays
+    expect(page.get_by_test_id("message-input")).to_have_value("typed while the session is set up")
+    expect(messages(page)).to_have_count(0)
+    expect(page.get_by_test_id("sending-indicator")).to_have_text("Starting a session\u2026")
+
+    expect(page.get_by_test_id("send-button")).to_be_enabled(timeout=10_000)
+    assert page.evaluate("document.documentElement.hasAttribute('data-setting-up')") is False
+    expect(page.get_by_test_id("session-id")).to_have_text(stored(page, f"session_{LUNA}") or "missing")
+    expect(page.get_by_test_id("message-input")).to_have_value("typed while the session is set up")
+    page.get_by_test_id("send-button").click()
+    expect(messages(page, "assistant")).to_have_count(1)
+
+
 def test_reload_reuses_the_stored_session(page: Page, server: Server) -> None:
     open_app(page, server)
     assert "message 1 in this session" in send_and_wait(page, "first")
