@@ -113,6 +113,8 @@ const restoring = restore();
 async function restore() {
   const snapshot = await cached;
   if (!snapshot) return null;
+  // Restoring is the longest step now, so the app's files can come meanwhile.
+  preloadPython();
   try {
     // A promise: Pyodide fetches and compiles the wasm while the bytes are read.
     session((s) => s.setItem(PENDING, "1"));
@@ -160,9 +162,10 @@ export async function loadPyodide(options = {}) {
 }
 
 // PyScript fetches the app's Python (index.html lists it) only once Python
-// runs. Preloaded from here, when PyScript has fetched its own modules, the
-// files arrive meanwhile and PyScript takes them from memory; preloaded from
-// index.html they would hold up PyScript's own start-up on a first visit.
+// runs. Preloaded from here, when PyScript has fetched its own modules (or as
+// soon as a snapshot is found), the files arrive meanwhile and PyScript takes
+// them from memory; preloaded from index.html they would hold up PyScript's
+// own start-up on a first visit.
 let pythonPreloaded = false;
 
 function preloadPython() {
