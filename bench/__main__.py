@@ -179,7 +179,8 @@ class Returning:
         if state and "restored" not in state:
             print(f"  note: a reload of {self.url} did not start from its snapshot ({state})", file=sys.stderr)
 
-    def median(self) -> float:
+    def close(self) -> float:
+        """Close the profile; the median of its reloads."""
         self.context.close()
         return statistics.median(self.times)
 
@@ -194,7 +195,7 @@ def reloads(browser: Browser, urls: dict[str, tuple[str, str | None]], count: in
     for _ in range(count):
         for visitor in visitors.values():
             visitor.reload()
-    return {label: visitor.median() for label, visitor in visitors.items()}
+    return {label: visitor.close() for label, visitor in visitors.items()}
 
 
 def send_latency(browser: Browser, url: str, input_selector: str, count: int) -> tuple[float, float]:
