@@ -9,8 +9,11 @@ Usage::
 
 The page runs Python in the browser (PyScript on Pyodide). Both runtimes are
 pinned in ``package.json``; on first run this script fetches them with
-``npm ci`` and copies the files the page needs into ``runtime/`` (stamped with
-``runtime/VERSIONS.json``). Nothing is ever loaded from a CDN.
+``npm ci`` and copies the files the page needs into ``runtime/pyscript-<version>/``
+and ``runtime/pyodide-<version>/`` (stamped with ``runtime/VERSIONS.json``).
+Nothing is ever loaded from a CDN. A versioned URL never changes its content,
+so those files are served as ``immutable``: a returning visitor's browser
+takes them from its cache without asking again.
 
 The development server only serves the page's own files: ``/`` and
 ``/index.html``, ``/pyscript.toml`` and anything under ``/app/``, ``/static/``
@@ -66,6 +69,7 @@ REPO = Path(__file__).resolve().parent
 PYSCRIPT_PACKAGE = "@pyscript/core"
 PYODIDE_PACKAGE = "pyodide"
 PINNED_PACKAGES = (PYSCRIPT_PACKAGE, PYODIDE_PACKAGE)
+RUNTIME_NAMES = {PYSCRIPT_PACKAGE: "pyscript", PYODIDE_PACKAGE: "pyodide"}
 NPM_COMMAND = ("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
 PYODIDE_FILES = (
     "pyodide.mjs",
@@ -75,6 +79,9 @@ PYODIDE_FILES = (
     "pyodide-lock.json",
 )
 RUNTIME_STAMP = "VERSIONS.json"
+# Runtime files live under a directory named for their version (see runtime_dirs), so
+# their URLs change whenever their content does and browsers may keep them for a year.
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 PAGE_FILES = ("index.html", "pyscript.toml")
 SERVED_DIRS = ("app", "static", "runtime")
@@ -114,6 +121,18 @@ def pinned_versions(repo: Path = REPO) -> dict[str, str]:
         raise SetupError(f"package.json must pin {' and '.join(PINNED_PACKAGES)} ({error})") from None
 
 
+def runtime_dirs(pins: dict[str, str]) -> dict[str, str]:
+    """``runtime/``'s directory for each pinned package, named for its version.
+
+    index.html, the snapshot modules and the benchmark's stock page name these
+    paths; a test keeps them in step with ``package.json``.
+
+    >>> runtime_dirs({"@pyscript/core": "0.7.31", "pyodide": "314.0.7"})
+    {'@pyscript/core': 'pyscript-0.7.31', 'pyodide': 'pyodide-314.0.7'}
+    """
+    return {name: f"{RUNTIME_NAMES[name]}-{version}" for name, version in pins.items()}
+
+
 def installed_version(repo: Path, package: str) -> str | None:
     """The version of ``package`` in ``node_modules``, or None if absent."""
     try:
@@ -132,11 +151,21 @@ def _runtime_is_current(runtime: Path, pins: dict[str, str]) -> bool:
         stamp = json.loads((runtime / RUNTIME_STAMP).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+    dirs = runtime_dirs(pins)
     needed = [
-        runtime / "pyscript" / "core.js",
-        *(runtime / "pyodide" / n for n in PYODIDE_FILES),
+        runtime / dirs[PYSCRIPT_PACKAGE] / "core.js",
+        *(runtime / dirs[PYODIDE_PACKAGE] / n for n in PYODIDE_FILES),
     ]
     return stamp == pins and all(path.is_file() for path in needed)
+
+
+def versioned_runtime_dirs(runtime: Path) -> frozenset[str]:
+    """The version-named directories of the runtime built in ``runtime`` (none if unbuilt)."""
+    try:
+        stamp = json.loads((runtime / RUNTIME_STAMP).read_text(encoding="utf-8"))
+        return frozenset(runtime_dirs({name: str(stamp[name]) for name in PINNED_PACKAGES}).values())
+    except (OSError, ValueError, KeyError, TypeError):
+        return frozenset()
 
 
 def _install_packages(repo: Path, run: Runner) -> None:
@@ -164,16 +193,17 @@ def _build_runtime(repo: Path, pins: dict[str, str]) -> None:
         raise SetupError(f"{pyodide} lacks {', '.join(missing)}; delete node_modules/ and retry.")
 
     runtime = repo / "runtime"
+    dirs = runtime_dirs(pins)
     build = Path(tempfile.mkdtemp(prefix=".runtime-build-", dir=repo))
     old = repo / f".runtime-old-{os.getpid()}"
     try:
         for source in pyscript_files:
-            target = build / "pyscript" / source.relative_to(dist)
+            target = build / dirs[PYSCRIPT_PACKAGE] / source.relative_to(dist)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-        (build / "pyodide").mkdir()
+        (build / dirs[PYODIDE_PACKAGE]).mkdir()
         for name in PYODIDE_FILES:
-            shutil.copy2(pyodide / name, build / "pyodide" / name)
+            shutil.copy2(pyodide / name, build / dirs[PYODIDE_PACKAGE] / name)
         (build / RUNTIME_STAMP).write_text(json.dumps(pins, indent=2) + "\n", encoding="utf-8")
         if runtime.exists():
             runtime.rename(old)
@@ -393,6 +423,7 @@ class StaticServer(LocalServer):
         self.policy_cache: tuple[object, str] = (None, "")
         self._gzip_cache: dict[Path, tuple[int, bytes]] = {}
         self._gzip_lock = threading.Lock()
+        self.immutable_dirs = versioned_runtime_dirs(repo / "runtime")
         super().__init__((host, port), StaticHandler)
 
     def warm_gzip(self) -> None:
@@ -437,7 +468,7 @@ class StaticHandler(QuietHandler):
             last_modified = max(last_modified, self.server.started)
             etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         headers = {
-            "Cache-Control": "no-cache",
+            "Cache-Control": IMMUTABLE if self._is_versioned() else "no-cache",
             "ETag": etag,
             "Last-Modified": email.utils.formatdate(last_modified, usegmt=True),
         }
@@ -466,6 +497,11 @@ class StaticHandler(QuietHandler):
         else:
             with path.open("rb") as source:
                 shutil.copyfileobj(source, self.wfile)
+
+    def _is_versioned(self) -> bool:
+        """Is this request for a file under one of the runtime's version-named directories?"""
+        segments = unquote(self.path.split("?", 1)[0].split("#", 1)[0]).split("/")
+        return len(segments) > 3 and segments[1] == "runtime" and segments[2] in self.server.immutable_dirs
 
     def _accepts_gzip(self) -> bool:
         offered = self.headers.get("Accept-Encoding", "")

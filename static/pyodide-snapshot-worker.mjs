@@ -5,7 +5,7 @@
 // the page had loaded and the app's browser-free modules, and
 // stores the memory in Cache Storage under the page's entry. Answers
 // {ok: true} or {ok: false, error}.
-import { loadPyodide } from "../runtime/pyodide/pyodide.mjs";
+import { loadPyodide } from "../runtime/pyodide-314.0.7/pyodide.mjs";
 import { pack } from "./snapshot-format.mjs";
 
 const quiet = () => {};

@@ -22,12 +22,12 @@
 //   failed    a snapshot was there but could not be restored; started normally
 //   saving / saved / unsaved   making a snapshot for the next visit, and how that went
 //   dropped   the page failed after a restore: the snapshot is gone, the next load starts normally
-import * as pyodide from "../runtime/pyodide/pyodide.mjs";
+import * as pyodide from "../runtime/pyodide-314.0.7/pyodide.mjs";
 import { unpack } from "./snapshot-format.mjs";
 
 export const version = pyodide.version;
 
-const INDEX_URL = new URL("../runtime/pyodide/", import.meta.url).href;
+const INDEX_URL = new URL("../runtime/pyodide-314.0.7/", import.meta.url).href;
 const CACHE = "pychat-pyodide-snapshot";
 // One entry per page location. Bump FORMAT when what a snapshot holds changes.
 const FORMAT = 2;

@@ -48,7 +48,7 @@ PYODIDE_FILES = [
 ]
 TOML = """\
 # Chat page configuration
-interpreter = "./runtime/pyodide/pyodide.mjs"
+interpreter = "./runtime/pyodide-314.0.7/pyodide.mjs"
 
 [files]
 "./app/main.py" = "./app/main.py"
@@ -312,12 +312,12 @@ def test_page_server_without_api_base_serves_toml_unchanged(built_repo: Path) ->
 @pytest.mark.parametrize(
     ("path", "mime"),
     [
-        ("/runtime/pyodide/pyodide.asm.wasm", "application/wasm"),
-        ("/runtime/pyodide/pyodide.mjs", "text/javascript; charset=utf-8"),
-        ("/runtime/pyscript/core.js", "text/javascript; charset=utf-8"),
-        ("/runtime/pyscript/core.css", "text/css; charset=utf-8"),
-        ("/runtime/pyodide/pyodide-lock.json", "application/json; charset=utf-8"),
-        ("/runtime/pyodide/python_stdlib.zip", "application/zip"),
+        ("/runtime/pyodide-314.0.7/pyodide.asm.wasm", "application/wasm"),
+        ("/runtime/pyodide-314.0.7/pyodide.mjs", "text/javascript; charset=utf-8"),
+        ("/runtime/pyscript-0.7.31/core.js", "text/javascript; charset=utf-8"),
+        ("/runtime/pyscript-0.7.31/core.css", "text/css; charset=utf-8"),
+        ("/runtime/pyodide-314.0.7/pyodide-lock.json", "application/json; charset=utf-8"),
+        ("/runtime/pyodide-314.0.7/python_stdlib.zip", "application/zip"),
         ("/app/main.py", "text/x-python; charset=utf-8"),
         ("/static/data.json", "application/json; charset=utf-8"),
     ],
@@ -332,10 +332,25 @@ def test_page_server_sends_nosniff_on_every_response(page: Page, path: str) -> N
     assert page.get(path)[1]["X-Content-Type-Options"] == "nosniff"
 
 
-def test_page_server_asks_browsers_to_revalidate(page: Page) -> None:
-    _, headers, _ = page.get("/app/main.py")
+@pytest.mark.parametrize("path", ["/", "/pyscript.toml", "/app/main.py", "/static/boot.js", "/runtime/VERSIONS.json"])
+def test_page_server_asks_browsers_to_revalidate_the_pages_own_files(page: Page, path: str) -> None:
+    _, headers, _ = page.get(path)
     assert headers["Cache-Control"] == "no-cache"
     assert headers["ETag"] and headers["Last-Modified"]
+
+
+@pytest.mark.parametrize("path", ["/runtime/pyodide-314.0.7/pyodide.asm.wasm", "/runtime/pyscript-0.7.31/core.js"])
+def test_page_server_lets_browsers_keep_the_version_named_runtime(page: Page, path: str) -> None:
+    # The URL names the version, so its content never changes: a reload need not ask again.
+    _, headers, _ = page.get(path)
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert headers["ETag"]
+
+
+def test_page_server_revalidates_a_runtime_directory_that_is_not_the_built_version(built_repo: Path) -> None:
+    write(built_repo / "runtime" / "pyodide-0.1" / "pyodide.mjs", "old")
+    for page in run_page(built_repo, None):
+        assert page.get("/runtime/pyodide-0.1/pyodide.mjs")[1]["Cache-Control"] == "no-cache"
 
 
 @pytest.mark.parametrize(
@@ -396,15 +411,24 @@ def test_page_server_answers_head_without_a_body(page: Page) -> None:
 def test_ensure_runtime_builds_runtime_from_node_modules(repo: Path) -> None:
     assert ensure_runtime(repo, run=refuse_to_run) is True
     runtime = repo / "runtime"
-    assert sorted(p.name for p in (runtime / "pyscript").iterdir()) == [
+    assert sorted(p.name for p in (runtime / "pyscript-0.7.31").iterdir()) == [
         "core-abc123.js",
         "core.css",
         "core.js",
         "py-editor-x.js",
         "xterm.css",
     ]
-    assert sorted(p.name for p in (runtime / "pyodide").iterdir()) == sorted(PYODIDE_FILES)
+    assert sorted(p.name for p in (runtime / "pyodide-314.0.7").iterdir()) == sorted(PYODIDE_FILES)
     assert json.loads((runtime / "VERSIONS.json").read_text()) == PINS
+
+
+def test_every_runtime_url_names_the_pinned_versions() -> None:
+    # The runtime is served as immutable, so a version bump must change every URL that names it.
+    pinned = set(serve.runtime_dirs(serve.pinned_versions(ROOT)).values())
+    sources = [ROOT / "index.html", *(ROOT / "static").glob("*.*js"), *(ROOT / "bench" / "pages").rglob("*.*")]
+    named = {(path.relative_to(ROOT).as_posix(), d) for path in sources
+             for d in re.findall(r"runtime/([^/\s\"']+)/", path.read_text(encoding="utf-8"))}
+    assert {d for _, d in named} == pinned, sorted(named)
 
 
 def test_ensure_runtime_leaves_no_temporary_folders(repo: Path) -> None:
@@ -414,16 +438,16 @@ def test_ensure_runtime_leaves_no_temporary_folders(repo: Path) -> None:
 
 
 def test_ensure_runtime_keeps_a_current_runtime(built_repo: Path) -> None:
-    marker = write(built_repo / "runtime" / "pyodide" / "marker", "kept")
+    marker = write(built_repo / "runtime" / "pyodide-314.0.7" / "marker", "kept")
     assert ensure_runtime(built_repo, run=refuse_to_run) is False
     assert marker.read_text() == "kept"
 
 
 def test_ensure_runtime_rebuilds_when_the_stamp_differs(built_repo: Path) -> None:
     write(built_repo / "runtime" / "VERSIONS.json", json.dumps({"pyodide": "0.1"}))
-    write(built_repo / "runtime" / "pyodide" / "marker", "stale")
+    write(built_repo / "runtime" / "pyodide-314.0.7" / "marker", "stale")
     assert ensure_runtime(built_repo, run=refuse_to_run) is True
-    assert not (built_repo / "runtime" / "pyodide" / "marker").exists()
+    assert not (built_repo / "runtime" / "pyodide-314.0.7" / "marker").exists()
     assert json.loads((built_repo / "runtime" / "VERSIONS.json").read_text()) == PINS
 
 
@@ -434,7 +458,7 @@ def test_ensure_runtime_runs_npm_ci_when_packages_are_missing(repo: Path, capsys
     assert npm.calls == [(list(NPM_COMMAND), repo)]
     assert NPM_COMMAND == ("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
     assert "Fetching the pinned PyScript/Pyodide runtime with npm" in capsys.readouterr().out
-    assert (repo / "runtime" / "pyodide" / "pyodide.asm.wasm").is_file()
+    assert (repo / "runtime" / "pyodide-314.0.7" / "pyodide.asm.wasm").is_file()
 
 
 def test_ensure_runtime_runs_npm_ci_when_a_version_differs(repo: Path) -> None:
@@ -478,7 +502,7 @@ def test_export_site_writes_a_self_contained_site(repo: Path, tmp_path: Path) ->
         "static/data.json",
         "runtime/VERSIONS.json",
         *(
-            f"runtime/pyscript/{n}"
+            f"runtime/pyscript-0.7.31/{n}"
             for n in (
                 "core.js",
                 "core.css",
@@ -487,7 +511,7 @@ def test_export_site_writes_a_self_contained_site(repo: Path, tmp_path: Path) ->
                 "xterm.css",
             )
         ),
-        *(f"runtime/pyodide/{n}" for n in PYODIDE_FILES),
+        *(f"runtime/pyodide-314.0.7/{n}" for n in PYODIDE_FILES),
     }
 
 
@@ -723,10 +747,10 @@ def test_page_server_gzips_text_and_wasm_for_clients_that_accept_it(built_repo: 
     server = make_static_server("127.0.0.1", 0, None, repo=built_repo, verbose=False)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        wasm = built_repo / "runtime" / "pyodide" / "pyodide.asm.wasm"
+        wasm = built_repo / "runtime" / "pyodide-314.0.7" / "pyodide.asm.wasm"
         wasm.write_bytes(b"\0asm" + b"\1" * 50_000)
         conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=5)
-        conn.request("GET", "/runtime/pyodide/pyodide.asm.wasm", headers={"Accept-Encoding": "gzip, br"})
+        conn.request("GET", "/runtime/pyodide-314.0.7/pyodide.asm.wasm", headers={"Accept-Encoding": "gzip, br"})
         response = conn.getresponse()
         body = response.read()
         assert response.getheader("Content-Encoding") == "gzip"
@@ -734,12 +758,12 @@ def test_page_server_gzips_text_and_wasm_for_clients_that_accept_it(built_repo: 
         assert gz.decompress(body) == wasm.read_bytes() and len(body) < 1000
         etag = response.getheader("ETag")
         assert etag and etag.endswith('-gz"')
-        conn.request("GET", "/runtime/pyodide/pyodide.asm.wasm", headers={"Accept-Encoding": "gzip",
+        conn.request("GET", "/runtime/pyodide-314.0.7/pyodide.asm.wasm", headers={"Accept-Encoding": "gzip",
                                                                            "If-None-Match": etag})
         revalidated = conn.getresponse()
         revalidated.read()
         assert revalidated.status == 304
-        conn.request("GET", "/runtime/pyodide/pyodide.asm.wasm", headers={"Accept-Encoding": "identity"})
+        conn.request("GET", "/runtime/pyodide-314.0.7/pyodide.asm.wasm", headers={"Accept-Encoding": "identity"})
         plain = conn.getresponse()
         assert plain.getheader("Content-Encoding") is None and plain.read() == wasm.read_bytes()
         assert plain.getheader("ETag") != etag
