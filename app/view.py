@@ -84,9 +84,21 @@ class DomView:
         self._tasks: set[Any] = set()
         self._earlier: list[Message] = []  # the open conversation's oldest messages, not rendered yet
         self._earlier_item: Any = None
-        self._stick = True  # the list was at (or near) its end when last scrolled
+        self._stick = True  # the list is at (or near) its end, as last observed
         self._end_pending = False
         self._end_frame = create_proxy(self._scroll_end_now)
+        # Whether the list is at its end is observed, not measured: a marker after the last
+        # message, watched by an IntersectionObserver, reports only when it enters or leaves
+        # the view. (A scroll listener would run Python, and read layout, on every scroll event,
+        # including the one each new message's own scroll causes.)
+        self._list_end = _el("li", cls="list-end", role="none", aria_hidden="true")
+        self.messages.appendChild(self._list_end)
+        self._end_observer = js.IntersectionObserver.new(
+            self._keep(create_proxy(self._end_seen)),
+            to_js({"root": self.messages, "rootMargin": f"0px 0px {STICK_TO_BOTTOM_PX}px 0px"},
+                  dict_converter=js.Object.fromEntries),
+        )
+        self._end_observer.observe(self._list_end)
         self._notice_shown: list[tuple[str, str]] = []
         self._activity_shown: tuple[bool, bool, str] | None = None
         self._activity_visible = False
@@ -137,6 +149,7 @@ class DomView:
         fragment = document.createDocumentFragment()
         for index in range(start, len(messages)):
             fragment.appendChild(self._message_node(messages[index], index))
+        fragment.appendChild(self._list_end)
         self.messages.replaceChildren(fragment)
         self._earlier_item = None
         self._update_earlier_control()
@@ -145,7 +158,7 @@ class DomView:
         self._scroll_to_end(force=True)
 
     def append_message(self, message: Message, index: int) -> None:
-        self.messages.appendChild(self._message_node(message, index))
+        self.messages.insertBefore(self._message_node(message, index), self._list_end)
         self.empty.hidden = True
         self._scroll_to_end(force=message.role == "user")
         if message.role != "user":  # announce replies and errors, not what the user just typed
@@ -337,10 +350,9 @@ class DomView:
         link.remove()
         js.setTimeout(create_once_callable(lambda: js.URL.revokeObjectURL(url)), 10_000)
 
-    def _track_stick(self) -> None:
-        """On scroll: is the list at its end? Read here, where layout is fresh, not on every new message."""
-        m = self.messages
-        self._stick = bool(m.scrollHeight - m.scrollTop - m.clientHeight < STICK_TO_BOTTOM_PX)
+    def _end_seen(self, entries: Any, _observer: Any = None) -> None:
+        """The end of the list came into view (within :data:`STICK_TO_BOTTOM_PX`) or left it."""
+        self._stick = bool(entries[len(entries) - 1].isIntersecting)
 
     def _scroll_to_end(self, *, force: bool) -> None:
         """Scroll to the newest message in the next frame (one layout per frame, not one per call).
@@ -383,6 +395,10 @@ class DomView:
 
     # ----- events --------------------------------------------------------------------------
 
+    def _keep(self, proxy: Any) -> Any:
+        self._proxies.append(proxy)  # keep alive for the page's lifetime
+        return proxy
+
     def _on(self, element: Any, event: str, handler: Callable[[Any], None]) -> None:
         def guarded(event: Any) -> None:
             try:
@@ -391,9 +407,7 @@ class DomView:
                 self.show_notice(describe_error(exc), level="error")
                 raise
 
-        proxy = create_proxy(guarded)
-        self._proxies.append(proxy)  # keep alive for the page's lifetime
-        element.addEventListener(event, proxy)
+        element.addEventListener(event, self._keep(create_proxy(guarded)))
 
     def confirm(self, title: str, text: str, action_label: str, on_confirm: Callable[[], None]) -> None:
         document.getElementById("confirm-title").textContent = title
@@ -506,7 +520,6 @@ class DomView:
         self._on(self.character_list, "click", on_character)
         self._on(byid("add-character-form"), "submit", on_add)
         self._on(self.messages, "click", on_message_click)
-        self._on(self.messages, "scroll", lambda _e: self._track_stick())
         self._on(byid("new-conversation"), "click", on_new)
         self._on(byid("clear-all-sessions"), "click", on_clear_all)
         self._on(self.dialog, "close", on_dialog_close)

@@ -207,6 +207,24 @@ def test_the_newest_message_stays_in_view_unless_the_user_scrolled_up(page: Page
     assert page.get_by_test_id("message-list").evaluate("m => m.scrollTop") < 50
 
 
+def test_scrolling_back_to_the_end_keeps_the_next_reply_in_view(page: Page, server: Server) -> None:
+    page.set_viewport_size({"width": 900, "height": 500})
+    open_app(page, server, f"?character={ECHO}")
+    for i in range(8):
+        send_and_wait(page, f"line {i}\n" * 4)
+    at_bottom = "(() => { const m = document.querySelector('[data-testid=message-list]');" \
+                " return m.scrollHeight - m.scrollTop - m.clientHeight < 5; })()"
+    server.fault("chat", "delay", delay_ms=800)
+    send(page, "a slow reply")
+    page.wait_for_function(at_bottom)
+    listing = page.get_by_test_id("message-list")
+    listing.evaluate("m => { m.scrollTop = 0; }")  # up to read...
+    page.wait_for_timeout(100)
+    listing.evaluate("m => { m.scrollTop = m.scrollHeight; }")  # ...and back down before the reply
+    expect(messages(page, "assistant")).to_have_count(9)
+    page.wait_for_function(at_bottom, timeout=2_000)
+
+
 def test_a_long_conversation_opens_at_its_newest_messages_and_shows_earlier_ones_on_request(
     page: Page, server: Server
 ) -> None:
