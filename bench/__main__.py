@@ -159,6 +159,9 @@ SNAPSHOT_STATES = ("performance.getEntriesByType('mark').filter(m => m.name.star
                    ".map(m => m.name.slice(17)).join(' ')")
 
 
+SETTLE_MS = 1000
+
+
 class Returning:
     """A returning visitor: one profile that has loaded ``url`` once (and stored what it stores)."""
 
@@ -175,6 +178,10 @@ class Returning:
 
     def reload(self) -> None:
         self.times.append(ready_ms(self.page))
+        # A page keeps working after it is ready (V8 optimises a runtime's wasm in the
+        # background, the collector runs). Let that finish here, so it does not land on
+        # the next profile's reload: stock PyScript leaves the most of it.
+        self.page.wait_for_timeout(SETTLE_MS)
         state = self.page.evaluate(SNAPSHOT_STATES)
         if state and "restored" not in state:
             print(f"  note: a reload of {self.url} did not start from its snapshot ({state})", file=sys.stderr)
@@ -199,11 +206,16 @@ def reloads(browser: Browser, urls: dict[str, tuple[str, str | None]], count: in
 
 
 def send_latency(browser: Browser, url: str, input_selector: str, count: int) -> tuple[float, float]:
-    """p50 and p95 from pressing Enter to the reply rendered, over ``count`` messages (after 5 warm-ups)."""
+    """p50 and p95 from pressing Enter to the reply rendered, over ``count`` messages (after 5 warm-ups).
+
+    Measured once the page has settled: after a first visit, the chat page makes its
+    snapshot in a worker, which shares the CPU for a few seconds (the plain page has no such work).
+    """
     context = new_context(browser)
     context.add_init_script(SEND_PROBE)
     page = context.new_page()
     ready_ms(page, url)
+    page.wait_for_function(SNAPSHOT_SETTLED, timeout=120_000)
     box = page.locator(input_selector)
     for i in range(count + 5):
         box.fill(f"message {i}")
