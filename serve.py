@@ -306,7 +306,8 @@ def content_security_policy(toml_text: str, *, allow_loopback: bool = True, for_
     Scripts only from the page's origin, no inline script or style, and
     requests only to the page's origin and the configured API bases.
     ``'unsafe-eval'`` is there because PyScript 0.7 builds its plugin hooks
-    with ``Function(...)`` at every start (the page does not boot without it);
+    with ``Function(...)`` at every start (the page does not boot without it;
+    ``app/browser.py`` then compiles one constant helper the same way);
     Pyodide itself only needs ``'wasm-unsafe-eval'``.
     ``allow_loopback`` adds the loopback hosts that the page's ``?api=`` rule
     accepts (a proxy on the user's own machine). ``for_meta`` leaves out what a

@@ -99,6 +99,10 @@ class DomView:
                   dict_converter=js.Object.fromEntries),
         )
         self._end_observer.observe(self._list_end)
+        # The list also shrinks without scrolling (the input grows, the window gets smaller):
+        # at its end, it stays there, rather than leaving the end out of view and unfollowed.
+        self._resize_observer = js.ResizeObserver.new(self._keep(create_proxy(self._list_resized)))
+        self._resize_observer.observe(self.messages)
         self._notice_shown: list[tuple[str, str]] = []
         self._activity_shown: tuple[bool, bool, str] | None = None
         self._activity_visible = False
@@ -351,8 +355,14 @@ class DomView:
         js.setTimeout(create_once_callable(lambda: js.URL.revokeObjectURL(url)), 10_000)
 
     def _end_seen(self, entries: Any, _observer: Any = None) -> None:
-        """The end of the list came into view (within :data:`STICK_TO_BOTTOM_PX`) or left it."""
+        """The end of the list came within about :data:`STICK_TO_BOTTOM_PX` of the view, or left it."""
         self._stick = bool(entries[len(entries) - 1].isIntersecting)
+
+    def _list_resized(self, _entries: Any, _observer: Any = None) -> None:
+        # Resize observations come before intersection ones in a frame: scrolled here, the
+        # end never counts as left.
+        if self._stick:
+            self._scroll_end_now()
 
     def _scroll_to_end(self, *, force: bool) -> None:
         """Scroll to the newest message in the next frame (one layout per frame, not one per call).

@@ -71,14 +71,23 @@ SEND_PROBE = """(() => {
 })();"""
 
 
-class NoCacheHandler(http.server.SimpleHTTPRequestHandler):
-    """The baselines' server: revalidate every load, as serve.py does, so reloads compare fairly."""
+class BaselineHandler(http.server.SimpleHTTPRequestHandler):
+    """The baselines' server, with serve.py's cache headers, so that reloads compare the pages.
+
+    The version-named runtime directories are immutable; everything else is revalidated.
+    """
 
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                       ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript"}
 
+    def __init__(self, *args: Any, versioned: frozenset[str], **kwargs: Any) -> None:
+        self.versioned = versioned
+        super().__init__(*args, **kwargs)
+
     def end_headers(self) -> None:
-        self.send_header("Cache-Control", "no-cache")
+        segments = self.path.split("?", 1)[0].split("/")
+        immutable = len(segments) > 3 and segments[1] == "runtime" and segments[2] in self.versioned
+        self.send_header("Cache-Control", serve.IMMUTABLE if immutable else "no-cache")
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -107,7 +116,8 @@ def servers() -> Iterator[dict[str, str]]:
         (site / "runtime").symlink_to(ROOT / "runtime")
         for name in ("stock", "plain"):
             shutil.copytree(PAGES / name, site / name)
-        handler = functools.partial(NoCacheHandler, directory=str(site))
+        handler = functools.partial(BaselineHandler, directory=str(site),
+                                    versioned=serve.versioned_runtime_dirs(ROOT / "runtime"))
         baseline = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         stops = [_serve_in_thread(s) for s in (proxy, page, baseline)]
         base = f"http://127.0.0.1:{baseline.server_address[1]}"

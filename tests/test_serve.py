@@ -425,7 +425,8 @@ def test_ensure_runtime_builds_runtime_from_node_modules(repo: Path) -> None:
 def test_every_runtime_url_names_the_pinned_versions() -> None:
     # The runtime is served as immutable, so a version bump must change every URL that names it.
     pinned = set(serve.runtime_dirs(serve.pinned_versions(ROOT)).values())
-    sources = [ROOT / "index.html", *(ROOT / "static").glob("*.*js"), *(ROOT / "bench" / "pages").rglob("*.*")]
+    pages = [p for p in (ROOT / "bench" / "pages").rglob("*") if p.suffix in (".html", ".toml", ".js", ".py")]
+    sources = [ROOT / "index.html", ROOT / "pyscript.toml", *(ROOT / "static").glob("*.*js"), *pages]
     named = {(path.relative_to(ROOT).as_posix(), d) for path in sources
              for d in re.findall(r"runtime/([^/\s\"']+)/", path.read_text(encoding="utf-8"))}
     assert {d for _, d in named} == pinned, sorted(named)

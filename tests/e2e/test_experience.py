@@ -214,13 +214,30 @@ def test_scrolling_back_to_the_end_keeps_the_next_reply_in_view(page: Page, serv
         send_and_wait(page, f"line {i}\n" * 4)
     at_bottom = "(() => { const m = document.querySelector('[data-testid=message-list]');" \
                 " return m.scrollHeight - m.scrollTop - m.clientHeight < 5; })()"
-    server.fault("chat", "delay", delay_ms=800)
+    server.fault("chat", "delay", delay_ms=1500)
     send(page, "a slow reply")
     page.wait_for_function(at_bottom)
     listing = page.get_by_test_id("message-list")
     listing.evaluate("m => { m.scrollTop = 0; }")  # up to read...
     page.wait_for_timeout(100)
     listing.evaluate("m => { m.scrollTop = m.scrollHeight; }")  # ...and back down before the reply
+    expect(messages(page, "assistant")).to_have_count(8)  # (the reply is not in yet)
+    expect(messages(page, "assistant")).to_have_count(9)
+    page.wait_for_function(at_bottom, timeout=2_000)
+
+
+def test_a_growing_input_does_not_stop_the_conversation_following_new_replies(page: Page, server: Server) -> None:
+    page.set_viewport_size({"width": 900, "height": 500})
+    open_app(page, server, f"?character={ECHO}")
+    for i in range(8):
+        send_and_wait(page, f"line {i}\n" * 4)
+    at_bottom = "(() => { const m = document.querySelector('[data-testid=message-list]');" \
+                " return m.scrollHeight - m.scrollTop - m.clientHeight < 5; })()"
+    server.fault("chat", "delay", delay_ms=1500)
+    send(page, "a slow reply")
+    page.wait_for_function(at_bottom)
+    page.get_by_test_id("message-input").fill("a long draft\n" * 12)  # the input grows, the list shrinks
+    expect(messages(page, "assistant")).to_have_count(8)  # (the reply is not in yet)
     expect(messages(page, "assistant")).to_have_count(9)
     page.wait_for_function(at_bottom, timeout=2_000)
 
