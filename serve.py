@@ -168,6 +168,19 @@ def versioned_runtime_dirs(runtime: Path) -> frozenset[str]:
         return frozenset()
 
 
+def cache_control(url_path: str, versioned: frozenset[str]) -> str:
+    """``Cache-Control`` for a request path: immutable under a version-named runtime directory.
+
+    >>> cache_control("/runtime/pyodide-314.0.7/pyodide.mjs", frozenset({"pyodide-314.0.7"}))
+    'public, max-age=31536000, immutable'
+    >>> cache_control("/app/main.py", frozenset({"pyodide-314.0.7"}))
+    'no-cache'
+    """
+    segments = unquote(url_path.split("?", 1)[0].split("#", 1)[0]).split("/")
+    versioned_file = len(segments) > 3 and segments[1] == "runtime" and segments[2] in versioned
+    return IMMUTABLE if versioned_file else "no-cache"
+
+
 def _install_packages(repo: Path, run: Runner) -> None:
     print(
         "Fetching the pinned PyScript/Pyodide runtime with npm (first run only)...",
@@ -469,7 +482,7 @@ class StaticHandler(QuietHandler):
             last_modified = max(last_modified, self.server.started)
             etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         headers = {
-            "Cache-Control": IMMUTABLE if self._is_versioned() else "no-cache",
+            "Cache-Control": cache_control(self.path, self.server.immutable_dirs),
             "ETag": etag,
             "Last-Modified": email.utils.formatdate(last_modified, usegmt=True),
         }
@@ -498,11 +511,6 @@ class StaticHandler(QuietHandler):
         else:
             with path.open("rb") as source:
                 shutil.copyfileobj(source, self.wfile)
-
-    def _is_versioned(self) -> bool:
-        """Is this request for a file under one of the runtime's version-named directories?"""
-        segments = unquote(self.path.split("?", 1)[0].split("#", 1)[0]).split("/")
-        return len(segments) > 3 and segments[1] == "runtime" and segments[2] in self.server.immutable_dirs
 
     def _accepts_gzip(self) -> bool:
         offered = self.headers.get("Accept-Encoding", "")

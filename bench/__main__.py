@@ -85,9 +85,7 @@ class BaselineHandler(http.server.SimpleHTTPRequestHandler):
         super().__init__(*args, **kwargs)
 
     def end_headers(self) -> None:
-        segments = self.path.split("?", 1)[0].split("/")
-        immutable = len(segments) > 3 and segments[1] == "runtime" and segments[2] in self.versioned
-        self.send_header("Cache-Control", serve.IMMUTABLE if immutable else "no-cache")
+        self.send_header("Cache-Control", serve.cache_control(self.path, self.versioned))
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:

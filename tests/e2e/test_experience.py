@@ -190,56 +190,53 @@ def test_offline_shows_an_indicator_and_pauses_sending(page: Page, server: Serve
     expect(messages(page, "assistant")).to_have_count(1)
 
 
-def test_the_newest_message_stays_in_view_unless_the_user_scrolled_up(page: Page, server: Server) -> None:
+AT_BOTTOM = ("(() => { const m = document.querySelector('[data-testid=message-list]');"
+             " return m.scrollHeight - m.scrollTop - m.clientHeight < 5; })()")
+
+
+def open_long_echo_conversation(page: Page, server: Server) -> None:
+    """Echo, in a short window, with eight replies: more than the list shows at once."""
     page.set_viewport_size({"width": 900, "height": 500})
     open_app(page, server, f"?character={ECHO}")
     for i in range(8):
         send_and_wait(page, f"line {i}\n" * 4)
-    at_bottom = "(() => { const m = document.querySelector('[data-testid=message-list]');" \
-                " return m.scrollHeight - m.scrollTop - m.clientHeight < 5; })()"
-    page.wait_for_function(at_bottom, timeout=2_000)  # scrolled in the next frame
+
+
+def test_the_newest_message_stays_in_view_unless_the_user_scrolled_up(page: Page, server: Server) -> None:
+    open_long_echo_conversation(page, server)
+    page.wait_for_function(AT_BOTTOM, timeout=2_000)  # scrolled in the next frame
     page.get_by_test_id("message-list").evaluate("m => { m.scrollTop = 0; }")
     server.fault("chat", "delay", delay_ms=300)
     send(page, "while reading older messages")
-    page.wait_for_function(at_bottom)  # sending shows your own message, even after scrolling up
+    page.wait_for_function(AT_BOTTOM)  # sending shows your own message, even after scrolling up
     page.get_by_test_id("message-list").evaluate("m => { m.scrollTop = 0; }")
     expect(messages(page, "assistant")).to_have_count(9)
     assert page.get_by_test_id("message-list").evaluate("m => m.scrollTop") < 50
 
 
 def test_scrolling_back_to_the_end_keeps_the_next_reply_in_view(page: Page, server: Server) -> None:
-    page.set_viewport_size({"width": 900, "height": 500})
-    open_app(page, server, f"?character={ECHO}")
-    for i in range(8):
-        send_and_wait(page, f"line {i}\n" * 4)
-    at_bottom = "(() => { const m = document.querySelector('[data-testid=message-list]');" \
-                " return m.scrollHeight - m.scrollTop - m.clientHeight < 5; })()"
+    open_long_echo_conversation(page, server)
     server.fault("chat", "delay", delay_ms=1500)
     send(page, "a slow reply")
-    page.wait_for_function(at_bottom)
+    page.wait_for_function(AT_BOTTOM)
     listing = page.get_by_test_id("message-list")
     listing.evaluate("m => { m.scrollTop = 0; }")  # up to read...
     page.wait_for_timeout(100)
     listing.evaluate("m => { m.scrollTop = m.scrollHeight; }")  # ...and back down before the reply
     expect(messages(page, "assistant")).to_have_count(8)  # (the reply is not in yet)
     expect(messages(page, "assistant")).to_have_count(9)
-    page.wait_for_function(at_bottom, timeout=2_000)
+    page.wait_for_function(AT_BOTTOM, timeout=2_000)
 
 
 def test_a_growing_input_does_not_stop_the_conversation_following_new_replies(page: Page, server: Server) -> None:
-    page.set_viewport_size({"width": 900, "height": 500})
-    open_app(page, server, f"?character={ECHO}")
-    for i in range(8):
-        send_and_wait(page, f"line {i}\n" * 4)
-    at_bottom = "(() => { const m = document.querySelector('[data-testid=message-list]');" \
-                " return m.scrollHeight - m.scrollTop - m.clientHeight < 5; })()"
+    open_long_echo_conversation(page, server)
     server.fault("chat", "delay", delay_ms=1500)
     send(page, "a slow reply")
-    page.wait_for_function(at_bottom)
+    page.wait_for_function(AT_BOTTOM)
     page.get_by_test_id("message-input").fill("a long draft\n" * 12)  # the input grows, the list shrinks
     expect(messages(page, "assistant")).to_have_count(8)  # (the reply is not in yet)
     expect(messages(page, "assistant")).to_have_count(9)
-    page.wait_for_function(at_bottom, timeout=2_000)
+    page.wait_for_function(AT_BOTTOM, timeout=2_000)
 
 
 def test_a_long_conversation_opens_at_its_newest_messages_and_shows_earlier_ones_on_request(
