@@ -63,7 +63,7 @@ async def post_json(url: str, body: dict[str, str]) -> HttpResponse:
         dict_converter=js.Object.fromEntries,
     )
     try:
-        status, text = await js.fetch(url, init).then(_STATUS_AND_TEXT)
+        status, text = await _FETCH_STATUS_AND_TEXT(url, init)
     except JsException as exc:  # TypeError "Failed to fetch", or the abort below
         raise NetworkError(str(exc)) from exc
     except BaseException:
@@ -72,8 +72,14 @@ async def post_json(url: str, body: dict[str, str]) -> HttpResponse:
     return HttpResponse(int(status), str(text))
 
 
-# Reads a fetch Response's status and body in JavaScript: Python is entered once, when both are in.
-_STATUS_AND_TEXT = js.Function.new("response", "return response.text().then((text) => [response.status, text]);")
+# Fetches and reads the status and body in JavaScript: Python is entered once, when both are in.
+# (Not ``js.fetch(...).then(...)``: on a JavaScript promise, Pyodide's ``then`` is a Python
+# method, which chains through the event loop, one browser task per step.)
+_FETCH_STATUS_AND_TEXT = js.Function.new(
+    "url",
+    "init",
+    "return fetch(url, init).then((response) => response.text().then((text) => [response.status, text]));",
+)
 
 
 _JSON_HEADERS = to_js({"Content-Type": "application/json"}, dict_converter=js.Object.fromEntries)
