@@ -86,7 +86,7 @@ class DomView:
         self._earlier_item: Any = None
         self._stick = True  # the list is at (or near) its end, as last observed
         self._end_pending = False
-        self._end_frame = create_proxy(self._scroll_end_now)
+        self._end_soon = create_proxy(self._scroll_end_now)
         # Whether the list is at its end is observed, not measured: a marker after the last
         # message, watched by an IntersectionObserver, reports only when it enters or leaves
         # the view. (A scroll listener would run Python, and read layout, on every scroll event,
@@ -365,15 +365,22 @@ class DomView:
             self._scroll_end_now()
 
     def _scroll_to_end(self, *, force: bool) -> None:
-        """Scroll to the newest message in the next frame (one layout per frame, not one per call).
+        """Scroll to the newest message once the current task is done (one layout per task, not per call).
 
         Unless ``force``d, only when the user had not scrolled up to read.
+
+        A microtask runs after the rest of the event handler (a message's request is already
+        on its way) and before the browser renders. Not in ``requestAnimationFrame``: a scroll
+        made while a frame renders needs another frame for its scroll event, so Chromium keeps
+        rendering at vsync, and the frame after the next key press (which the reply waits
+        for: Chromium defers network tasks after input until that frame) comes up to 16 ms
+        later instead of at once.
         """
         if (force or self._stick) and not self._end_pending:
             self._end_pending = True
-            js.requestAnimationFrame(self._end_frame)
+            js.queueMicrotask(self._end_soon)
 
-    def _scroll_end_now(self, _timestamp: Any = None) -> None:
+    def _scroll_end_now(self) -> None:
         self._end_pending = False
         self.messages.scrollTop = self.messages.scrollHeight
         self._stick = True
