@@ -86,6 +86,7 @@ class ChatController:
         *,
         storage_problem: Callable[[], str | None] = lambda: None,
         max_messages: int = MAX_MESSAGES,
+        save_later: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
         self.view = view
         self.sessions = sessions
@@ -104,6 +105,10 @@ class ChatController:
         self.online = True
         # Bumped by "new conversation" / "clear all": replies to requests sent before are dropped.
         self._resets: dict[str, int] = {}
+        # How changed conversations reach storage: at once (None), or by ``save_later(self.flush)``,
+        # which the page runs once it is idle, after rendering (and when it is hidden).
+        self._save_later = save_later
+        self._unsaved: dict[str, None] = {}  # changed since the last flush, in order
 
     # ----- helpers -------------------------------------------------------------------------
 
@@ -138,8 +143,26 @@ class ChatController:
             self.view.show_notice(f"{STORAGE_NOTICE} ({problem})", level="warning")
 
     def _save(self, config_id: str) -> None:
-        self.transcripts.save(config_id, self.conversation(config_id))
-        self._check_storage()
+        if self._save_later is None:
+            self.transcripts.save(config_id, self.conversation(config_id))
+            self._check_storage()
+            return
+        if not self._unsaved:
+            self._save_later(self.flush)  # one flush for every change until it runs
+        self._unsaved[config_id] = None
+
+    def flush(self) -> None:
+        """Store the conversations changed since the last flush.
+
+        Removed or cleared ones meanwhile stay removed: only conversations still
+        held are stored.
+        """
+        pending, self._unsaved = self._unsaved, {}
+        for config_id in pending:
+            if config_id in self._conversations:
+                self.transcripts.save(config_id, self._conversations[config_id])
+        if pending:
+            self._check_storage()
 
     def _append(self, config_id: str, message: Message) -> None:
         messages = self.conversation(config_id)
@@ -147,7 +170,7 @@ class ChatController:
         overflow = len(messages) - self._max_messages
         if overflow > 0:
             del messages[:overflow]
-        if config_id == self.current:  # shown first, then stored: both before the browser paints
+        if config_id == self.current:  # shown first, then stored (see save_later)
             if overflow > 0:
                 self.view.show_conversation(self._character(config_id), messages)
             else:
@@ -375,7 +398,12 @@ class ChatController:
     # ----- other tabs -----------------------------------------------------------------------
 
     def storage_changed(self, key: str | None) -> None:
-        """Another tab changed storage (``key`` None: it cleared everything); adopt it now."""
+        """Another tab changed storage (``key`` None: it cleared everything); adopt it now.
+
+        Changes made here before are stored first: they are older than the
+        news, and adopting it must not drop them.
+        """
+        self.flush()
         for prefix in (SESSION_KEY_PREFIX, TRANSCRIPT_PREFIX):
             if key is not None and not key.startswith(prefix):
                 continue
