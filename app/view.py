@@ -86,7 +86,7 @@ class DomView:
         self._earlier_item: Any = None
         self._stick = True  # the list is at (or near) its end, as last observed
         self._end_pending = False
-        self._end_soon = create_proxy(self._scroll_end_now)
+        self._end_now = create_proxy(self._scroll_end_now)
         # Whether the list is at its end is observed, not measured: a marker after the last
         # message, watched by an IntersectionObserver, reports only when it enters or leaves
         # the view. (A scroll listener would run Python, and read layout, on every scroll event,
@@ -159,7 +159,7 @@ class DomView:
         self._update_earlier_control()
         self.empty.hidden = bool(messages)
         self.empty.textContent = f"Say hello to {_isolated(character.name)}."
-        self._scroll_to_end(force=True)
+        self._scroll_to_end(force=True, in_frame=True)
 
     def append_message(self, message: Message, index: int) -> None:
         self.messages.insertBefore(self._message_node(message, index), self._list_end)
@@ -364,23 +364,29 @@ class DomView:
         if self._stick:
             self._scroll_end_now()
 
-    def _scroll_to_end(self, *, force: bool) -> None:
-        """Scroll to the newest message once the current task is done (one layout per task, not per call).
+    def _scroll_to_end(self, *, force: bool, in_frame: bool = False) -> None:
+        """Scroll to the newest message once, for however many calls, before the browser renders.
 
         Unless ``force``d, only when the user had not scrolled up to read.
 
-        A microtask runs after the rest of the event handler (a message's request is already
-        on its way) and before the browser renders. Not in ``requestAnimationFrame``: a scroll
-        made while a frame renders needs another frame for its scroll event, so Chromium keeps
-        rendering at vsync, and the frame after the next key press (which the reply waits
-        for: Chromium defers network tasks after input until that frame) comes up to 16 ms
-        later instead of at once.
+        A new message (the default) scrolls in a microtask: after the rest of the event
+        handler (its request is already on its way) and before the browser renders. Not in
+        ``requestAnimationFrame``: a scroll made while a frame renders needs another frame for
+        its scroll event, so Chromium keeps rendering at vsync, and the frame after the next
+        key press (which the reply waits for: Chromium defers network tasks after input until
+        that frame) comes up to 16 ms later instead of at once.
+
+        A whole conversation shown (``in_frame``) scrolls in the frame that first lays it out:
+        forcing that layout here would only delay the page's other work.
         """
         if (force or self._stick) and not self._end_pending:
             self._end_pending = True
-            js.queueMicrotask(self._end_soon)
+            if in_frame:
+                js.requestAnimationFrame(self._end_now)
+            else:
+                js.queueMicrotask(self._end_now)
 
-    def _scroll_end_now(self) -> None:
+    def _scroll_end_now(self, *_timestamp: Any) -> None:
         self._end_pending = False
         self.messages.scrollTop = self.messages.scrollHeight
         self._stick = True
