@@ -251,6 +251,64 @@ def ensure_runtime(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
     return True
 
 
+# -- app bytecode ----------------------------------------------------------------
+BYTECODE = "app-bytecode.zip"  # in runtime/; static/pyodide-snapshot.mjs unpacks it
+BYTECODE_STAMP = "app-bytecode.json"
+BYTECODE_SCRIPT = Path("scripts") / "app-bytecode.mjs"
+PYODIDE_HOME = "/home/pyodide"  # where PyScript writes the page's [files]
+
+
+def bytecode_sources(repo: Path) -> list[Path]:
+    """The app modules a page imports (``main.py`` is run as a script, so it is not among them)."""
+    app = repo / "app"
+    return sorted(p for p in app.glob("*.py") if p.name != "main.py") if app.is_dir() else []
+
+
+def _bytecode_stamp(repo: Path, sources: Sequence[Path]) -> dict[str, str]:
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    stamp = json.loads((repo / "runtime" / RUNTIME_STAMP).read_text(encoding="utf-8"))
+    return {"pyodide": str(stamp[PYODIDE_PACKAGE]), "sources": digest.hexdigest()}
+
+
+def ensure_bytecode(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
+    """Make ``runtime/app-bytecode.zip`` hold the app's modules compiled by the pinned Pyodide; True if rebuilt.
+
+    Compiling takes Node and about two seconds, so it is done again only when an
+    app file or the runtime changed. The page works the same without the zip (it
+    compiles the modules itself, as on any first visit), so a failure here is a
+    warning, not an error: the stale zip is removed and the page is served.
+    """
+    runtime = repo / "runtime"
+    zipped, stamp_file = runtime / BYTECODE, runtime / BYTECODE_STAMP
+    sources = bytecode_sources(repo)
+    try:
+        stamp = _bytecode_stamp(repo, sources)
+        if zipped.is_file() and json.loads(stamp_file.read_text(encoding="utf-8")) == stamp:
+            return False
+    except (OSError, ValueError, KeyError):
+        stamp = None
+    for stale in (zipped, stamp_file):
+        stale.unlink(missing_ok=True)
+    if stamp is None or not sources or not (repo / BYTECODE_SCRIPT).is_file():
+        return False
+    pyodide = runtime / runtime_dirs({PYODIDE_PACKAGE: stamp["pyodide"]})[PYODIDE_PACKAGE]
+    partial = runtime / f".{BYTECODE}.{os.getpid()}"
+    command = ["node", str(repo / BYTECODE_SCRIPT), str(pyodide), PYODIDE_HOME, str(partial), *map(str, sources)]
+    try:
+        result = run(command, cwd=repo, check=False, capture_output=True, text=True)
+        if result.returncode != 0 or not partial.is_file():
+            raise SetupError(f"exit code {result.returncode}: {(result.stderr or '').strip()[-500:]}")
+        partial.rename(zipped)
+    except (OSError, SetupError) as error:
+        print(f"warning: the app's bytecode was not built, so a first visit compiles it ({error})", file=sys.stderr)
+        partial.unlink(missing_ok=True)
+        return False
+    stamp_file.write_text(json.dumps(stamp) + "\n", encoding="utf-8")
+    return True
+
+
 # -- pyscript.toml ---------------------------------------------------------------
 _TABLE_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\[\]#]+?)\s*\]\]?\s*(?:#.*)?$")
 _API_BASE_LINE = re.compile(
@@ -639,6 +697,7 @@ def export_site(
         if not (repo / name).is_file():
             raise SetupError(f"{repo / name} is missing; nothing to export")
     ensure_runtime(repo, run)
+    ensure_bytecode(repo)
     dest.mkdir(parents=True, exist_ok=True)
 
     toml_bytes = (repo / "pyscript.toml").read_bytes()
@@ -814,6 +873,7 @@ def main(
             _print_export_summary(dest.resolve(), written)
             return 0
         ensure_runtime(repo, run)
+        ensure_bytecode(repo)
         servers = start_servers(
             args.host,
             args.port,

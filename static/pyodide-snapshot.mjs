@@ -136,7 +136,9 @@ async function restore() {
 }
 
 async function startNormally() {
+  const bytecode = fetchBytecode();
   const interpreter = await pyodide.loadPyodide({ indexURL: INDEX_URL });
+  unpackBytecode(interpreter, await bytecode);
   if (!enabled) {
     report("off");
     return interpreter;
@@ -144,6 +146,35 @@ async function startNormally() {
   if (root.dataset.snapshot !== "failed") report("fresh");
   whenSettled(() => whenIdle(() => makeSnapshot(interpreter)));
   return interpreter;
+}
+
+// The app's modules compiled by the pinned Pyodide (serve.py builds them; see
+// scripts/app-bytecode.mjs), so that a first start imports rather than compiles them.
+// Each .pyc names the hash of its source, and Python ignores one that does not match
+// the file PyScript writes: a stale or missing zip only means compiling as usual.
+const BYTECODE_URL = new URL("../runtime/app-bytecode.zip", import.meta.url).href;
+
+async function fetchBytecode() {
+  try {
+    const response = await fetch(BYTECODE_URL);
+    return response.ok ? await response.arrayBuffer() : null;
+  } catch {
+    return null;
+  }
+}
+
+function unpackBytecode(interpreter, zipped) {
+  if (!zipped) {
+    root.dataset.bytecode = "none";
+    return;
+  }
+  try {
+    interpreter.unpackArchive(zipped, "zip", { extractDir: `${HOME}/${PACKAGE}/__pycache__` });
+    root.dataset.bytecode = "unpacked";
+  } catch (error) {
+    console.warn("The app's bytecode could not be unpacked; compiling the modules instead.", error);
+    root.dataset.bytecode = "failed";
+  }
 }
 
 // What PyScript calls. It passes its output handlers and the index URL it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _imp
 import email.utils
 import http.client
 import json
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -772,3 +774,66 @@ def test_page_server_gzips_text_and_wasm_for_clients_that_accept_it(built_repo: 
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- app bytecode ------------------------------------------------------------------
+@pytest.fixture
+def app_copy(tmp_path: Path) -> Path:
+    """The project's app and bytecode script, beside the real pinned runtime (built first)."""
+    serve.ensure_runtime(ROOT)
+    root = tmp_path / "copy"
+    shutil.copytree(ROOT / "app", root / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "scripts").mkdir()
+    shutil.copy(ROOT / serve.BYTECODE_SCRIPT, root / serve.BYTECODE_SCRIPT)
+    (root / "runtime").mkdir()
+    shutil.copy(ROOT / "runtime" / serve.RUNTIME_STAMP, root / "runtime" / serve.RUNTIME_STAMP)
+    for name in serve.versioned_runtime_dirs(ROOT / "runtime"):
+        (root / "runtime" / name).symlink_to(ROOT / "runtime" / name)
+    return root
+
+
+def compiled_modules(root: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(root / "runtime" / serve.BYTECODE) as bundle:
+        return {name: bundle.read(name) for name in bundle.namelist()}
+
+
+def test_bytecode_holds_every_imported_app_module_checked_against_its_source(app_copy: Path) -> None:
+    assert serve.ensure_bytecode(app_copy) is True
+    compiled = compiled_modules(app_copy)
+    imported = [p for p in sorted((app_copy / "app").glob("*.py")) if p.name != "main.py"]
+    assert sorted(compiled) == sorted(f"{p.stem}.cpython-314.pyc" for p in imported)
+    for source in imported:
+        pyc = compiled[f"{source.stem}.cpython-314.pyc"]
+        assert int.from_bytes(pyc[4:8], "little") == 0b11  # hash-based, checked: a stale one is ignored
+        # The hash Python compares with the source it finds, keyed by the .pyc's own magic number.
+        assert pyc[8:16] == _imp.source_hash(int.from_bytes(pyc[:4], "little"), source.read_bytes())
+    assert serve.ensure_bytecode(app_copy) is False  # current: Node is not run again
+
+
+def test_bytecode_is_built_again_when_an_app_file_changes(app_copy: Path) -> None:
+    serve.ensure_bytecode(app_copy)
+    wording = app_copy / "app" / "wording.py"
+    wording.write_text(wording.read_text(encoding="utf-8") + "\nEXTRA = 1\n", encoding="utf-8")
+    assert serve.ensure_bytecode(app_copy) is True
+    pyc = compiled_modules(app_copy)["wording.cpython-314.pyc"]
+    assert pyc[8:16] == _imp.source_hash(int.from_bytes(pyc[:4], "little"), wording.read_bytes())
+
+
+def test_a_failed_bytecode_build_serves_the_page_without_it(
+    app_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve.ensure_bytecode(app_copy)
+    (app_copy / "app" / "wording.py").write_text("CHANGED = 1\n", encoding="utf-8")
+
+    def node_fails(command: list[str], **_kwargs: Any) -> Any:
+        return subprocess.CompletedProcess(command, 1, "", "SyntaxError: boom")
+
+    assert serve.ensure_bytecode(app_copy, run=node_fails) is False
+    assert not (app_copy / "runtime" / serve.BYTECODE).exists()  # no stale bytecode left behind
+    assert "boom" in capsys.readouterr().err
+
+    def no_node(command: list[str], **_kwargs: Any) -> Any:
+        raise FileNotFoundError("node")
+
+    assert serve.ensure_bytecode(app_copy, run=no_node) is False
+    assert list((app_copy / "runtime").glob(".app-bytecode*")) == []

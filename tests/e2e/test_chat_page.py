@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from .conftest import READY, Server, open_app
+import serve
+
+from .conftest import READY, ROOT, Server, open_app
 from .helpers import ATLAS, ECHO, LUNA, messages, open_character, send, send_and_wait, stored
 
 
@@ -225,6 +229,35 @@ def test_a_boot_failure_is_shown_in_the_page(page: Page, server: Server, page_er
     expect(page.locator("#boot-status")).to_contain_text("sessions.py")
     assert page_errors and all("sessions.py" in e for e in page_errors)
     page_errors.clear()
+
+
+def test_a_first_start_imports_the_app_compiled_ahead_or_compiles_it(page: Page, server: Server) -> None:
+    open_app(page, server)
+    expect(page.locator("html")).to_have_attribute("data-bytecode", "unpacked")
+    send_and_wait(page, "from bytecode")
+    page.route(re.compile(r".*/runtime/app-bytecode\.zip$"), lambda route: route.fulfill(status=404, body="gone"))
+    page.reload()
+    page.wait_for_selector(READY, timeout=60_000)
+    expect(page.locator("html")).to_have_attribute("data-bytecode", "none")
+    send_and_wait(page, "compiled here")
+
+
+def test_bytecode_of_other_sources_is_never_run(page: Page, server: Server, tmp_path: Path) -> None:
+    # Bytecode of a wording.py that fails on import, served in place of the real one:
+    # Python finds that it does not match the wording.py it has, and compiles that instead.
+    changed = tmp_path / "wording.py"
+    changed.write_text((ROOT / "app" / "wording.py").read_text(encoding="utf-8")
+                       + "\nraise RuntimeError('stale bytecode was run')\n", encoding="utf-8")
+    zipped = tmp_path / "stale.zip"
+    pyodide = next(p for p in (ROOT / "runtime").glob("pyodide-*") if p.is_dir())
+    subprocess.run(["node", str(ROOT / serve.BYTECODE_SCRIPT), str(pyodide), serve.PYODIDE_HOME, str(zipped),
+                    str(changed)], check=True, capture_output=True)
+    stale = zipped.read_bytes()
+    page.route(re.compile(r".*/runtime/app-bytecode\.zip$"),
+               lambda route: route.fulfill(status=200, body=stale, content_type="application/zip"))
+    open_app(page, server)
+    expect(page.locator("html")).to_have_attribute("data-bytecode", "unpacked")
+    send_and_wait(page, "still works")
 
 
 def test_api_override_to_a_loopback_base_is_used(page: Page, server: Server) -> None:
