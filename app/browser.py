@@ -106,12 +106,17 @@ IDLE_TIMEOUT_MS = 100
 
 
 def when_idle(callback: Callable[[], None]) -> None:
-    """Call ``callback`` once the page is idle: after the pending events and the next frame, within 100 ms."""
+    """Call ``callback`` once the page is idle: after the pending events and the next frame, within 100 ms.
+
+    In a hidden page, with no frame to wait for (and timers throttled), right after the current task.
+    """
     once = create_once_callable(lambda *_args: callback())
-    if _HAS_IDLE_CALLBACKS:
+    if str(document.visibilityState) == "hidden":
+        js.queueMicrotask(once)
+    elif _HAS_IDLE_CALLBACKS:
         window.requestIdleCallback(once, _IDLE_OPTIONS)
-    else:  # Safari
-        window.setTimeout(once, 0)
+    else:  # Safari: a frame is about 16 ms away
+        window.setTimeout(once, IDLE_TIMEOUT_MS // 2)
 
 
 _HAS_IDLE_CALLBACKS = hasattr(window, "requestIdleCallback")

@@ -106,7 +106,7 @@ class ChatController:
         # Bumped by "new conversation" / "clear all": replies to requests sent before are dropped.
         self._resets: dict[str, int] = {}
         # How changed conversations reach storage: at once (None), or by ``save_later(self.flush)``,
-        # which the page runs once it is idle, after rendering (and when it is hidden).
+        # which the page runs once it is idle, after rendering.
         self._save_later = save_later
         self._unsaved: dict[str, None] = {}  # changed since the last flush, in order
 
@@ -143,19 +143,17 @@ class ChatController:
             self.view.show_notice(f"{STORAGE_NOTICE} ({problem})", level="warning")
 
     def _save(self, config_id: str) -> None:
-        if self._save_later is None:
-            self.transcripts.save(config_id, self.conversation(config_id))
-            self._check_storage()
-            return
-        if not self._unsaved:
-            self._save_later(self.flush)  # one flush for every change until it runs
+        first = not self._unsaved
         self._unsaved[config_id] = None
+        if self._save_later is None:
+            self.flush()
+        elif first:
+            self._save_later(self.flush)  # one flush for every change until it runs
 
     def flush(self) -> None:
-        """Store the conversations changed since the last flush.
+        """Store the conversations changed since the last flush (the page also calls this when hidden).
 
-        Removed or cleared ones meanwhile stay removed: only conversations still
-        held are stored.
+        Only conversations still held are stored: one thrown away meanwhile stays away.
         """
         pending, self._unsaved = self._unsaved, {}
         for config_id in pending:
@@ -400,9 +398,11 @@ class ChatController:
     def storage_changed(self, key: str | None) -> None:
         """Another tab changed storage (``key`` None: it cleared everything); adopt it now.
 
-        Changes made here before are stored first: they are older than the
-        news, and adopting it must not drop them.
+        What this tab has not stored yet is stored first, except what the other
+        tab just removed or rewrote: its change came later and wins, as it did
+        when this tab stored every change at once.
         """
+        self._drop_unsaved(key)
         self.flush()
         for prefix in (SESSION_KEY_PREFIX, TRANSCRIPT_PREFIX):
             if key is not None and not key.startswith(prefix):
@@ -419,6 +419,16 @@ class ChatController:
             if self.current is not None and config_id in (None, self.current):
                 self.view.show_session(self.sessions.peek(self.current))
                 self.view.show_conversation(self._character(self.current), self.conversation(self.current))
+
+    def _drop_unsaved(self, key: str | None) -> None:
+        if key is None:
+            self._unsaved.clear()
+        elif key.startswith(TRANSCRIPT_PREFIX):
+            self._unsaved.pop(key[len(TRANSCRIPT_PREFIX) :], None)
+        elif key.startswith(SESSION_KEY_PREFIX):
+            config_id = key[len(SESSION_KEY_PREFIX) :]
+            if self.sessions.peek_stored(config_id) is None:  # removed: a new or cleared conversation
+                self._unsaved.pop(config_id, None)
 
     def storage_lost(self, prefix: str, config_id: str) -> bool:
         """Whether another tab removed ``config_id``'s session or conversation."""

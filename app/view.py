@@ -85,8 +85,10 @@ class DomView:
         self._earlier: list[Message] = []  # the open conversation's oldest messages, not rendered yet
         self._earlier_item: Any = None
         self._stick = True  # the list is at (or near) its end, as last observed
-        self._end_pending = False
+        self._end_soon = False  # a scroll to the end is due in a microtask
+        self._end_in_frame = False  # ... or in the next frame
         self._end_now = create_proxy(self._scroll_end_now)
+        self._end_frame = create_proxy(self._scroll_end_in_frame)
         # Whether the list is at its end is observed, not measured: a marker after the last
         # message, watched by an IntersectionObserver, reports only when it enters or leaves
         # the view. (A scroll listener would run Python, and read layout, on every scroll event,
@@ -379,17 +381,23 @@ class DomView:
         A whole conversation shown (``in_frame``) scrolls in the frame that first lays it out:
         forcing that layout here would only delay the page's other work.
         """
-        if (force or self._stick) and not self._end_pending:
-            self._end_pending = True
-            if in_frame:
-                js.requestAnimationFrame(self._end_now)
-            else:
-                js.queueMicrotask(self._end_now)
+        if not (force or self._stick):
+            return
+        if in_frame and not self._end_in_frame:
+            self._end_in_frame = True
+            js.requestAnimationFrame(self._end_frame)
+        elif not in_frame and not self._end_soon:
+            self._end_soon = True  # even with a frame's scroll pending: that one comes too late
+            js.queueMicrotask(self._end_now)
 
-    def _scroll_end_now(self, *_timestamp: Any) -> None:
-        self._end_pending = False
+    def _scroll_end_now(self) -> None:
+        self._end_soon = False
         self.messages.scrollTop = self.messages.scrollHeight
         self._stick = True
+
+    def _scroll_end_in_frame(self, _timestamp: Any = None) -> None:
+        self._end_in_frame = False
+        self._scroll_end_now()
 
     def _update_send_button(self) -> None:
         self.send_button.disabled = self._busy or self._too_long or self._offline or not self._ready

@@ -605,8 +605,8 @@ async def test_saved_when_idle_a_send_is_stored_once_after_its_reply() -> None:
     reloaded = Page(page.storage, page.proxy)
     await reloaded.controller.start()
     assert reloaded.view.texts() == [("user", "hi"), ("assistant", "reply to hi")]
-    page.run_idle_jobs()
-    assert not page.idle_jobs  # nothing changed since: nothing more to store
+    await page.send("again")  # after a flush, the next change asks for the next one
+    assert len(page.idle_jobs) == 1
 
 
 async def test_a_flush_stores_what_is_pending_at_once() -> None:
@@ -614,8 +614,10 @@ async def test_a_flush_stores_what_is_pending_at_once() -> None:
     await page.controller.start()
     await page.send("hi")
     page.controller.flush()  # the page is hidden before it was idle
-    assert page.storage.get(transcript_key("A")) is not None
+    stored = page.storage.get(transcript_key("A"))
+    assert stored is not None
     page.run_idle_jobs()  # the idle save that was asked for finds nothing left
+    assert page.storage.get(transcript_key("A")) == stored
     reloaded = Page(page.storage, page.proxy)
     await reloaded.controller.start()
     assert reloaded.view.texts() == [("user", "hi"), ("assistant", "reply to hi")]
@@ -638,10 +640,36 @@ async def test_a_conversation_thrown_away_before_the_idle_save_is_not_stored_aga
     assert page.storage.get(transcript_key("CHAR_x")) is None
 
 
-async def test_another_tabs_change_comes_after_the_changes_made_here() -> None:
+async def test_news_from_another_tab_first_stores_what_this_tab_has_not_stored_yet() -> None:
     page = Page(save_when_idle=True)
     await page.controller.start()
     await page.send("hi")
-    page.controller.storage_changed("session_A")  # before this page was idle
+    page.controller.storage_changed("session_B")  # before this page was idle
     assert page.storage.get(transcript_key("A")) is not None
     assert page.view.texts() == [("user", "hi"), ("assistant", "reply to hi")]
+
+
+async def test_a_conversation_another_tab_starts_over_is_not_brought_back_by_an_idle_save() -> None:
+    here = Page(save_when_idle=True)
+    await here.controller.start()
+    there = Page(here.storage, here.proxy)
+    await there.controller.start()
+    await here.send("hi")  # not stored yet
+    there.controller.new_conversation()  # removes session_A, then the conversation
+    here.controller.storage_changed("session_A")
+    here.controller.storage_changed(transcript_key("A"))
+    here.run_idle_jobs()
+    assert here.storage.get(transcript_key("A")) is None
+    assert here.view.texts() == []
+
+
+async def test_storage_cleared_in_another_tab_is_not_undone_by_an_idle_save() -> None:
+    page = Page(save_when_idle=True)
+    await page.controller.start()
+    await page.send("hi")
+    for key in page.storage.keys():
+        page.storage.remove(key)
+    page.controller.storage_changed(None)
+    page.run_idle_jobs()
+    assert page.storage.keys() == []
+    assert page.view.texts() == []
