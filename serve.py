@@ -284,11 +284,14 @@ def ensure_bytecode(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
     zipped, stamp_file = runtime / BYTECODE, runtime / BYTECODE_STAMP
     sources = bytecode_sources(repo)
     try:
-        stamp = _bytecode_stamp(repo, sources)
-        if zipped.is_file() and json.loads(stamp_file.read_text(encoding="utf-8")) == stamp:
-            return False
+        stamp: dict[str, str] | None = _bytecode_stamp(repo, sources)
     except (OSError, ValueError, KeyError):
-        stamp = None
+        stamp = None  # no runtime built
+    try:
+        if stamp and zipped.is_file() and json.loads(stamp_file.read_text(encoding="utf-8")) == stamp:
+            return False
+    except (OSError, ValueError):
+        pass  # no stamp or a broken one: build again
     for stale in (zipped, stamp_file):
         stale.unlink(missing_ok=True)
     if stamp is None or not sources or not (repo / BYTECODE_SCRIPT).is_file():

@@ -808,6 +808,8 @@ def test_bytecode_holds_every_imported_app_module_checked_against_its_source(app
         # The hash Python compares with the source it finds, keyed by the .pyc's own magic number.
         assert pyc[8:16] == _imp.source_hash(int.from_bytes(pyc[:4], "little"), source.read_bytes())
     assert serve.ensure_bytecode(app_copy) is False  # current: Node is not run again
+    (app_copy / "runtime" / serve.BYTECODE_STAMP).unlink()
+    assert serve.ensure_bytecode(app_copy) is True  # unsure what the zip holds: built again
 
 
 def test_bytecode_is_built_again_when_an_app_file_changes(app_copy: Path) -> None:
