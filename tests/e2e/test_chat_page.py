@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import _imp
 import re
 import subprocess
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -242,19 +244,47 @@ def test_a_first_start_imports_the_app_compiled_ahead_or_compiles_it(page: Page,
     send_and_wait(page, "compiled here")
 
 
-def test_bytecode_of_other_sources_is_never_run(page: Page, server: Server, tmp_path: Path) -> None:
-    # Bytecode of a wording.py that fails on import, served in place of the real one:
-    # Python finds that it does not match the wording.py it has, and compiles that instead.
+def failing_wording_bytecode(tmp_path: Path, *, forge_hash: bool) -> bytes:
+    """A bytecode zip of a wording.py that raises on import; ``forge_hash``: stamped with the real file's hash."""
     changed = tmp_path / "wording.py"
-    changed.write_text((ROOT / "app" / "wording.py").read_text(encoding="utf-8")
-                       + "\nraise RuntimeError('stale bytecode was run')\n", encoding="utf-8")
-    zipped = tmp_path / "stale.zip"
-    pyodide = next(p for p in (ROOT / "runtime").glob("pyodide-*") if p.is_dir())
+    real = (ROOT / "app" / "wording.py").read_bytes()
+    changed.write_bytes(real + b"\nraise RuntimeError('this bytecode ran')\n")
+    zipped = tmp_path / "bytecode.zip"
+    pyodide = ROOT / "runtime" / serve.runtime_dirs(serve.pinned_versions(ROOT))[serve.PYODIDE_PACKAGE]
     subprocess.run(["node", str(ROOT / serve.BYTECODE_SCRIPT), str(pyodide), serve.PYODIDE_HOME, str(zipped),
                     str(changed)], check=True, capture_output=True)
-    stale = zipped.read_bytes()
+    if not forge_hash:
+        return zipped.read_bytes()
+    with zipfile.ZipFile(zipped) as bundle:
+        (name,) = bundle.namelist()
+        pyc = bundle.read(name)
+    # Python's check: the source hash, keyed by the .pyc's magic number, at bytes 8 to 16.
+    pyc = pyc[:8] + _imp.source_hash(int.from_bytes(pyc[:4], "little"), real) + pyc[16:]
+    with zipfile.ZipFile(zipped, "w") as bundle:
+        bundle.writestr(name, pyc)
+    return zipped.read_bytes()
+
+
+def serve_bytecode(page: Page, body: bytes) -> None:
     page.route(re.compile(r".*/runtime/app-bytecode\.zip$"),
-               lambda route: route.fulfill(status=200, body=stale, content_type="application/zip"))
+               lambda route: route.fulfill(status=200, body=body, content_type="application/zip"))
+
+
+def test_bytecode_that_matches_the_source_is_what_python_runs(
+    page: Page, server: Server, tmp_path: Path, page_errors: list[str]
+) -> None:
+    # Forged to match app/wording.py, this bytecode is run instead of compiling the file:
+    # the page fails to start. (It proves the real bytecode is found and used.)
+    serve_bytecode(page, failing_wording_bytecode(tmp_path, forge_hash=True))
+    page.goto(server.url)
+    page.wait_for_selector("html[data-app-state=error]", timeout=60_000)
+    expect(page.locator("#boot-status")).to_contain_text("this bytecode ran")
+    page_errors.clear()
+
+
+def test_bytecode_of_other_sources_is_never_run(page: Page, server: Server, tmp_path: Path) -> None:
+    # Python finds that this bytecode does not match the wording.py it has, and compiles that instead.
+    serve_bytecode(page, failing_wording_bytecode(tmp_path, forge_hash=False))
     open_app(page, server)
     expect(page.locator("html")).to_have_attribute("data-bytecode", "unpacked")
     send_and_wait(page, "still works")
