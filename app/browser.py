@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import js
-from pyodide.ffi import JsException, create_once_callable, create_proxy, jsnull, to_js
-from pyscript import document, window
+from pyodide.ffi import JsException, create_proxy, jsnull, to_js
+from pyscript import window
 
 from .api import HttpResponse
 from .errors import NetworkError
@@ -100,40 +100,6 @@ def on_storage_change(callback: Callable[[str | None], None]) -> None:
     proxy = create_proxy(handler)
     _listeners.append(proxy)  # keep the proxy alive for the page's lifetime
     window.addEventListener("storage", proxy)
-
-
-IDLE_TIMEOUT_MS = 100
-
-
-def when_idle(callback: Callable[[], None]) -> None:
-    """Call ``callback`` once the page is idle: after the pending events and the next frame, within 100 ms.
-
-    In a hidden page, with no frame to wait for (and timers throttled), right after the current task.
-    """
-    once = create_once_callable(lambda *_args: callback())
-    if str(document.visibilityState) == "hidden":
-        js.queueMicrotask(once)
-    elif _HAS_IDLE_CALLBACKS:
-        window.requestIdleCallback(once, _IDLE_OPTIONS)
-    else:  # Safari: a frame is about 16 ms away
-        window.setTimeout(once, IDLE_TIMEOUT_MS // 2)
-
-
-_HAS_IDLE_CALLBACKS = hasattr(window, "requestIdleCallback")
-_IDLE_OPTIONS = to_js({"timeout": IDLE_TIMEOUT_MS}, dict_converter=js.Object.fromEntries)
-
-
-def on_page_hidden(callback: Callable[[], None]) -> None:
-    """Call ``callback`` when the page is hidden or left: it may not run again (a closed tab, a discarded app)."""
-
-    def handler(event: Any) -> None:
-        if event.type == "pagehide" or str(document.visibilityState) == "hidden":
-            callback()
-
-    proxy = create_proxy(handler)
-    _listeners.append(proxy)
-    window.addEventListener("pagehide", proxy)
-    document.addEventListener("visibilitychange", proxy)
 
 
 def on_connectivity_change(callback: Callable[[bool], None]) -> None:

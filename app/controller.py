@@ -86,7 +86,6 @@ class ChatController:
         *,
         storage_problem: Callable[[], str | None] = lambda: None,
         max_messages: int = MAX_MESSAGES,
-        save_later: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
         self.view = view
         self.sessions = sessions
@@ -105,10 +104,6 @@ class ChatController:
         self.online = True
         # Bumped by "new conversation" / "clear all": replies to requests sent before are dropped.
         self._resets: dict[str, int] = {}
-        # How changed conversations reach storage: at once (None), or by ``save_later(self.flush)``,
-        # which the page runs once it is idle, after rendering.
-        self._save_later = save_later
-        self._unsaved: dict[str, None] = {}  # changed since the last flush, in order
 
     # ----- helpers -------------------------------------------------------------------------
 
@@ -143,24 +138,8 @@ class ChatController:
             self.view.show_notice(f"{STORAGE_NOTICE} ({problem})", level="warning")
 
     def _save(self, config_id: str) -> None:
-        first = not self._unsaved
-        self._unsaved[config_id] = None
-        if self._save_later is None:
-            self.flush()
-        elif first:
-            self._save_later(self.flush)  # one flush for every change until it runs
-
-    def flush(self) -> None:
-        """Store the conversations changed since the last flush (the page also calls this when hidden).
-
-        Only conversations still held are stored: one thrown away meanwhile stays away.
-        """
-        pending, self._unsaved = self._unsaved, {}
-        for config_id in pending:
-            if config_id in self._conversations:
-                self.transcripts.save(config_id, self._conversations[config_id])
-        if pending:
-            self._check_storage()
+        self.transcripts.save(config_id, self.conversation(config_id))
+        self._check_storage()
 
     def _append(self, config_id: str, message: Message) -> None:
         messages = self.conversation(config_id)
@@ -168,7 +147,7 @@ class ChatController:
         overflow = len(messages) - self._max_messages
         if overflow > 0:
             del messages[:overflow]
-        if config_id == self.current:  # shown first, then stored (see save_later)
+        if config_id == self.current:  # shown first, then stored: both before the browser paints
             if overflow > 0:
                 self.view.show_conversation(self._character(config_id), messages)
             else:
@@ -396,14 +375,7 @@ class ChatController:
     # ----- other tabs -----------------------------------------------------------------------
 
     def storage_changed(self, key: str | None) -> None:
-        """Another tab changed storage (``key`` None: it cleared everything); adopt it now.
-
-        What this tab has not stored yet is stored first, except what the other
-        tab just removed or rewrote: its change came later and wins, as it did
-        when this tab stored every change at once.
-        """
-        self._drop_unsaved(key)
-        self.flush()
+        """Another tab changed storage (``key`` None: it cleared everything); adopt it now."""
         for prefix in (SESSION_KEY_PREFIX, TRANSCRIPT_PREFIX):
             if key is not None and not key.startswith(prefix):
                 continue
@@ -419,16 +391,6 @@ class ChatController:
             if self.current is not None and config_id in (None, self.current):
                 self.view.show_session(self.sessions.peek(self.current))
                 self.view.show_conversation(self._character(self.current), self.conversation(self.current))
-
-    def _drop_unsaved(self, key: str | None) -> None:
-        if key is None:
-            self._unsaved.clear()
-        elif key.startswith(TRANSCRIPT_PREFIX):
-            self._unsaved.pop(key[len(TRANSCRIPT_PREFIX) :], None)
-        elif key.startswith(SESSION_KEY_PREFIX):
-            config_id = key[len(SESSION_KEY_PREFIX) :]
-            if self.sessions.peek_stored(config_id) is None:  # removed: a new or cleared conversation
-                self._unsaved.pop(config_id, None)
 
     def storage_lost(self, prefix: str, config_id: str) -> bool:
         """Whether another tab removed ``config_id``'s session or conversation."""

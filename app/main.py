@@ -20,12 +20,10 @@ from app.api import ProxyClient
 from app.browser import (
     local_storage,
     on_connectivity_change,
-    on_page_hidden,
     on_storage_change,
     page_origin,
     page_query,
     post_json,
-    when_idle,
 )
 from app.controller import ChatController, start_task
 from app.roster import Roster
@@ -62,11 +60,8 @@ def start() -> asyncio.Task[None] | None:
             TranscriptStore(storage),
             Roster(storage, settings.characters),
             storage_problem=lambda: storage.problem,
-            # Stored once the page is idle: a reply is on screen without waiting for its save.
-            save_later=when_idle,
         )
         view.bind(controller)
-        on_page_hidden(controller.flush)  # what is not stored yet, before the page may go away
         on_storage_change(controller.storage_changed)
         on_connectivity_change(controller.set_online)
         for warning in [*settings.problems, api_warning]:

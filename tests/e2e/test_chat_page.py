@@ -94,21 +94,6 @@ def test_conversation_survives_a_reload(page: Page, server: Server) -> None:
     expect(messages(page)).to_have_text(["remember me", first])
 
 
-def test_a_conversation_is_stored_after_its_reply_is_shown_and_before_the_page_is_left(
-    page: Page, server: Server
-) -> None:
-    # The page stores a changed conversation once it is idle, after rendering: here it never is.
-    page.add_init_script("window.requestIdleCallback = () => 0;")
-    open_app(page, server)
-    first = send_and_wait(page, "remember me too")
-    page.wait_for_timeout(200)
-    assert stored(page, f"pychat:transcript:{LUNA}") is None
-    page.reload()  # leaving the page stores it
-    page.wait_for_selector(READY)
-    expect(messages(page)).to_have_text(["remember me too", first])
-    assert "remember me too" in (stored(page, f"pychat:transcript:{LUNA}") or "")
-
-
 def test_reload_reopens_the_character_that_was_open(page: Page, server: Server) -> None:
     open_app(page, server)
     open_character(page, ATLAS)

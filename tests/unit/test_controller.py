@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from app.controller import (
     MAX_MESSAGE_CHARS,
@@ -15,7 +14,7 @@ from app.roster import Roster
 from app.sessions import SessionManager
 from app.settings import Character
 from app.storage import GuardedStorage, MemoryStorage
-from app.transcript import Message, TranscriptStore, transcript_key
+from app.transcript import Message, TranscriptStore
 from app.wording import NETWORK, SERVER
 
 from .fakes import DROPPED, BrokenStorage, FakeProxy, FakeView, ok, status
@@ -26,17 +25,10 @@ CHARACTERS = [Character("A", "Alice"), Character("B", "Bob")]
 class Page:
     """One page load: a controller over shared storage (a reload is a new Page on the same storage)."""
 
-    def __init__(
-        self,
-        storage: MemoryStorage | GuardedStorage | None = None,
-        proxy: FakeProxy | None = None,
-        *,
-        save_when_idle: bool = False,
-    ) -> None:
+    def __init__(self, storage: MemoryStorage | GuardedStorage | None = None, proxy: FakeProxy | None = None) -> None:
         self.storage = storage if storage is not None else MemoryStorage()
         self.proxy = proxy or FakeProxy()
         self.view = FakeView()
-        self.idle_jobs: list[Callable[[], None]] = []  # what the browser would run once the page is idle
         client = self.proxy.client()
         guarded = self.storage if isinstance(self.storage, GuardedStorage) else None
         self.controller = ChatController(
@@ -46,13 +38,7 @@ class Page:
             TranscriptStore(self.storage),
             Roster(self.storage, CHARACTERS),
             storage_problem=(lambda: guarded.problem) if guarded else (lambda: None),
-            save_later=self.idle_jobs.append if save_when_idle else None,
         )
-
-    def run_idle_jobs(self) -> None:
-        jobs, self.idle_jobs[:] = list(self.idle_jobs), []
-        for job in jobs:
-            job()
 
     def submit_held(self, text: str) -> asyncio.Future[None]:
         """Send ``text`` while the proxy holds every request until ``proxy.gate.set()``."""
@@ -592,84 +578,3 @@ async def test_retry_is_refused_while_offline() -> None:
     assert page.view.info == OFFLINE_NOTICE
     page.controller.set_online(True)
     assert page.view.info is None
-
-
-async def test_saved_when_idle_a_send_is_stored_once_after_its_reply() -> None:
-    page = Page(save_when_idle=True)
-    await page.controller.start()
-    await page.send("hi")
-    assert page.view.texts() == [("user", "hi"), ("assistant", "reply to hi")]
-    assert page.storage.get(transcript_key("A")) is None  # not yet: the page has not been idle
-    assert len(page.idle_jobs) == 1  # one save for the message and its reply
-    page.run_idle_jobs()
-    reloaded = Page(page.storage, page.proxy)
-    await reloaded.controller.start()
-    assert reloaded.view.texts() == [("user", "hi"), ("assistant", "reply to hi")]
-    await page.send("again")  # after a flush, the next change asks for the next one
-    assert len(page.idle_jobs) == 1
-
-
-async def test_a_flush_stores_what_is_pending_at_once() -> None:
-    page = Page(save_when_idle=True)
-    await page.controller.start()
-    await page.send("hi")
-    page.controller.flush()  # the page is hidden before it was idle
-    stored = page.storage.get(transcript_key("A"))
-    assert stored is not None
-    page.run_idle_jobs()  # the idle save that was asked for finds nothing left
-    assert page.storage.get(transcript_key("A")) == stored
-    reloaded = Page(page.storage, page.proxy)
-    await reloaded.controller.start()
-    assert reloaded.view.texts() == [("user", "hi"), ("assistant", "reply to hi")]
-
-
-async def test_a_conversation_thrown_away_before_the_idle_save_is_not_stored_again() -> None:
-    page = Page(save_when_idle=True)
-    await page.controller.start()
-    await page.send("hi")
-    page.controller.new_conversation()
-    opening = page.controller.add_character("CHAR_x")
-    assert opening is not None
-    await opening
-    await page.send("to x")
-    task = page.controller.remove_character("CHAR_x")
-    if task is not None:
-        await task
-    page.run_idle_jobs()
-    assert page.storage.get(transcript_key("A")) is None
-    assert page.storage.get(transcript_key("CHAR_x")) is None
-
-
-async def test_news_from_another_tab_first_stores_what_this_tab_has_not_stored_yet() -> None:
-    page = Page(save_when_idle=True)
-    await page.controller.start()
-    await page.send("hi")
-    page.controller.storage_changed("session_B")  # before this page was idle
-    assert page.storage.get(transcript_key("A")) is not None
-    assert page.view.texts() == [("user", "hi"), ("assistant", "reply to hi")]
-
-
-async def test_a_conversation_another_tab_starts_over_is_not_brought_back_by_an_idle_save() -> None:
-    here = Page(save_when_idle=True)
-    await here.controller.start()
-    there = Page(here.storage, here.proxy)
-    await there.controller.start()
-    await here.send("hi")  # not stored yet
-    there.controller.new_conversation()  # removes session_A, then the conversation
-    here.controller.storage_changed("session_A")
-    here.controller.storage_changed(transcript_key("A"))
-    here.run_idle_jobs()
-    assert here.storage.get(transcript_key("A")) is None
-    assert here.view.texts() == []
-
-
-async def test_storage_cleared_in_another_tab_is_not_undone_by_an_idle_save() -> None:
-    page = Page(save_when_idle=True)
-    await page.controller.start()
-    await page.send("hi")
-    for key in page.storage.keys():
-        page.storage.remove(key)
-    page.controller.storage_changed(None)
-    page.run_idle_jobs()
-    assert page.storage.keys() == []
-    assert page.view.texts() == []
