@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .storage import Storage
@@ -61,6 +62,17 @@ class Message:
         return cls(role, text, retry if isinstance(retry, str) else None)
 
 
+@lru_cache(maxsize=2 * MAX_MESSAGES)
+def _encoded(message: Message) -> str:
+    """``message`` as stored JSON, encoded once: a save re-encodes only what is new."""
+    return json.dumps(message.to_json(), ensure_ascii=False)
+
+
+def _encoded_list(parts: list[str]) -> str:
+    """What ``json.dumps`` makes of the list of those messages, from their encodings."""
+    return f"[{', '.join(parts)}]"
+
+
 def transcript_key(config_id: str) -> str:
     return f"{TRANSCRIPT_PREFIX}{config_id}"
 
@@ -90,11 +102,11 @@ class TranscriptStore:
 
     def save(self, config_id: str, messages: list[Message]) -> None:
         """Store the newest messages, evicting other conversations (oldest first) to stay in budget."""
-        kept = [m.to_json() for m in messages if not m.transient][-self._max_messages :]
-        encoded = json.dumps(kept, ensure_ascii=False)
+        kept = [_encoded(m) for m in messages if not m.transient][-self._max_messages :]
+        encoded = _encoded_list(kept)
         while len(encoded) > self._max_total and kept:
             kept = kept[len(kept) // 2 + 1 :]  # alone over budget: drop its oldest half
-            encoded = json.dumps(kept, ensure_ascii=False)
+            encoded = _encoded_list(kept)
         if not kept:
             self.clear(config_id)
             return

@@ -76,6 +76,7 @@ class DomView:
         self._ready = False
         self._busy = False
         self._too_long = False
+        self._session_shown: str | None = None  # as index.html starts: "none yet"
         self._offline = False
         self._info: str | None = None
         self._warnings: list[tuple[str, str]] = []  # (level, text), shown until the page reloads
@@ -205,6 +206,9 @@ class DomView:
         )
 
     def show_session(self, session_id: str | None) -> None:
+        if session_id == self._session_shown:
+            return  # shown after every reply: an unchanged header must not be laid out again
+        self._session_shown = session_id
         self.session_id.textContent = session_id or ""
         self.session_none.hidden = bool(session_id)
 
