@@ -13,6 +13,11 @@ preloaded app module is dropped (so the current code is imported), and so is
 the record, which tells the page to make a new snapshot. Nothing here imports
 from the browser, so it all runs under CPython too.
 
+The modules a snapshot cannot import (the app's view, PyScript's own
+``pyscript`` package) are compiled into it instead, by
+:func:`cache_compiled`: after a restore, importing one skips the compiler
+when its file has exactly the bytes that were compiled.
+
     >>> import tempfile, pathlib, sys
     >>> root = pathlib.Path(tempfile.mkdtemp())
     >>> (root / "demo_pkg").mkdir()
@@ -151,6 +156,38 @@ def preload(package: str, root: Path, standard: list[str] | tuple[str, ...] = ()
     record.sources = loaded  # type: ignore[attr-defined]
     sys.modules[RECORD] = record
     return sorted(loaded)
+
+
+def cache_compiled(sources: dict[str, bytes]) -> int:
+    """Compile ``sources`` ({absolute path: file bytes}) now, for imports after a restore; the count.
+
+    The snapshot cannot import the modules that touch the browser (PyScript's
+    own ``pyscript`` package, the app's view), so every start compiled them
+    again. This keeps their code objects in the snapshot and lets the source
+    loader use one only when the file it reads has exactly the bytes compiled
+    here; any other file, or the same file changed, is compiled as usual.
+    Sources that do not compile are left to the import to report.
+    """
+    from importlib.machinery import SourceFileLoader
+
+    cache: dict[str, tuple[bytes, types.CodeType]] = getattr(SourceFileLoader.source_to_code, "_pychat_cache", {})
+    for path, data in sources.items():
+        try:
+            cache[path] = (bytes(data), compile(data, path, "exec", dont_inherit=True))
+        except (SyntaxError, ValueError):
+            cache.pop(path, None)
+    if not hasattr(SourceFileLoader.source_to_code, "_pychat_cache"):
+        compile_source = SourceFileLoader.source_to_code
+
+        def source_to_code(self: SourceFileLoader, data: bytes, path: str, *, _optimize: int = -1) -> types.CodeType:
+            hit = cache.get(path)
+            if hit is not None and _optimize == -1 and hit[0] == data:
+                return hit[1]
+            return compile_source(self, data, path, _optimize=_optimize)
+
+        source_to_code._pychat_cache = cache  # type: ignore[attr-defined]
+        SourceFileLoader.source_to_code = source_to_code  # type: ignore[assignment,method-assign]
+    return len(cache)
 
 
 def _in_package(name: str, package: str) -> bool:

@@ -1,10 +1,11 @@
 // Makes a Pyodide memory snapshot off the page's main thread (see pyodide-snapshot.mjs).
 //
-// Receives the app's files, starts a separate Pyodide with _makeSnapshot,
-// writes the files, lets app/snapshot.py import the standard-library modules
-// the page had loaded and the app's browser-free modules, and
-// stores the memory in Cache Storage under the page's entry. Answers
-// {ok: true} or {ok: false, error}.
+// Receives the app's files (and PyScript's own Python package), starts a
+// separate Pyodide with _makeSnapshot, writes the files, lets app/snapshot.py
+// import the standard-library modules the page had loaded and the app's
+// browser-free modules, and compile every file (for the imports it cannot make
+// here), and stores the memory in Cache Storage under the page's entry.
+// Answers {ok: true} or {ok: false, error}.
 import { loadPyodide } from "../runtime/pyodide-314.0.7/pyodide.mjs";
 import { pack } from "./snapshot-format.mjs";
 
@@ -24,17 +25,21 @@ onmessage = async ({ data }) => {
     interpreter.globals.set("snapshot_home", data.home);
     interpreter.globals.set("snapshot_package", data.package);
     interpreter.globals.set("snapshot_standard", interpreter.toPy(data.standard || []));
+    interpreter.globals.set("snapshot_files", interpreter.toPy(Object.keys(data.files)));
     const loaded = interpreter.runPython(`
 import importlib, sys
 from pathlib import Path
 sys.path.insert(0, snapshot_home)
-preload = importlib.import_module(snapshot_package + ".snapshot").preload
-loaded = preload(snapshot_package, Path(snapshot_home), snapshot_standard)
+snapshot = importlib.import_module(snapshot_package + ".snapshot")
+loaded = snapshot.preload(snapshot_package, Path(snapshot_home), snapshot_standard)
 sys.path.remove(snapshot_home)
+snapshot.cache_compiled({f"{snapshot_home}/{p}": Path(snapshot_home, p).read_bytes() for p in snapshot_files})
 loaded
 `).toJs();
     if (!loaded.includes(data.package)) throw new Error(`nothing of ${data.package} could be preloaded`);
-    interpreter.runPython("del loaded, preload, Path, importlib, sys, snapshot_home, snapshot_package, snapshot_standard");
+    interpreter.runPython(
+      "del loaded, snapshot, Path, importlib, sys, snapshot_home, snapshot_package, snapshot_standard, snapshot_files",
+    );
     const memory = pack(interpreter.makeMemorySnapshot());
     const cache = await caches.open(data.cache);
     await cache.put(data.entry, new Response(memory, {

@@ -3,7 +3,8 @@
 // pyscript.toml names this module as its `interpreter`; PyScript only takes
 // {loadPyodide, version} from it. When Cache Storage holds a snapshot made
 // for this Pyodide build, Python starts from that saved memory (the standard
-// library and the app's browser-free modules already imported) instead of
+// library and the app's browser-free modules already imported, the app's other modules and
+// PyScript's own Python already compiled) instead of
 // initialising from scratch, which takes a fraction of the time. Otherwise
 // Pyodide starts as usual and, once the page is ready and the browser idle, a
 // worker makes a snapshot for the next visit, so the first visit pays nothing
@@ -30,7 +31,7 @@ export const version = pyodide.version;
 const INDEX_URL = new URL("../runtime/pyodide-314.0.7/", import.meta.url).href;
 const CACHE = "pychat-pyodide-snapshot";
 // One entry per page location. Bump FORMAT when what a snapshot holds changes.
-const FORMAT = 2;
+const FORMAT = 3;
 const KEY = `pyodide ${pyodide.version}; format ${FORMAT}`;
 const ENTRY = new URL("pyodide-snapshot", document.baseURI).href;
 // Where PyScript writes the [files] of pyscript.toml, and the package to preload from them.
@@ -251,9 +252,12 @@ function whenSettled(ready, failed = () => {}) {
 
 const whenIdle = (callback) => requestIdleCallback(() => callback(), { timeout: 3000 });
 
-// The app's files exactly as this page's Python sees them, for the worker to preload
-// (with the standard-library modules this page has loaded).
-function appFiles(interpreter) {
+// The app's files, and PyScript's own Python package, exactly as this page's Python sees
+// them: the worker preloads what it can and compiles the rest (with the standard-library
+// modules this page has loaded).
+const COMPILED = [PACKAGE, "pyscript"];
+
+function pythonFiles(interpreter) {
   const { FS } = interpreter;
   const files = {};
   const walk = (dir) => {
@@ -264,14 +268,16 @@ function appFiles(interpreter) {
       else if (name.endsWith(".py")) files[path.slice(HOME.length + 1)] = FS.readFile(path); // bytes, as hashed
     }
   };
-  walk(`${HOME}/${PACKAGE}`);
+  for (const dir of COMPILED) {
+    if (FS.analyzePath(`${HOME}/${dir}`).exists) walk(`${HOME}/${dir}`);
+  }
   return files;
 }
 
 function makeSnapshot(interpreter) {
   let files, standard;
   try {
-    files = appFiles(interpreter);
+    files = pythonFiles(interpreter);
     standard = interpreter.runPython(`from ${PACKAGE}.snapshot import standard_modules; standard_modules()`).toJs();
   } catch (error) {
     console.warn("Pyodide snapshot: the app's files could not be read;", error);

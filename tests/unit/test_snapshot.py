@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.snapshot import RECORD, discard_stale_preloads, imports_browser, preload, standard_modules
+from app.snapshot import RECORD, cache_compiled, discard_stale_preloads, imports_browser, preload, standard_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -203,3 +203,67 @@ def test_preload_loads_the_standard_modules_asked_for_and_skips_those_it_cannot(
     sys.modules.pop("colorsys", None)
     preload(name, root, ["colorsys", "no_such_module_here"])
     assert "colorsys" in sys.modules
+
+
+# ----- code compiled in the snapshot, for the modules it cannot import ----------------------------
+
+
+@pytest.fixture
+def source_loader(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A fresh directory on sys.path, no .pyc files, and the source loader put back afterwards."""
+    from importlib.machinery import SourceFileLoader
+
+    monkeypatch.setattr(SourceFileLoader, "source_to_code", SourceFileLoader.source_to_code)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+
+
+def _fresh_name() -> str:
+    return f"cached_{uuid.uuid4().hex}"
+
+
+def test_an_import_uses_the_code_compiled_for_its_exact_file(source_loader: Path) -> None:
+    name = _fresh_name()
+    path = source_loader / f"{name}.py"
+    path.write_text("VALUE = 'from the file'\n")
+    # Compiled from other bytes under the same path: only an exact match may be used.
+    assert cache_compiled({str(path): b"VALUE = 'stale'\n"}) >= 1
+    try:
+        assert __import__(name).VALUE == "from the file"
+    finally:
+        sys.modules.pop(name, None)
+    cache_compiled({str(path): path.read_bytes()})
+    from importlib.machinery import SourceFileLoader
+
+    loader = SourceFileLoader(name, str(path))
+    cached = SourceFileLoader.source_to_code._pychat_cache[str(path)][1]  # type: ignore[attr-defined]
+    assert loader.get_code(name) is cached  # not compiled again
+    try:
+        assert __import__(name).VALUE == "from the file"
+    finally:
+        sys.modules.pop(name, None)
+
+
+def test_a_changed_file_is_compiled_again_and_others_are_untouched(source_loader: Path) -> None:
+    first, other = _fresh_name(), _fresh_name()
+    path = source_loader / f"{first}.py"
+    path.write_text("VALUE = 1\n")
+    (source_loader / f"{other}.py").write_text("VALUE = 'other'\n")
+    cache_compiled({str(path): path.read_bytes()})
+    path.write_text("VALUE = 2\n")
+    try:
+        assert __import__(first).VALUE == 2
+        assert __import__(other).VALUE == "other"
+    finally:
+        sys.modules.pop(first, None)
+        sys.modules.pop(other, None)
+
+
+def test_a_file_that_does_not_compile_is_left_to_the_import(source_loader: Path) -> None:
+    name = _fresh_name()
+    path = source_loader / f"{name}.py"
+    path.write_text("def broken(:\n")
+    cache_compiled({str(path): path.read_bytes()})
+    with pytest.raises(SyntaxError):
+        __import__(name)
