@@ -214,6 +214,14 @@ def reloads(browser: Browser, urls: dict[str, tuple[str, str | None]], count: in
     return {label: visitor.close() for label, visitor in visitors.items()}
 
 
+# A person types, pauses, then presses Enter. Pressing it within a few milliseconds of typing
+# (Playwright's fill, then press) made the p50 a coin toss: whether Chromium's frame after
+# the key press came at once or at the next vsync depended on where the typing's frame
+# fell, so each page's sends split into two groups about 8 ms apart, in proportions that
+# changed from run to run. After a pause the frame comes at once, as it does for a person.
+TYPING_PAUSE_MS = 100
+
+
 def send_latency(browser: Browser, url: str, input_selector: str, count: int) -> tuple[float, float]:
     """p50 and p95 from pressing Enter to the reply rendered, over ``count`` messages (after 5 warm-ups).
 
@@ -228,6 +236,7 @@ def send_latency(browser: Browser, url: str, input_selector: str, count: int) ->
     box = page.locator(input_selector)
     for i in range(count + 5):
         box.fill(f"message {i}")
+        page.wait_for_timeout(TYPING_PAUSE_MS)
         box.press("Enter")
         page.wait_for_function(f"window.__sends.length >= {i + 1}", timeout=30_000)
         page.wait_for_timeout(20)
