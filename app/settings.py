@@ -68,7 +68,34 @@ def _split(base: str) -> tuple[str, str, str, str] | None:
         host, port = netloc, ""
     if port and int(port) > 65535:
         return None
+    if host.startswith("[") and not _is_ipv6(host[1:-1]):
+        return None  # "[0]" has the characters of an address but is none (for browsers neither)
     return scheme, netloc, host.strip("[]").lower(), path
+
+
+def _is_ipv6(text: str) -> bool:
+    """Whether ``text`` is an IPv6 address: eight hex groups, one "::" for a run of them, and
+    perhaps a dotted IPv4 address as the last two (without the ipaddress module, as above).
+
+    >>> [_is_ipv6(t) for t in ("::1", "::", "1:2:3:4:5:6:7:8", "::ffff:127.0.0.1")]
+    [True, True, True, True]
+    >>> [_is_ipv6(t) for t in ("0", "1:2", ":1", "1::2::3", "1:2:3:4:5:6:7:8:9", "::1.2.3.04")]
+    [False, False, False, False, False, False]
+    """
+    head, compressed, tail = text.partition("::")
+    if "::" in tail:
+        return False
+    groups = [*(head.split(":") if head else []), *(tail.split(":") if tail else [])]
+    count = len(groups)
+    if groups and "." in groups[-1]:
+        octets = groups.pop().split(".")
+        decimal = all(o.isascii() and o.isdigit() and o == str(int(o)) and int(o) <= 255 for o in octets)
+        if len(octets) != 4 or not decimal:
+            return False
+        count += 1  # an IPv4 address takes two groups
+    if not all(1 <= len(g) <= 4 and all(c in "0123456789abcdefABCDEF" for c in g) for g in groups):
+        return False
+    return count < 8 if compressed else count == 8
 
 
 def normalize_base(raw: object) -> str | None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from app.settings import _NETLOC, Character, is_loopback_base, load_settings, normalize_base, resolve_api_base
+from app.settings import _NETLOC, Character, _is_ipv6, is_loopback_base, load_settings, normalize_base, resolve_api_base
 
 PAGE = "http://127.0.0.1:8000"
 DEFAULT = "http://localhost:3000"
@@ -109,6 +109,7 @@ URLISH = st.text(alphabet="hHtTpPsS:/.?#[]@\\%-_~ \t09aAzZ\u00e9\u0130:1", max_s
 
 @settings(max_examples=3000, deadline=None)
 @example("http://0#?")  # a fragment that is only "?" once slipped through
+@example("http://[0]")  # hex digits in brackets, but no IPv6 address
 @given(st.one_of(URLISH, st.builds(lambda a, b: a + b, st.sampled_from(["http://", "https://", "HTTP://"]), URLISH)))
 def test_the_api_base_parser_accepts_nothing_urllib_would_refuse_and_agrees_on_the_rest(raw: str) -> None:
     ours, reference = normalize_base(raw), _urlsplit_normalize(raw)
@@ -129,3 +130,19 @@ def test_the_api_base_parser_accepts_nothing_urllib_would_refuse_and_agrees_on_t
 )
 def test_loopback_hosts_are_recognised(base: str, loopback: bool) -> None:
     assert is_loopback_base(base) is loopback
+
+
+@settings(max_examples=2000, deadline=None)
+@example("::ffff:1.2.3.04")
+@example("1:2:3:4:5:6:7::")
+@given(st.text(alphabet="0123456789abcdefABCDEF:.", max_size=24))
+def test_bracketed_hosts_are_exactly_the_ipv6_addresses(text: str) -> None:
+    import ipaddress
+
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        expected = False
+    else:
+        expected = True
+    assert _is_ipv6(text) is expected
