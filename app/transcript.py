@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 from typing import Any
 
 from .storage import Storage
@@ -51,6 +51,11 @@ class Message:
             data["retry"] = self.retry
         return data
 
+    @cached_property
+    def stored(self) -> str:
+        """:meth:`to_json` encoded, once per message: a save then re-encodes only the new ones."""
+        return json.dumps(self.to_json(), ensure_ascii=False)
+
     @classmethod
     def from_json(cls, data: Any) -> Message | None:
         """A message from stored JSON, or None when the entry is malformed."""
@@ -62,14 +67,8 @@ class Message:
         return cls(role, text, retry if isinstance(retry, str) else None)
 
 
-@lru_cache(maxsize=2 * MAX_MESSAGES)
-def _encoded(message: Message) -> str:
-    """``message`` as stored JSON, encoded once: a save re-encodes only what is new."""
-    return json.dumps(message.to_json(), ensure_ascii=False)
-
-
 def _encoded_list(parts: list[str]) -> str:
-    """What ``json.dumps`` makes of the list of those messages, from their encodings."""
+    """What ``json.dumps(..., ensure_ascii=False)`` makes of the list of these encoded messages."""
     return f"[{', '.join(parts)}]"
 
 
@@ -102,7 +101,7 @@ class TranscriptStore:
 
     def save(self, config_id: str, messages: list[Message]) -> None:
         """Store the newest messages, evicting other conversations (oldest first) to stay in budget."""
-        kept = [_encoded(m) for m in messages if not m.transient][-self._max_messages :]
+        kept = [m.stored for m in messages if not m.transient][-self._max_messages :]
         encoded = _encoded_list(kept)
         while len(encoded) > self._max_total and kept:
             kept = kept[len(kept) // 2 + 1 :]  # alone over budget: drop its oldest half

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.storage import MemoryStorage
-from app.transcript import Message, TranscriptStore, transcript_key
+from app.transcript import MAX_STORED_MESSAGE_CHARS, Message, TranscriptStore, transcript_key
 
 
 def test_conversation_round_trips_through_storage() -> None:
@@ -92,3 +96,30 @@ def test_clear_all_also_removes_the_index() -> None:
     store.save("A", [Message("user", "hi")])
     store.clear_all()
     assert storage.items == {}
+
+
+_texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=()), max_size=40) | st.sampled_from(
+    ["", '"quoted" \\ back\\slash', "line\nbreak\ttab\x00\x1f", "\u2028\u2029", "\ud800 lone surrogate", "é🙂"]
+)
+_messages = st.builds(Message, st.sampled_from(["user", "assistant", "error"]), _texts, st.none() | _texts)
+
+
+@given(st.lists(_messages, max_size=12), st.integers(min_value=0, max_value=3))
+def test_a_save_stores_exactly_what_json_dumps_makes_of_the_messages(messages: list[Message], long: int) -> None:
+    """Each message is encoded once and the list joined: the stored string must not change by it."""
+    if messages and long:  # the shortened-for-storage path, for one message
+        messages[0] = Message(messages[0].role, "x" * (MAX_STORED_MESSAGE_CHARS + long), messages[0].retry)
+    storage = MemoryStorage()
+    TranscriptStore(storage).save("CHAR_a", messages)
+    kept = [m.to_json() for m in messages]
+    assert storage.get(transcript_key("CHAR_a")) == (json.dumps(kept, ensure_ascii=False) if kept else None)
+
+
+def test_a_message_is_encoded_once_and_saves_see_later_messages() -> None:
+    storage = MemoryStorage()
+    store = TranscriptStore(storage)
+    first = Message("user", "hello")
+    store.save("CHAR_a", [first])
+    assert "stored" in vars(first)  # kept on the message, for the next save
+    store.save("CHAR_a", [first, Message("assistant", "hi")])
+    assert [m.text for m in store.load("CHAR_a")] == ["hello", "hi"]
