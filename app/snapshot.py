@@ -163,10 +163,12 @@ def cache_compiled(sources: dict[str, bytes]) -> int:
 
     The snapshot cannot import the modules that touch the browser (PyScript's
     own ``pyscript`` package, the app's view), so every start compiled them
-    again. This keeps their code objects in the snapshot and lets the source
-    loader use one only when the file it reads has exactly the bytes compiled
-    here; any other file, or the same file changed, is compiled as usual.
-    Sources that do not compile are left to the import to report.
+    again. The worker passes every Python file the page wrote, and this keeps
+    their code objects in the snapshot: the source loader uses one only when
+    the file it reads has exactly the bytes compiled here; any other file, or
+    the same file changed, is compiled as usual (and
+    :func:`discard_stale_preloads` asks for a new snapshot). Sources that do
+    not compile are left to the import to report.
     """
     from importlib.machinery import SourceFileLoader
 
@@ -195,11 +197,14 @@ def _in_package(name: str, package: str) -> bool:
 
 
 def discard_stale_preloads(root: Path) -> bool:
-    """Drop the preloaded modules if any source under ``root`` changed; True if dropped.
+    """Drop what a snapshot holds that no longer matches the files under ``root``; True if anything did.
 
-    Without a snapshot (no :data:`RECORD`) there is nothing to check. After a
-    restore, reseeds ``random``, whose state would otherwise repeat on every
-    visit.
+    Without a snapshot (no :data:`RECORD`) there is nothing to check. When a
+    preloaded module's source changed, every preloaded app module is dropped;
+    when a compiled file changed (the view, PyScript's own package after an
+    upgrade), only its code is. Either way the record goes too, which asks
+    for a new snapshot. After a restore, reseeds ``random``, whose state
+    would otherwise repeat on every visit.
     """
     record = sys.modules.get(RECORD)
     if record is None:
@@ -208,13 +213,33 @@ def discard_stale_preloads(root: Path) -> bool:
         sys.modules["random"].seed()
     package: str = getattr(record, "package", "")
     sources: dict[str, tuple[str, str]] = getattr(record, "sources", {})
+    compiled_stale = _drop_stale_compiled()
     if package and all(_source_matches(root, relative, want) for relative, want in sources.values()):
-        return False
+        if compiled_stale:
+            del sys.modules[RECORD]
+        return compiled_stale
     for name in [n for n in sys.modules if package and _in_package(n, package)]:
         del sys.modules[name]
     del sys.modules[RECORD]
     importlib.invalidate_caches()
     return True
+
+
+def _drop_stale_compiled() -> bool:
+    """Forget the code :func:`cache_compiled` kept for files that changed or went; True if any did."""
+    from importlib.machinery import SourceFileLoader
+
+    cache: dict[str, tuple[bytes, types.CodeType]] = getattr(SourceFileLoader.source_to_code, "_pychat_cache", {})
+    stale = False
+    for path, (data, _code) in list(cache.items()):
+        try:
+            current = Path(path).read_bytes()
+        except OSError:
+            current = None
+        if current != data:
+            del cache[path]
+            stale = True
+    return stale
 
 
 def _source_matches(root: Path, relative: str, want: str) -> bool:

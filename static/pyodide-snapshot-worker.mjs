@@ -33,7 +33,10 @@ sys.path.insert(0, snapshot_home)
 snapshot = importlib.import_module(snapshot_package + ".snapshot")
 loaded = snapshot.preload(snapshot_package, Path(snapshot_home), snapshot_standard)
 sys.path.remove(snapshot_home)
-snapshot.cache_compiled({f"{snapshot_home}/{p}": Path(snapshot_home, p).read_bytes() for p in snapshot_files})
+try:
+    snapshot.cache_compiled({f"{snapshot_home}/{p}": Path(snapshot_home, p).read_bytes() for p in snapshot_files})
+except Exception:  # a snapshot without compiled code still starts faster than none
+    pass
 loaded
 `).toJs();
     if (!loaded.includes(data.package)) throw new Error(`nothing of ${data.package} could be preloaded`);

@@ -261,9 +261,40 @@ def test_a_changed_file_is_compiled_again_and_others_are_untouched(source_loader
 
 
 def test_a_file_that_does_not_compile_is_left_to_the_import(source_loader: Path) -> None:
+    from importlib.machinery import SourceFileLoader
+
     name = _fresh_name()
     path = source_loader / f"{name}.py"
     path.write_text("def broken(:\n")
     cache_compiled({str(path): path.read_bytes()})
+    assert str(path) not in SourceFileLoader.source_to_code._pychat_cache  # type: ignore[attr-defined]
     with pytest.raises(SyntaxError):
         __import__(name)
+
+
+@pytest.mark.parametrize("change", [None, "edit", "delete"])
+def test_a_changed_compiled_file_asks_for_a_new_snapshot_and_keeps_the_preloads(
+    package: tuple[str, Path], source_loader: Path, change: str | None
+) -> None:
+    """The view or PyScript's package changed (a deploy, an upgrade): its code goes, and the record."""
+    from importlib.machinery import SourceFileLoader
+
+    name, root = package
+    write(root, f"{name}/__init__.py", "")
+    write(root, f"{name}/logic.py", "VALUE = 1\n")
+    view = root / f"{name}_view.py"  # compiled, not preloaded: it would touch the browser
+    view.write_text("from pyscript import window\n")
+    preload(name, root)
+    cache_compiled({str(view): view.read_bytes()})
+    logic = sys.modules[f"{name}.logic"]
+    if change == "edit":
+        view.write_text("from pyscript import document\n")
+    elif change == "delete":
+        view.unlink()
+
+    assert discard_stale_preloads(root) is (change is not None)
+
+    assert (RECORD in sys.modules) is (change is None)  # gone: the page makes a new snapshot
+    assert sys.modules[f"{name}.logic"] is logic  # still current, so still preloaded
+    cache = SourceFileLoader.source_to_code._pychat_cache  # type: ignore[attr-defined]
+    assert (str(view) in cache) is (change is None)
