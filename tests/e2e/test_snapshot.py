@@ -146,6 +146,28 @@ def test_changed_app_code_is_imported_fresh_and_a_new_snapshot_made(
         expect(page.locator("html")).to_have_attribute("data-snapshot", "restored")
 
 
+def test_changed_code_that_the_snapshot_only_compiled_is_compiled_fresh_and_a_new_snapshot_made(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
+) -> None:
+    """view.py touches the browser: the snapshot holds its compiled code, used only for the same bytes."""
+    with page_copy(tmp_path, server.api) as (url, site):
+        page = snapshot_page(new_context)
+        page.goto(url)
+        page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
+        view = site / "app" / "view.py"
+        source = view.read_text(encoding="utf-8")
+        assert 'text="Copy"' in source
+        view.write_text(source.replace('text="Copy"', 'text="Copy it"'), "utf-8")
+
+        page.goto(url)
+        page.wait_for_selector("html[data-app-state=ready]")
+        assert page.evaluate("performance.getEntriesByName('pyodide-snapshot:restored').length") == 1
+        send_and_wait(page, "hello")
+
+        expect(page.get_by_test_id("copy-button").first).to_have_text("Copy it")
+        page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)  # renewed for the new code
+
+
 def test_a_page_that_fails_after_a_restore_drops_the_snapshot_and_starts_normally_next_time(
     new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path, page_errors: list[str]
 ) -> None:
