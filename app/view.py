@@ -49,6 +49,26 @@ def _el(tag: str, *, cls: str | None = None, text: str | None = None, **attrs: s
     return node
 
 
+# One message's <li>, cloned from the template and filled in one call into JavaScript: each
+# call from Python into the DOM costs about as much as the work it does, and a message took a
+# dozen. Every outside string goes in as text (textContent, an attribute value), never as HTML.
+_FILL_MESSAGE = js.Function.new(
+    "template",
+    "role",
+    "label",
+    "text",
+    "copyLabel",
+    """const item = template.cloneNode(true);
+    item.className = `message ${role}`;
+    const [speaker, bubble, tools] = item.children;
+    speaker.textContent = label;
+    bubble.textContent = text;
+    bubble.dataset.role = role;
+    tools.firstElementChild.setAttribute("aria-label", copyLabel);
+    return item;""",
+)
+
+
 class DomView:
     """Implements :class:`app.controller.ChatView` on the elements of ``index.html``."""
 
@@ -77,6 +97,7 @@ class DomView:
         self._busy = False
         self._too_long = False
         self._session_shown: str | None = None  # as index.html starts: "none yet"
+        self._has_messages = False  # whether the list shows messages (and so hides "Say hello")
         self._offline = False
         self._info: str | None = None
         self._warnings: list[tuple[str, str]] = []  # (level, text), shown until the page reloads
@@ -160,13 +181,14 @@ class DomView:
         self.messages.replaceChildren(fragment)
         self._earlier_item = None
         self._update_earlier_control()
-        self.empty.hidden = bool(messages)
+        self.empty.hidden = self._has_messages = bool(messages)
         self.empty.textContent = f"Say hello to {_isolated(character.name)}."
         self._scroll_to_end(force=True, in_frame=True)
 
     def append_message(self, message: Message, index: int) -> None:
         self.messages.insertBefore(self._message_node(message, index), self._list_end)
-        self.empty.hidden = True
+        if not self._has_messages:
+            self.empty.hidden = self._has_messages = True
         self._scroll_to_end(force=message.role == "user")
         if message.role != "user":  # announce replies and errors, not what the user just typed
             who = speaker(message.role, self._character_name)
@@ -319,21 +341,13 @@ class DomView:
         return item
 
     def _message_node(self, message: Message, index: int) -> Any:
-        item = self._message_template.cloneNode(True)
-        item.className = f"message {message.role}"
         who = _isolated(speaker(message.role, self._character_name))
-        label = item.firstChild
-        label.textContent = f"{who}: "
-        bubble = label.nextSibling
-        bubble.textContent = message.text
-        bubble.dataset.role = message.role
-        tools = item.lastChild
-        tools.firstChild.setAttribute("aria-label", f"Copy {who}'s message")
+        item = _FILL_MESSAGE(self._message_template, message.role, f"{who}: ", message.text, f"Copy {who}'s message")
         if message.retry is not None:
             retry = _el("button", cls="retry", type="button", text="Retry", data_testid="retry-button")
             retry.dataset.index = str(index)
             retry.setAttribute("aria-label", "Retry sending this message")
-            tools.prepend(retry)
+            item.lastChild.prepend(retry)
         return item
 
     def _stop(self, controller: ChatController) -> None:
