@@ -121,21 +121,32 @@ def page_copy(tmp_path: Path, api: str) -> Iterator[tuple[str, Path]]:
         server.server_close()
 
 
-def test_changed_app_code_is_imported_fresh_and_a_new_snapshot_made(
-    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
-) -> None:
+@contextmanager
+def restored_after_editing(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path, relative: str, old: str, new: str
+) -> Iterator[tuple[Page, str]]:
+    """A returning visitor's page, restored from a snapshot made before ``relative`` had ``old`` replaced by ``new``."""
     with page_copy(tmp_path, server.api) as (url, site):
         page = snapshot_page(new_context)
         page.goto(url)
         page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
-        wording = site / "app" / "wording.py"  # preloaded into the snapshot
-        source = wording.read_text(encoding="utf-8")
-        assert "Server error: Please try again later" in source
-        wording.write_text(source.replace("Server error: Please try again later", "Changed wording"), "utf-8")
+        path = site / relative
+        source = path.read_text(encoding="utf-8")
+        assert old in source
+        path.write_text(source.replace(old, new), "utf-8")
 
         page.goto(url)
         page.wait_for_selector("html[data-app-state=ready]")
         assert page.evaluate("performance.getEntriesByName('pyodide-snapshot:restored').length") == 1
+        yield page, url
+
+
+def test_changed_app_code_is_imported_fresh_and_a_new_snapshot_made(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
+) -> None:
+    # wording.py is preloaded into the snapshot.
+    edit = ("app/wording.py", "Server error: Please try again later", "Changed wording")
+    with restored_after_editing(new_context, server, tmp_path, *edit) as (page, url):
         server.fault("chat", "status", status=500)
         send(page, "show me the new wording")
 
@@ -150,18 +161,8 @@ def test_changed_code_that_the_snapshot_only_compiled_is_compiled_fresh_and_a_ne
     new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
 ) -> None:
     """view.py touches the browser: the snapshot holds its compiled code, used only for the same bytes."""
-    with page_copy(tmp_path, server.api) as (url, site):
-        page = snapshot_page(new_context)
-        page.goto(url)
-        page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
-        view = site / "app" / "view.py"
-        source = view.read_text(encoding="utf-8")
-        assert 'text="Copy"' in source
-        view.write_text(source.replace('text="Copy"', 'text="Copy it"'), "utf-8")
-
-        page.goto(url)
-        page.wait_for_selector("html[data-app-state=ready]")
-        assert page.evaluate("performance.getEntriesByName('pyodide-snapshot:restored').length") == 1
+    edit = ("app/view.py", 'text="Copy"', 'text="Copy it"')
+    with restored_after_editing(new_context, server, tmp_path, *edit) as (page, _url):
         send_and_wait(page, "hello")
 
         expect(page.get_by_test_id("copy-button").first).to_have_text("Copy it")
