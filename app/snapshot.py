@@ -163,17 +163,21 @@ def cache_compiled(sources: dict[str, bytes]) -> int:
 
     The snapshot cannot import the modules that touch the browser (PyScript's
     own ``pyscript`` package, the app's view), so every start compiled them
-    again. The worker passes every Python file the page wrote, and this keeps
-    their code objects in the snapshot: the source loader uses one only when
-    the file it reads has exactly the bytes compiled here; any other file, or
-    the same file changed, is compiled as usual (and
-    :func:`discard_stale_preloads` asks for a new snapshot). Sources that do
-    not compile are left to the import to report.
+    again. The worker passes every Python file the page wrote; those no
+    loaded module came from are compiled here and their code kept in the
+    snapshot. The source loader uses that code only when the file it reads
+    has exactly the bytes compiled here; any other file, or the same file
+    changed, is compiled as usual (and :func:`discard_stale_preloads` asks
+    for a new snapshot). Sources that do not compile are left to the import
+    to report.
     """
     from importlib.machinery import SourceFileLoader
 
-    cache: dict[str, tuple[bytes, types.CodeType]] = getattr(SourceFileLoader.source_to_code, "_pychat_cache", {})
+    cache = _compiled_cache()
+    imported = {getattr(module, "__file__", None) for module in list(sys.modules.values())}
     for path, data in sources.items():
+        if path in imported:
+            continue  # in the snapshot as a module already, checked by its digest
         try:
             cache[path] = (bytes(data), compile(data, path, "exec", dont_inherit=True))
         except (SyntaxError, ValueError):
@@ -190,6 +194,13 @@ def cache_compiled(sources: dict[str, bytes]) -> int:
         source_to_code._pychat_cache = cache  # type: ignore[attr-defined]
         SourceFileLoader.source_to_code = source_to_code  # type: ignore[assignment,method-assign]
     return len(cache)
+
+
+def _compiled_cache() -> dict[str, tuple[bytes, types.CodeType]]:
+    """The code :func:`cache_compiled` keeps, by path (empty before it first ran)."""
+    from importlib.machinery import SourceFileLoader
+
+    return getattr(SourceFileLoader.source_to_code, "_pychat_cache", {})
 
 
 def _in_package(name: str, package: str) -> bool:
@@ -227,9 +238,7 @@ def discard_stale_preloads(root: Path) -> bool:
 
 def _drop_stale_compiled() -> bool:
     """Forget the code :func:`cache_compiled` kept for files that changed or went; True if any did."""
-    from importlib.machinery import SourceFileLoader
-
-    cache: dict[str, tuple[bytes, types.CodeType]] = getattr(SourceFileLoader.source_to_code, "_pychat_cache", {})
+    cache = _compiled_cache()
     stale = False
     for path, (data, _code) in list(cache.items()):
         try:

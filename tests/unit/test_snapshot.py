@@ -272,6 +272,21 @@ def test_a_file_that_does_not_compile_is_left_to_the_import(source_loader: Path)
         __import__(name)
 
 
+def test_a_module_already_imported_is_not_compiled_again(source_loader: Path) -> None:
+    """Preloaded modules are in the snapshot as modules, checked by their digests: no second copy."""
+    from importlib.machinery import SourceFileLoader
+
+    name = _fresh_name()
+    path = source_loader / f"{name}.py"
+    path.write_text("VALUE = 1\n")
+    try:
+        __import__(name)
+        cache_compiled({str(path): path.read_bytes()})
+        assert str(path) not in SourceFileLoader.source_to_code._pychat_cache  # type: ignore[attr-defined]
+    finally:
+        sys.modules.pop(name, None)
+
+
 @pytest.mark.parametrize("change", [None, "edit", "delete"])
 def test_a_changed_compiled_file_asks_for_a_new_snapshot_and_keeps_the_preloads(
     package: tuple[str, Path], source_loader: Path, change: str | None
