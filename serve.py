@@ -251,11 +251,15 @@ def ensure_runtime(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
     return True
 
 
-# -- app bytecode ----------------------------------------------------------------
+# -- bytecode: the app's and the standard library's ----------------------------
 BYTECODE = "app-bytecode.zip"  # in runtime/; static/pyodide-snapshot.mjs unpacks it
 BYTECODE_STAMP = "app-bytecode.json"
 BYTECODE_SCRIPT = Path("scripts") / "app-bytecode.mjs"
 PYODIDE_HOME = "/home/pyodide"  # where PyScript writes the page's [files]
+STDLIB = "page-stdlib.zip"  # in runtime/; static/pyodide-snapshot.mjs gives it to Pyodide
+STDLIB_STAMP = "page-stdlib.json"
+STDLIB_SCRIPT = Path("scripts") / "stdlib-bytecode.mjs"
+STDLIB_MODULES = Path("scripts") / "startup-modules.txt"
 
 
 def bytecode_sources(repo: Path) -> list[Path]:
@@ -264,10 +268,10 @@ def bytecode_sources(repo: Path) -> list[Path]:
     return sorted(p for p in app.glob("*.py") if p.name != "main.py") if app.is_dir() else []
 
 
-def _bytecode_stamp(repo: Path, sources: Sequence[Path]) -> dict[str, str]:
+def _node_build_stamp(repo: Path, inputs: Sequence[Path]) -> dict[str, str]:
     digest = hashlib.sha256()
-    for source in sources:
-        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    for source in inputs:
+        digest.update(source.name.encode() + b"\0" + (repo / source).read_bytes() + b"\0")
     stamp = json.loads((repo / "runtime" / RUNTIME_STAMP).read_text(encoding="utf-8"))
     return {"pyodide": str(stamp[PYODIDE_PACKAGE]), "sources": digest.hexdigest()}
 
@@ -280,13 +284,74 @@ def ensure_bytecode(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
     compiles the modules itself, as on any first visit), so a failure here is a
     warning, not an error: the stale zip is removed and the page is served.
     """
-    runtime = repo / "runtime"
-    zipped, stamp_file = runtime / BYTECODE, runtime / BYTECODE_STAMP
     sources = bytecode_sources(repo)
+    buildable = bool(sources) and (repo / BYTECODE_SCRIPT).is_file()
+    return _build_with_node(
+        repo,
+        BYTECODE,
+        BYTECODE_STAMP,
+        inputs=sources,
+        arguments=(lambda pyodide, out: [repo / BYTECODE_SCRIPT, pyodide, PYODIDE_HOME, out, *sources])
+        if buildable
+        else None,
+        failure="the app's bytecode was not built, so a first visit compiles it",
+        run=run,
+    )
+
+
+def ensure_stdlib(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
+    """Make ``runtime/page-stdlib.zip`` the page's standard library; True if rebuilt.
+
+    Pyodide ships the standard library as source, and compiling what the page
+    imports was most of a first visit's start-up. ``scripts/stdlib-bytecode.mjs``
+    compiles those modules (listed in ``scripts/startup-modules.txt``) and
+    leaves out packages a page cannot use. Without Node, or when that fails,
+    the page gets Pyodide's own zip under the same name: it works as before,
+    only slower to start, and a warning says so.
+    """
+    runtime = repo / "runtime"
+    built = _build_with_node(
+        repo,
+        STDLIB,
+        STDLIB_STAMP,
+        inputs=[STDLIB_SCRIPT, STDLIB_MODULES],
+        arguments=lambda pyodide, out: [repo / STDLIB_SCRIPT, pyodide, repo / STDLIB_MODULES, out],
+        failure="the standard library was not compiled, so a first visit compiles what it imports",
+        run=run,
+    )
+    if not (runtime / STDLIB).is_file() and (runtime / RUNTIME_STAMP).is_file():
+        pyodide = runtime / _pyodide_dir(runtime)
+        shutil.copyfile(pyodide / "python_stdlib.zip", runtime / STDLIB)
+    return built
+
+
+def _pyodide_dir(runtime: Path) -> str:
+    stamp = json.loads((runtime / RUNTIME_STAMP).read_text(encoding="utf-8"))
+    return runtime_dirs({PYODIDE_PACKAGE: stamp[PYODIDE_PACKAGE]})[PYODIDE_PACKAGE]
+
+
+def _build_with_node(
+    repo: Path,
+    name: str,
+    stamp_name: str,
+    *,
+    inputs: Sequence[Path],
+    arguments: Callable[[Path, Path], list[Path | str]] | None,
+    failure: str,
+    run: Runner = subprocess.run,
+) -> bool:
+    """Build ``runtime/<name>`` with a Node script unless its stamp says it is current; True if rebuilt.
+
+    The stamp holds the pinned Pyodide version and a digest of ``inputs``
+    (paths relative to ``repo``, or absolute). A failed build is a warning
+    (``failure`` says what the page does without it) and leaves nothing stale.
+    """
+    runtime = repo / "runtime"
+    zipped, stamp_file = runtime / name, runtime / stamp_name
     try:
-        stamp: dict[str, str] | None = _bytecode_stamp(repo, sources)
+        stamp: dict[str, str] | None = _node_build_stamp(repo, inputs)
     except (OSError, ValueError, KeyError):
-        stamp = None  # no runtime built
+        stamp = None  # no runtime built, or an input is missing
     try:
         if stamp and zipped.is_file() and json.loads(stamp_file.read_text(encoding="utf-8")) == stamp:
             return False
@@ -294,18 +359,17 @@ def ensure_bytecode(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
         pass  # no stamp or a broken one: build again
     for stale in (zipped, stamp_file):
         stale.unlink(missing_ok=True)
-    if stamp is None or not sources or not (repo / BYTECODE_SCRIPT).is_file():
+    if stamp is None or arguments is None:
         return False
-    pyodide = runtime / runtime_dirs({PYODIDE_PACKAGE: stamp["pyodide"]})[PYODIDE_PACKAGE]
-    partial = runtime / f".{BYTECODE}.{os.getpid()}"
-    command = ["node", str(repo / BYTECODE_SCRIPT), str(pyodide), PYODIDE_HOME, str(partial), *map(str, sources)]
+    partial = runtime / f".{name}.{os.getpid()}"
+    command = ["node", *map(str, arguments(runtime / _pyodide_dir(runtime), partial))]
     try:
         result = run(command, cwd=repo, check=False, capture_output=True, text=True)
         if result.returncode != 0 or not partial.is_file():
             raise SetupError(f"exit code {result.returncode}: {(result.stderr or '').strip()[-500:]}")
         partial.rename(zipped)
     except (OSError, SetupError) as error:
-        print(f"warning: the app's bytecode was not built, so a first visit compiles it ({error})", file=sys.stderr)
+        print(f"warning: {failure} ({error})", file=sys.stderr)
         partial.unlink(missing_ok=True)
         return False
     stamp_file.write_text(json.dumps(stamp) + "\n", encoding="utf-8")
@@ -701,6 +765,7 @@ def export_site(
             raise SetupError(f"{repo / name} is missing; nothing to export")
     ensure_runtime(repo, run)
     ensure_bytecode(repo)
+    ensure_stdlib(repo)
     dest.mkdir(parents=True, exist_ok=True)
 
     toml_bytes = (repo / "pyscript.toml").read_bytes()
@@ -877,6 +942,7 @@ def main(
             return 0
         ensure_runtime(repo, run)
         ensure_bytecode(repo)
+        ensure_stdlib(repo)
         servers = start_servers(
             args.host,
             args.port,

@@ -107,6 +107,7 @@ def servers() -> Iterator[dict[str, str]]:
     """The demo proxy, serve.py's page server, and a plain static server for the baselines."""
     serve.ensure_runtime(ROOT)
     serve.ensure_bytecode(ROOT)
+    serve.ensure_stdlib(ROOT)
     proxy = make_proxy_server("127.0.0.1", 0)
     api = f"http://127.0.0.1:{proxy.server_address[1]}"
     page = serve.make_static_server("127.0.0.1", 0, api, repo=ROOT, verbose=False)

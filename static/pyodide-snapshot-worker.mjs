@@ -14,7 +14,7 @@ const quiet = () => {};
 onmessage = async ({ data }) => {
   try {
     const interpreter = await loadPyodide({
-      indexURL: data.indexURL, _makeSnapshot: true, stdout: quiet, stderr: quiet,
+      ...data.options, _makeSnapshot: true, stdout: quiet, stderr: quiet,
     });
     const { FS } = interpreter;
     for (const [path, bytes] of Object.entries(data.files)) {

@@ -29,6 +29,11 @@ import { unpack } from "./snapshot-format.mjs";
 export const version = pyodide.version;
 
 const INDEX_URL = new URL("../runtime/pyodide-314.0.7/", import.meta.url).href;
+// The standard library with what the page imports at start-up compiled (serve.py builds it
+// with scripts/stdlib-bytecode.mjs, or copies Pyodide's own zip there when it cannot).
+const STDLIB_URL = new URL("../runtime/page-stdlib.zip", import.meta.url).href;
+// A new object each time: loadPyodide adds its own entries (functions too) to the one it gets.
+const options = () => ({ indexURL: INDEX_URL, stdLibURL: STDLIB_URL });
 const CACHE = "pychat-pyodide-snapshot";
 // One entry per page location. Bump FORMAT when what a snapshot holds changes.
 const FORMAT = 3;
@@ -120,10 +125,10 @@ async function restore() {
     // A promise: Pyodide fetches and compiles the wasm while the bytes are read.
     session((s) => s.setItem(PENDING, "1"));
     const memory = snapshot.arrayBuffer().then(unpack);
-    const loading = pyodide.loadPyodide({ indexURL: INDEX_URL, _loadSnapshot: memory });
+    const loading = pyodide.loadPyodide({ ...options(), _loadSnapshot: memory });
     loading.catch(() => {}); // if it fails after the time limit, nobody is waiting for it any more
     const interpreter = await within(RESTORE_MS, loading, "restoring the snapshot");
-    if (interpreter.runPython("6 * 7") !== 42) throw new Error("the restored interpreter does not compute");
+    if (interpreter.runPython(FORGET_ZIP_LISTINGS) !== 42) throw new Error("the restored interpreter does not compute");
     report("restored");
     renewWhenStale(interpreter);
     return interpreter;
@@ -136,9 +141,18 @@ async function restore() {
   }
 }
 
+// The restored memory holds zipimport's listing of the standard library's zip as it was
+// when the snapshot was made; the zip itself is fetched anew on every start, and a new
+// build of it (serve.py makes one when its inputs change) has other offsets. So the
+// listing is dropped, and the next import from the zip, if any, reads the current one.
+const FORGET_ZIP_LISTINGS = `(lambda sys, zipimport: ([
+    (getattr(zipimport, "_zip_directory_cache", {}).pop(p, None), sys.path_importer_cache.pop(p, None))
+    for p in sys.path if p.endswith(".zip")
+], 6 * 7)[1])(__import__("sys"), __import__("zipimport"))`;
+
 async function startNormally() {
   const bytecode = fetchBytecode();
-  const interpreter = await pyodide.loadPyodide({ indexURL: INDEX_URL });
+  const interpreter = await pyodide.loadPyodide(options());
   unpackBytecode(interpreter, await bytecode);
   if (!enabled) {
     report("off");
@@ -181,11 +195,11 @@ function unpackBytecode(interpreter, zipped) {
 // What PyScript calls. It passes its output handlers and the index URL it
 // guessed from this module's location; anything else (packages, a lock file)
 // was not prepared for, so that gets a separate, ordinary start.
-export async function loadPyodide(options = {}) {
+export async function loadPyodide(given = {}) {
   preloadPython();
-  const { stdout, stderr, indexURL, ...unprepared } = options;
+  const { stdout, stderr, indexURL, ...unprepared } = given;
   if (Object.keys(unprepared).length) {
-    return pyodide.loadPyodide({ ...options, indexURL: INDEX_URL });
+    return pyodide.loadPyodide({ ...given, ...options() });
   }
   const interpreter = (await restoring) ?? (await startNormally());
   if (stdout) interpreter.setStdout({ batched: stdout });
@@ -293,6 +307,10 @@ function makeSnapshot(interpreter) {
   };
   worker.onmessage = ({ data }) => finish(data.ok ? "saved" : "unsaved", data.error);
   worker.onerror = (event) => finish("unsaved", event.message || "the snapshot worker failed");
-  worker.postMessage({ indexURL: INDEX_URL, files, standard, home: HOME, package: PACKAGE,
-                       cache: CACHE, entry: ENTRY, key: KEY });
+  try {
+    worker.postMessage({ options: options(), files, standard, home: HOME, package: PACKAGE,
+                         cache: CACHE, entry: ENTRY, key: KEY });
+  } catch (error) {
+    finish("unsaved", error); // a message that cannot be sent (DataCloneError) must not leave "saving"
+  }
 }
