@@ -36,7 +36,9 @@ const { loadPyodide } = await import(pathToFileURL(`${pyodideDir}/pyodide.mjs`).
 const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/`, stdout: () => {}, stderr: () => {} });
 pyodide.globals.set("wanted", pyodide.toPy(wanted));
 pyodide.globals.set("pruned", pyodide.toPy(PRUNED));
-const summary = pyodide.runPython(`
+let summary;
+try {
+  summary = pyodide.runPython(`
 import _imp, importlib.util, sys, zipfile
 from importlib._bootstrap_external import _code_to_hash_pyc
 
@@ -50,7 +52,7 @@ with zipfile.ZipFile(archive) as source:
         path = name.replace(".", "/")
         entry = next((e for e in (path + ".py", path + "/__init__.py") if e in entries), None)
         if entry is None:
-            raise SystemExit(f"{name} is not in {archive}: remove it from the list")
+            raise LookupError(f"{name} is not in {archive}: remove it from the list")
         compile_as[entry] = name
     with zipfile.ZipFile("/tmp/page-stdlib.zip", "w", zipfile.ZIP_DEFLATED) as built:
         for info in source.infolist():
@@ -66,5 +68,9 @@ with zipfile.ZipFile(archive) as source:
             built.writestr(info, data)
 f"{len(compile_as)} modules compiled, {len(entries)} entries read"
 `);
+} catch (error) {
+  console.error(String(error.message || error).trim().split("\n").at(-1)); // Python's error, not Node's dump
+  process.exit(1);
+}
 writeFileSync(out, pyodide.FS.readFile("/tmp/page-stdlib.zip"));
 console.log(summary);

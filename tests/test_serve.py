@@ -504,6 +504,7 @@ def test_export_site_writes_a_self_contained_site(repo: Path, tmp_path: Path) ->
         "static/boot.js",
         "static/data.json",
         "runtime/VERSIONS.json",
+        "runtime/page-stdlib.zip",  # Pyodide's own here: this repository has no script to build it
         *(
             f"runtime/pyscript-0.7.31/{n}"
             for n in (
@@ -779,12 +780,13 @@ def test_page_server_gzips_text_and_wasm_for_clients_that_accept_it(built_repo: 
 # -- app bytecode ------------------------------------------------------------------
 @pytest.fixture
 def app_copy(tmp_path: Path) -> Path:
-    """The project's app and bytecode script, beside the real pinned runtime (built first)."""
+    """The project's app and bytecode scripts, beside the real pinned runtime (built first)."""
     serve.ensure_runtime(ROOT)
     root = tmp_path / "copy"
     shutil.copytree(ROOT / "app", root / "app", ignore=shutil.ignore_patterns("__pycache__"))
     (root / "scripts").mkdir()
-    shutil.copy(ROOT / serve.BYTECODE_SCRIPT, root / serve.BYTECODE_SCRIPT)
+    for script in (serve.BYTECODE_SCRIPT, serve.STDLIB_SCRIPT, serve.STDLIB_MODULES):
+        shutil.copy(ROOT / script, root / script)
     (root / "runtime").mkdir()
     shutil.copy(ROOT / "runtime" / serve.RUNTIME_STAMP, root / "runtime" / serve.RUNTIME_STAMP)
     for name in serve.versioned_runtime_dirs(ROOT / "runtime"):
@@ -839,3 +841,68 @@ def test_a_failed_bytecode_build_serves_the_page_without_it(
 
     assert serve.ensure_bytecode(app_copy, run=no_node) is False
     assert list((app_copy / "runtime").glob(".app-bytecode*")) == []
+
+
+# -- the page's standard library --------------------------------------------------------
+def stdlib_entries(root: Path, name: str = serve.STDLIB) -> dict[str, bytes]:
+    with zipfile.ZipFile(root / "runtime" / name) as bundle:
+        return {entry: bundle.read(entry) for entry in bundle.namelist()}
+
+
+def pyodide_stdlib(root: Path) -> Path:
+    return root / "runtime" / serve._pyodide_dir(root / "runtime") / "python_stdlib.zip"
+
+
+def test_the_page_stdlib_holds_the_start_up_modules_compiled_and_the_rest_as_shipped(app_copy: Path) -> None:
+    (app_copy / serve.STDLIB_MODULES).write_text("# comment\njson\njson.decoder  # trailing\nos\n", encoding="utf-8")
+    assert serve.ensure_stdlib(app_copy) is True
+    built = stdlib_entries(app_copy)
+    with zipfile.ZipFile(pyodide_stdlib(app_copy)) as original:
+        shipped = {entry: original.read(entry) for entry in original.namelist()}
+    for module in ("json/__init__", "json/decoder"):
+        assert f"{module}.py" not in built
+        pyc = built[f"{module}.pyc"]
+        assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, unchecked: built with the zip
+        assert pyc[8:16] == _imp.source_hash(int.from_bytes(pyc[:4], "little"), shipped[f"{module}.py"])
+    assert "os.py" in built and "os.pyc" not in built  # frozen into Python: never read from the zip
+    assert not [e for e in built if e.split("/")[0].removesuffix(".py") in {"unittest", "pdb", "multiprocessing"}]
+    kept = {e: d for e, d in shipped.items() if e.split("/")[0].removesuffix(".py") not in {"unittest", "pdb"}}
+    assert built["json/encoder.py"] == kept["json/encoder.py"]  # everything else is as Pyodide shipped it
+    assert len(built) < len(kept)  # some packages pruned
+    first = (app_copy / "runtime" / serve.STDLIB).read_bytes()
+    assert serve.ensure_stdlib(app_copy) is False  # current: Node is not run again
+    (app_copy / "runtime" / serve.STDLIB_STAMP).unlink()
+    assert serve.ensure_stdlib(app_copy) is True
+    assert (app_copy / "runtime" / serve.STDLIB).read_bytes() == first  # the same bytes for the same inputs
+
+
+def test_the_listed_start_up_modules_are_all_in_pyodides_stdlib(app_copy: Path) -> None:
+    # A misspelt or removed module fails the build (and so the next test's fallback) rather than
+    # being skipped unnoticed.
+    assert serve.ensure_stdlib(app_copy) is True
+    listed = [
+        line.split("#")[0].strip()
+        for line in (ROOT / serve.STDLIB_MODULES).read_text(encoding="utf-8").splitlines()
+        if line.split("#")[0].strip()
+    ]
+    built = stdlib_entries(app_copy)
+    for module in listed:
+        path = module.replace(".", "/")
+        assert {f"{path}.pyc", f"{path}/__init__.pyc"} & built.keys(), module
+
+
+def test_without_a_build_the_page_gets_pyodides_own_stdlib(
+    app_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (app_copy / serve.STDLIB_MODULES).write_text("no_such_module\n", encoding="utf-8")
+    assert serve.ensure_stdlib(app_copy) is False
+    assert "no_such_module" in capsys.readouterr().err
+    assert (app_copy / "runtime" / serve.STDLIB).read_bytes() == pyodide_stdlib(app_copy).read_bytes()
+
+    def no_node(command: list[str], **_kwargs: Any) -> Any:
+        raise FileNotFoundError("node")
+
+    (app_copy / serve.STDLIB_MODULES).write_text("json\n", encoding="utf-8")
+    assert serve.ensure_stdlib(app_copy, run=no_node) is False
+    assert (app_copy / "runtime" / serve.STDLIB).read_bytes() == pyodide_stdlib(app_copy).read_bytes()
+    assert list((app_copy / "runtime").glob(".page-stdlib*")) == []

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from playwright.sync_api import Locator, Page, expect
+
+import serve
+
+ROOT = Path(__file__).resolve().parents[2]
 
 LUNA, ATLAS, ECHO = "CHAR_luna", "CHAR_atlas", "CHAR_echo"
 
@@ -44,3 +51,15 @@ def confirm_if_asked(page: Page) -> None:
     confirm = page.get_by_test_id("confirm-button")
     if confirm.is_visible():
         confirm.click()
+
+
+def serve_main_with(page: Page, python: str) -> None:
+    """Serve ``app/main.py`` with ``python`` appended (it runs once the page is ready; ``js`` is imported)."""
+    body = (ROOT / "app" / "main.py").read_text(encoding="utf-8") + "\n" + python
+    page.route(re.compile(r".*/app/main\.py$"), lambda route: route.fulfill(body=body, content_type="text/x-python"))
+
+
+def pyodide_stdlib() -> bytes:
+    """Pyodide's own standard-library zip, as the npm package ships it."""
+    runtime = ROOT / "runtime"
+    return (runtime / serve._pyodide_dir(runtime) / "python_stdlib.zip").read_bytes()

@@ -15,7 +15,18 @@ from playwright.sync_api import BrowserContext, Page, Route, expect
 import serve
 
 from .conftest import READY, ROOT, Server, open_app
-from .helpers import ATLAS, ECHO, LUNA, messages, open_character, send, send_and_wait, stored
+from .helpers import (
+    ATLAS,
+    ECHO,
+    LUNA,
+    messages,
+    open_character,
+    pyodide_stdlib,
+    send,
+    send_and_wait,
+    serve_main_with,
+    stored,
+)
 
 
 def test_enter_sends_and_the_reply_is_shown(page: Page, server: Server) -> None:
@@ -272,6 +283,45 @@ def test_bytecode_of_other_sources_is_never_run(page: Page, server: Server, tmp_
     serve_bytecode(page, failing_wording_bytecode(tmp_path, forge_hash=False))
     open_app(page, server)
     expect(page.locator("html")).to_have_attribute("data-bytecode", "unpacked")
+    send_and_wait(page, "still works")
+
+
+# Each standard-library module read from the zip, and whether from its .pyc or its source.
+STDLIB_PROBE = """
+import sys as _sys
+js.document.documentElement.dataset.stdlib = " ".join(sorted(
+    f"{name}={'pyc' if module.__file__.endswith('.pyc') else 'py'}"
+    for name, module in list(_sys.modules.items())
+    if ".zip/" in (getattr(module, "__file__", None) or "")
+    and getattr(module.__spec__, "origin", None) != "frozen"  # built into Python: never read from the zip
+))
+"""
+
+
+def stdlib_loaded(page: Page) -> dict[str, str]:
+    found = page.locator("html").get_attribute("data-stdlib") or ""
+    return dict(item.split("=") for item in found.split())
+
+
+def test_a_first_visit_compiles_none_of_the_standard_library_it_imports(page: Page, server: Server) -> None:
+    serve_main_with(page, STDLIB_PROBE)
+    open_app(page, server)
+    loaded = stdlib_loaded(page)
+    listed = {line.split("#")[0].strip() for line in (ROOT / serve.STDLIB_MODULES).read_text().splitlines()} - {""}
+    from_source = sorted(name for name, how in loaded.items() if how == "py")
+    assert from_source == [], f"compiled on every first visit: add these to {serve.STDLIB_MODULES}"
+    unused = sorted(listed - loaded.keys())
+    assert unused == [], f"no longer imported at start: remove these from {serve.STDLIB_MODULES}"
+    send_and_wait(page, "works")
+
+
+def test_with_pyodides_own_standard_library_the_page_works_as_before(page: Page, server: Server) -> None:
+    # What the page gets when serve.py could not build its standard library (no Node).
+    page.route(re.compile(r".*/runtime/page-stdlib\.zip$"),
+               lambda route: route.fulfill(body=pyodide_stdlib(), content_type="application/zip"))
+    serve_main_with(page, STDLIB_PROBE)
+    open_app(page, server)
+    assert set(stdlib_loaded(page).values()) == {"py"}
     send_and_wait(page, "still works")
 
 

@@ -18,7 +18,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 import serve
 
 from .conftest import ROOT, Server, open_app
-from .helpers import messages, send, send_and_wait, stored
+from .helpers import messages, pyodide_stdlib, send, send_and_wait, stored
 
 SAVED = "html[data-snapshot=saved]"
 SAVE_TIMEOUT = 60_000
@@ -167,6 +167,29 @@ def test_changed_code_that_the_snapshot_only_compiled_is_compiled_fresh_and_a_ne
 
         expect(page.get_by_test_id("copy-button").first).to_have_text("Copy it")
         page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)  # renewed for the new code
+
+
+def test_a_snapshot_restored_beside_a_rebuilt_standard_library_imports_from_the_new_zip(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
+) -> None:
+    """The snapshot holds zipimport's listing of the zip it was made with; a rebuilt zip has other offsets."""
+    with page_copy(tmp_path, server.api) as (url, site):
+        page = snapshot_page(new_context)
+        page.goto(url)
+        page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
+        # As after serve.py rebuilt runtime/page-stdlib.zip (another list of start-up modules).
+        page.route(re.compile(r".*/runtime/page-stdlib\.zip$"),
+                   lambda route: route.fulfill(body=pyodide_stdlib(), content_type="application/zip"))
+        main = site / "app" / "main.py"
+        probe = "import difflib  # not in the snapshot: read from the zip now\n"
+        probe += "js.document.body.dataset.found = difflib.__name__\n"
+        main.write_text(main.read_text(encoding="utf-8") + probe, encoding="utf-8")
+
+        page.goto(url)
+        page.wait_for_selector("html[data-app-state=ready]")
+        assert page.evaluate("performance.getEntriesByName('pyodide-snapshot:restored').length") == 1
+        expect(page.locator("body")).to_have_attribute("data-found", "difflib")
+        send_and_wait(page, "hello")
 
 
 def test_a_page_that_fails_after_a_restore_drops_the_snapshot_and_starts_normally_next_time(
