@@ -280,20 +280,17 @@ def ensure_bytecode(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
     """Make ``runtime/app-bytecode.zip`` hold the app's modules compiled by the pinned Pyodide; True if rebuilt.
 
     Compiling takes Node and about two seconds, so it is done again only when an
-    app file or the runtime changed. The page works the same without the zip (it
-    compiles the modules itself, as on any first visit), so a failure here is a
-    warning, not an error: the stale zip is removed and the page is served.
+    app file, the script or the runtime changed. The page works the same without
+    the zip (it compiles the modules itself, as on any first visit), so a failure
+    here is a warning, not an error: the stale zip is removed and the page is served.
     """
     sources = bytecode_sources(repo)
-    buildable = bool(sources) and (repo / BYTECODE_SCRIPT).is_file()
     return _build_with_node(
         repo,
         BYTECODE,
         BYTECODE_STAMP,
-        inputs=sources,
-        arguments=(lambda pyodide, out: [repo / BYTECODE_SCRIPT, pyodide, PYODIDE_HOME, out, *sources])
-        if buildable
-        else None,
+        inputs=[BYTECODE_SCRIPT, *sources] if sources else [],
+        arguments=lambda pyodide, out: [repo / BYTECODE_SCRIPT, pyodide, PYODIDE_HOME, out, *sources],
         failure="the app's bytecode was not built, so a first visit compiles it",
         run=run,
     )
@@ -305,29 +302,41 @@ def ensure_stdlib(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
     Pyodide ships the standard library as source, and compiling what the page
     imports was most of a first visit's start-up. ``scripts/stdlib-bytecode.mjs``
     compiles those modules (listed in ``scripts/startup-modules.txt``) and
-    leaves out packages a page cannot use. Without Node, or when that fails,
-    the page gets Pyodide's own zip under the same name: it works as before,
-    only slower to start, and a warning says so.
+    leaves out packages a page cannot use. Without Node, when the build fails
+    (with a warning) or when the script is not there, the page gets Pyodide's
+    own zip under the same name: it works as before, only slower to start.
+    The page cannot start without this file, so it is replaced, never removed.
     """
     runtime = repo / "runtime"
-    built = _build_with_node(
+    try:
+        fallback: Path | None = pyodide_stdlib_zip(runtime)
+    except (OSError, ValueError, KeyError):
+        fallback = None  # no runtime built: nothing to serve yet
+    return _build_with_node(
         repo,
         STDLIB,
         STDLIB_STAMP,
         inputs=[STDLIB_SCRIPT, STDLIB_MODULES],
         arguments=lambda pyodide, out: [repo / STDLIB_SCRIPT, pyodide, repo / STDLIB_MODULES, out],
         failure="the standard library was not compiled, so a first visit compiles what it imports",
+        fallback=fallback,
         run=run,
     )
-    if not (runtime / STDLIB).is_file() and (runtime / RUNTIME_STAMP).is_file():
-        pyodide = runtime / _pyodide_dir(runtime)
-        shutil.copyfile(pyodide / "python_stdlib.zip", runtime / STDLIB)
-    return built
 
 
-def _pyodide_dir(runtime: Path) -> str:
+def startup_modules(repo: Path = REPO) -> list[str]:
+    """The modules ``scripts/startup-modules.txt`` lists (``#`` starts a comment)."""
+    lines = (repo / STDLIB_MODULES).read_text(encoding="utf-8").splitlines()
+    return [name for name in (line.split("#")[0].strip() for line in lines) if name]
+
+
+def pyodide_stdlib_zip(runtime: Path) -> Path:
+    """Pyodide's own standard-library zip, as the pinned npm package ships it."""
     stamp = json.loads((runtime / RUNTIME_STAMP).read_text(encoding="utf-8"))
-    return runtime_dirs({PYODIDE_PACKAGE: stamp[PYODIDE_PACKAGE]})[PYODIDE_PACKAGE]
+    return runtime / runtime_dirs({PYODIDE_PACKAGE: stamp[PYODIDE_PACKAGE]})[PYODIDE_PACKAGE] / "python_stdlib.zip"
+
+
+NODE_BUILD_TIMEOUT_S = 300
 
 
 def _build_with_node(
@@ -336,20 +345,24 @@ def _build_with_node(
     stamp_name: str,
     *,
     inputs: Sequence[Path],
-    arguments: Callable[[Path, Path], list[Path | str]] | None,
+    arguments: Callable[[Path, Path], list[Path | str]],
     failure: str,
+    fallback: Path | None = None,
     run: Runner = subprocess.run,
 ) -> bool:
     """Build ``runtime/<name>`` with a Node script unless its stamp says it is current; True if rebuilt.
 
     The stamp holds the pinned Pyodide version and a digest of ``inputs``
-    (paths relative to ``repo``, or absolute). A failed build is a warning
-    (``failure`` says what the page does without it) and leaves nothing stale.
+    (paths relative to ``repo``; none, or one missing: nothing to build). A
+    failed build is a warning (``failure`` says what the page does without it).
+    Nothing stale is left: the file is replaced by a copy of ``fallback`` if
+    there is one, else removed. Each replacement is atomic, so a server serving
+    the file meanwhile sends the old one or the new one, never half of one.
     """
     runtime = repo / "runtime"
     zipped, stamp_file = runtime / name, runtime / stamp_name
     try:
-        stamp: dict[str, str] | None = _node_build_stamp(repo, inputs)
+        stamp: dict[str, str] | None = _node_build_stamp(repo, inputs) if inputs else None
     except (OSError, ValueError, KeyError):
         stamp = None  # no runtime built, or an input is missing
     try:
@@ -357,23 +370,30 @@ def _build_with_node(
             return False
     except (OSError, ValueError):
         pass  # no stamp or a broken one: build again
-    for stale in (zipped, stamp_file):
-        stale.unlink(missing_ok=True)
-    if stamp is None or arguments is None:
-        return False
+    stamp_file.unlink(missing_ok=True)  # first: interrupted from here on, the next start builds again
     partial = runtime / f".{name}.{os.getpid()}"
-    command = ["node", *map(str, arguments(runtime / _pyodide_dir(runtime), partial))]
     try:
-        result = run(command, cwd=repo, check=False, capture_output=True, text=True)
-        if result.returncode != 0 or not partial.is_file():
-            raise SetupError(f"exit code {result.returncode}: {(result.stderr or '').strip()[-500:]}")
-        partial.rename(zipped)
-    except (OSError, SetupError) as error:
-        print(f"warning: {failure} ({error})", file=sys.stderr)
-        partial.unlink(missing_ok=True)
+        if stamp is not None:
+            pyodide = pyodide_stdlib_zip(runtime).parent
+            command = ["node", *map(str, arguments(pyodide, partial))]
+            try:
+                result = run(command, cwd=repo, check=False, capture_output=True, text=True,
+                             timeout=NODE_BUILD_TIMEOUT_S)
+                if result.returncode != 0 or not partial.is_file():
+                    raise SetupError(f"exit code {result.returncode}: {(result.stderr or '').strip()[-500:]}")
+                os.replace(partial, zipped)
+                stamp_file.write_text(json.dumps(stamp) + "\n", encoding="utf-8")
+                return True
+            except (OSError, SetupError, subprocess.TimeoutExpired) as error:
+                print(f"warning: {failure} ({error})", file=sys.stderr)
+        if fallback is not None and fallback.is_file():
+            shutil.copy2(fallback, partial)  # its date too: an unchanged fallback keeps its validator
+            os.replace(partial, zipped)
+        else:
+            zipped.unlink(missing_ok=True)
         return False
-    stamp_file.write_text(json.dumps(stamp) + "\n", encoding="utf-8")
-    return True
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 # -- pyscript.toml ---------------------------------------------------------------

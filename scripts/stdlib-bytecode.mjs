@@ -15,7 +15,9 @@
 //   show no source lines.
 // - Modules Python has frozen in are skipped (it never reads them from the zip).
 // - PRUNED packages are left out: they need a terminal, child processes or sockets,
-//   which a page has not, or they are test and documentation tools.
+//   which a page has not, or they are test and documentation tools. That pays for most of
+//   the compiled modules' extra size (compressed, 1.33 MB as .pyc against 0.69 MB as
+//   source; pruning saves 0.39 MB), so the zip grows by about 0.24 MB.
 // - The output is the same bytes for the same inputs (entry order and dates are kept).
 import { readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -54,6 +56,7 @@ with zipfile.ZipFile(archive) as source:
         if entry is None:
             raise LookupError(f"{name} is not in {archive}: remove it from the list")
         compile_as[entry] = name
+    # /tmp here is in Pyodide's in-memory file system; Node copies the result out below.
     with zipfile.ZipFile("/tmp/page-stdlib.zip", "w", zipfile.ZIP_DEFLATED) as built:
         for info in source.infolist():
             top = info.filename.split("/")[0].removesuffix(".py")

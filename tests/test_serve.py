@@ -118,6 +118,7 @@ def repo(tmp_path: Path) -> Path:
 @pytest.fixture
 def built_repo(repo: Path) -> Path:
     ensure_runtime(repo, run=refuse_to_run)
+    serve.ensure_stdlib(repo, run=refuse_to_run)  # no build script here: Pyodide's own zip, as serve.py serves it
     return repo
 
 
@@ -334,7 +335,10 @@ def test_page_server_sends_nosniff_on_every_response(page: Page, path: str) -> N
     assert page.get(path)[1]["X-Content-Type-Options"] == "nosniff"
 
 
-@pytest.mark.parametrize("path", ["/", "/pyscript.toml", "/app/main.py", "/static/boot.js", "/runtime/VERSIONS.json"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/pyscript.toml", "/app/main.py", "/static/boot.js", "/runtime/VERSIONS.json", "/runtime/page-stdlib.zip"],
+)
 def test_page_server_asks_browsers_to_revalidate_the_pages_own_files(page: Page, path: str) -> None:
     _, headers, _ = page.get(path)
     assert headers["Cache-Control"] == "no-cache"
@@ -844,65 +848,83 @@ def test_a_failed_bytecode_build_serves_the_page_without_it(
 
 
 # -- the page's standard library --------------------------------------------------------
-def stdlib_entries(root: Path, name: str = serve.STDLIB) -> dict[str, bytes]:
-    with zipfile.ZipFile(root / "runtime" / name) as bundle:
+def stdlib_entries(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as bundle:
         return {entry: bundle.read(entry) for entry in bundle.namelist()}
 
 
-def pyodide_stdlib(root: Path) -> Path:
-    return root / "runtime" / serve._pyodide_dir(root / "runtime") / "python_stdlib.zip"
+def page_stdlib(root: Path) -> Path:
+    return root / "runtime" / serve.STDLIB
 
 
-def test_the_page_stdlib_holds_the_start_up_modules_compiled_and_the_rest_as_shipped(app_copy: Path) -> None:
-    (app_copy / serve.STDLIB_MODULES).write_text("# comment\njson\njson.decoder  # trailing\nos\n", encoding="utf-8")
-    assert serve.ensure_stdlib(app_copy) is True
-    built = stdlib_entries(app_copy)
-    with zipfile.ZipFile(pyodide_stdlib(app_copy)) as original:
-        shipped = {entry: original.read(entry) for entry in original.namelist()}
+def build_stdlib_of(root: Path, listed: str) -> dict[str, bytes]:
+    (root / serve.STDLIB_MODULES).write_text(listed, encoding="utf-8")
+    assert serve.ensure_stdlib(root) is True
+    return stdlib_entries(page_stdlib(root))
+
+
+def top_level(entry: str) -> str:
+    return entry.split("/")[0].removesuffix(".py")
+
+
+def test_the_listed_start_up_modules_are_stored_compiled_in_place_of_their_source(app_copy: Path) -> None:
+    built = build_stdlib_of(app_copy, "# comment\njson\njson.decoder  # trailing\n")
+    shipped = stdlib_entries(serve.pyodide_stdlib_zip(app_copy / "runtime"))
     for module in ("json/__init__", "json/decoder"):
         assert f"{module}.py" not in built
         pyc = built[f"{module}.pyc"]
         assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, unchecked: built with the zip
         assert pyc[8:16] == _imp.source_hash(int.from_bytes(pyc[:4], "little"), shipped[f"{module}.py"])
+    assert built["json/encoder.py"] == shipped["json/encoder.py"]  # not listed: as Pyodide shipped it
+
+
+def test_the_page_stdlib_leaves_frozen_modules_alone_and_prunes_what_a_page_cannot_use(app_copy: Path) -> None:
+    built = build_stdlib_of(app_copy, "os\n")
+    shipped = stdlib_entries(serve.pyodide_stdlib_zip(app_copy / "runtime"))
     assert "os.py" in built and "os.pyc" not in built  # frozen into Python: never read from the zip
-    assert not [e for e in built if e.split("/")[0].removesuffix(".py") in {"unittest", "pdb", "multiprocessing"}]
-    kept = {e: d for e, d in shipped.items() if e.split("/")[0].removesuffix(".py") not in {"unittest", "pdb"}}
-    assert built["json/encoder.py"] == kept["json/encoder.py"]  # everything else is as Pyodide shipped it
-    assert len(built) < len(kept)  # some packages pruned
-    first = (app_copy / "runtime" / serve.STDLIB).read_bytes()
+    removed = {top_level(e) for e in shipped} - {top_level(e) for e in built}
+    assert {"unittest", "pdb", "multiprocessing", "_pyrepl"} <= removed
+    assert built == {e: d for e, d in shipped.items() if top_level(e) not in removed}  # and nothing else changed
+    assert not removed & {m.split(".")[0] for m in serve.startup_modules(ROOT)}  # nothing the page imports
+
+
+def test_the_page_stdlib_is_built_once_and_always_to_the_same_bytes(app_copy: Path) -> None:
+    build_stdlib_of(app_copy, "json\n")
+    first = page_stdlib(app_copy).read_bytes()
     assert serve.ensure_stdlib(app_copy) is False  # current: Node is not run again
     (app_copy / "runtime" / serve.STDLIB_STAMP).unlink()
-    assert serve.ensure_stdlib(app_copy) is True
-    assert (app_copy / "runtime" / serve.STDLIB).read_bytes() == first  # the same bytes for the same inputs
+    assert serve.ensure_stdlib(app_copy) is True  # unsure what the zip holds: built again
+    assert page_stdlib(app_copy).read_bytes() == first
 
 
-def test_the_listed_start_up_modules_are_all_in_pyodides_stdlib(app_copy: Path) -> None:
-    # A misspelt or removed module fails the build (and so the next test's fallback) rather than
-    # being skipped unnoticed.
+def test_every_listed_start_up_module_is_in_pyodides_stdlib(app_copy: Path) -> None:
+    # A misspelt or removed module fails the build (the page then gets Pyodide's own zip)
+    # rather than being skipped unnoticed.
     assert serve.ensure_stdlib(app_copy) is True
-    listed = [
-        line.split("#")[0].strip()
-        for line in (ROOT / serve.STDLIB_MODULES).read_text(encoding="utf-8").splitlines()
-        if line.split("#")[0].strip()
-    ]
-    built = stdlib_entries(app_copy)
-    for module in listed:
+    built = stdlib_entries(page_stdlib(app_copy))
+    for module in serve.startup_modules(ROOT):
         path = module.replace(".", "/")
         assert {f"{path}.pyc", f"{path}/__init__.pyc"} & built.keys(), module
 
 
-def test_without_a_build_the_page_gets_pyodides_own_stdlib(
+def test_a_failed_stdlib_build_replaces_the_stale_one_with_pyodides_own(
     app_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert "json/__init__.pyc" in build_stdlib_of(app_copy, "json\n")
     (app_copy / serve.STDLIB_MODULES).write_text("no_such_module\n", encoding="utf-8")
     assert serve.ensure_stdlib(app_copy) is False
-    assert "no_such_module" in capsys.readouterr().err
-    assert (app_copy / "runtime" / serve.STDLIB).read_bytes() == pyodide_stdlib(app_copy).read_bytes()
+    assert "no_such_module" in capsys.readouterr().err  # Python's error, not Node's dump of Pyodide
+    assert page_stdlib(app_copy).read_bytes() == serve.pyodide_stdlib_zip(app_copy / "runtime").read_bytes()
+    assert not (app_copy / "runtime" / serve.STDLIB_STAMP).exists()  # the next start tries again
+
+
+def test_without_node_the_page_gets_pyodides_own_stdlib(app_copy: Path) -> None:
+    assert "json/__init__.pyc" in build_stdlib_of(app_copy, "json\n")
+    (app_copy / serve.STDLIB_MODULES).write_text("json\njson.decoder\n", encoding="utf-8")
 
     def no_node(command: list[str], **_kwargs: Any) -> Any:
         raise FileNotFoundError("node")
 
-    (app_copy / serve.STDLIB_MODULES).write_text("json\n", encoding="utf-8")
     assert serve.ensure_stdlib(app_copy, run=no_node) is False
-    assert (app_copy / "runtime" / serve.STDLIB).read_bytes() == pyodide_stdlib(app_copy).read_bytes()
+    assert page_stdlib(app_copy).read_bytes() == serve.pyodide_stdlib_zip(app_copy / "runtime").read_bytes()
     assert list((app_copy / "runtime").glob(".page-stdlib*")) == []

@@ -59,7 +59,8 @@ def serve_main_with(page: Page, python: str) -> None:
     page.route(re.compile(r".*/app/main\.py$"), lambda route: route.fulfill(body=body, content_type="text/x-python"))
 
 
-def pyodide_stdlib() -> bytes:
-    """Pyodide's own standard-library zip, as the npm package ships it."""
-    runtime = ROOT / "runtime"
-    return (runtime / serve._pyodide_dir(runtime) / "python_stdlib.zip").read_bytes()
+def serve_pyodides_own_stdlib(page: Page) -> None:
+    """Serve Pyodide's own standard-library zip as the page's (as serve.py does without Node)."""
+    body = serve.pyodide_stdlib_zip(ROOT / "runtime").read_bytes()
+    page.route(re.compile(r".*/runtime/page-stdlib\.zip$"),
+               lambda route: route.fulfill(body=body, content_type="application/zip"))

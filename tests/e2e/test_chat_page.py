@@ -21,10 +21,10 @@ from .helpers import (
     LUNA,
     messages,
     open_character,
-    pyodide_stdlib,
     send,
     send_and_wait,
     serve_main_with,
+    serve_pyodides_own_stdlib,
     stored,
 )
 
@@ -307,7 +307,7 @@ def test_a_first_visit_compiles_none_of_the_standard_library_it_imports(page: Pa
     serve_main_with(page, STDLIB_PROBE)
     open_app(page, server)
     loaded = stdlib_loaded(page)
-    listed = {line.split("#")[0].strip() for line in (ROOT / serve.STDLIB_MODULES).read_text().splitlines()} - {""}
+    listed = set(serve.startup_modules(ROOT))
     from_source = sorted(name for name, how in loaded.items() if how == "py")
     assert from_source == [], f"compiled on every first visit: add these to {serve.STDLIB_MODULES}"
     unused = sorted(listed - loaded.keys())
@@ -317,8 +317,7 @@ def test_a_first_visit_compiles_none_of_the_standard_library_it_imports(page: Pa
 
 def test_with_pyodides_own_standard_library_the_page_works_as_before(page: Page, server: Server) -> None:
     # What the page gets when serve.py could not build its standard library (no Node).
-    page.route(re.compile(r".*/runtime/page-stdlib\.zip$"),
-               lambda route: route.fulfill(body=pyodide_stdlib(), content_type="application/zip"))
+    serve_pyodides_own_stdlib(page)
     serve_main_with(page, STDLIB_PROBE)
     open_app(page, server)
     assert set(stdlib_loaded(page).values()) == {"py"}

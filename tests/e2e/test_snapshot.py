@@ -18,7 +18,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 import serve
 
 from .conftest import ROOT, Server, open_app
-from .helpers import messages, pyodide_stdlib, send, send_and_wait, stored
+from .helpers import messages, send, send_and_wait, serve_pyodides_own_stdlib, stored
 
 SAVED = "html[data-snapshot=saved]"
 SAVE_TIMEOUT = 60_000
@@ -178,8 +178,7 @@ def test_a_snapshot_restored_beside_a_rebuilt_standard_library_imports_from_the_
         page.goto(url)
         page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
         # As after serve.py rebuilt runtime/page-stdlib.zip (another list of start-up modules).
-        page.route(re.compile(r".*/runtime/page-stdlib\.zip$"),
-                   lambda route: route.fulfill(body=pyodide_stdlib(), content_type="application/zip"))
+        serve_pyodides_own_stdlib(page)
         main = site / "app" / "main.py"
         probe = "import difflib  # not in the snapshot: read from the zip now\n"
         probe += "js.document.body.dataset.found = difflib.__name__\n"
