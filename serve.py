@@ -256,8 +256,7 @@ BYTECODE = "app-bytecode.zip"  # in runtime/; static/pyodide-snapshot.mjs unpack
 BYTECODE_STAMP = "app-bytecode.json"
 BYTECODE_SCRIPT = Path("scripts") / "app-bytecode.mjs"
 PYODIDE_HOME = "/home/pyodide"  # where PyScript writes the page's [files]
-STDLIB = "page-stdlib.zip"  # in runtime/; static/pyodide-snapshot.mjs gives it to Pyodide
-STDLIB_STAMP = "page-stdlib.json"
+STDLIB_STAMP = "page-stdlib.json"  # the zip itself: stdlib_name(); static/pyodide-snapshot.mjs gives it to Pyodide
 STDLIB_SCRIPT = Path("scripts") / "stdlib-bytecode.mjs"
 STDLIB_MODULES = Path("scripts") / "startup-modules.txt"
 
@@ -296,8 +295,20 @@ def ensure_bytecode(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
     )
 
 
+def stdlib_name(pyodide_version: str) -> str:
+    """The page's standard library in ``runtime/``, named for the Pyodide it was built from.
+
+    Not immutable (a new start-up list rebuilds it), but a host that caches it
+    anyway still never pairs it with another Pyodide's wasm after an upgrade.
+
+    >>> stdlib_name("314.0.7")
+    'page-stdlib-314.0.7.zip'
+    """
+    return f"page-stdlib-{pyodide_version}.zip"
+
+
 def ensure_stdlib(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
-    """Make ``runtime/page-stdlib.zip`` the page's standard library; True if rebuilt.
+    """Make ``runtime/page-stdlib-<pyodide version>.zip`` the page's standard library; True if rebuilt.
 
     Pyodide ships the standard library as source, and compiling what the page
     imports was most of a first visit's start-up. ``scripts/stdlib-bytecode.mjs``
@@ -309,12 +320,13 @@ def ensure_stdlib(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
     """
     runtime = repo / "runtime"
     try:
-        fallback: Path | None = pyodide_stdlib_zip(runtime)
+        version = str(json.loads((runtime / RUNTIME_STAMP).read_text(encoding="utf-8"))[PYODIDE_PACKAGE])
+        fallback = pyodide_stdlib_zip(runtime)
     except (OSError, ValueError, KeyError):
-        fallback = None  # no runtime built: nothing to serve yet
+        return False  # no runtime built: nothing to serve yet
     return _build_with_node(
         repo,
-        STDLIB,
+        stdlib_name(version),
         STDLIB_STAMP,
         inputs=[STDLIB_SCRIPT, STDLIB_MODULES],
         arguments=lambda pyodide, out: [repo / STDLIB_SCRIPT, pyodide, repo / STDLIB_MODULES, out],

@@ -7,7 +7,7 @@
 // Pyodide ships the standard library as source, so every start compiled asyncio,
 // typing, inspect, json, re... again: most of a first visit's second or two of Python
 // start-up. serve.py runs this (ensure_stdlib) and serves the result as
-// runtime/page-stdlib.zip, which static/pyodide-snapshot.mjs gives Pyodide instead.
+// runtime/page-stdlib-<pyodide version>.zip, which static/pyodide-snapshot.mjs gives Pyodide.
 //
 // - Each listed module is stored as an unchecked .pyc in place of its .py, as Python's
 //   own embeddable distribution does: zipimport prefers it, and the zip is built and

@@ -31,7 +31,7 @@ export const version = pyodide.version;
 const INDEX_URL = new URL("../runtime/pyodide-314.0.7/", import.meta.url).href;
 // The standard library with what the page imports at start-up compiled (serve.py builds it
 // with scripts/stdlib-bytecode.mjs, or copies Pyodide's own zip there when it cannot).
-const STDLIB_URL = new URL("../runtime/page-stdlib.zip", import.meta.url).href;
+const STDLIB_URL = new URL(`../runtime/page-stdlib-${pyodide.version}.zip`, import.meta.url).href;
 // A new object each time: loadPyodide adds its own entries (functions too) to the one it gets.
 const options = () => ({ indexURL: INDEX_URL, stdLibURL: STDLIB_URL });
 const CACHE = "pychat-pyodide-snapshot";

@@ -337,7 +337,14 @@ def test_page_server_sends_nosniff_on_every_response(page: Page, path: str) -> N
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/pyscript.toml", "/app/main.py", "/static/boot.js", "/runtime/VERSIONS.json", "/runtime/page-stdlib.zip"],
+    [
+        "/",
+        "/pyscript.toml",
+        "/app/main.py",
+        "/static/boot.js",
+        "/runtime/VERSIONS.json",
+        "/runtime/page-stdlib-314.0.7.zip",  # named for the Pyodide, but rebuilt when the start-up list changes
+    ],
 )
 def test_page_server_asks_browsers_to_revalidate_the_pages_own_files(page: Page, path: str) -> None:
     _, headers, _ = page.get(path)
@@ -508,7 +515,7 @@ def test_export_site_writes_a_self_contained_site(repo: Path, tmp_path: Path) ->
         "static/boot.js",
         "static/data.json",
         "runtime/VERSIONS.json",
-        "runtime/page-stdlib.zip",  # Pyodide's own here: this repository has no script to build it
+        "runtime/page-stdlib-314.0.7.zip",  # Pyodide's own here: this repository has no script to build it
         *(
             f"runtime/pyscript-0.7.31/{n}"
             for n in (
@@ -854,7 +861,7 @@ def stdlib_entries(path: Path) -> dict[str, bytes]:
 
 
 def page_stdlib(root: Path) -> Path:
-    return root / "runtime" / serve.STDLIB
+    return root / "runtime" / serve.stdlib_name(serve.pinned_versions(ROOT)[serve.PYODIDE_PACKAGE])
 
 
 def build_stdlib_of(root: Path, listed: str) -> dict[str, bytes]:
@@ -928,3 +935,9 @@ def test_without_node_the_page_gets_pyodides_own_stdlib(app_copy: Path) -> None:
     assert serve.ensure_stdlib(app_copy, run=no_node) is False
     assert page_stdlib(app_copy).read_bytes() == serve.pyodide_stdlib_zip(app_copy / "runtime").read_bytes()
     assert list((app_copy / "runtime").glob(".page-stdlib*")) == []
+
+
+def test_index_html_preloads_the_page_stdlib_of_the_pinned_pyodide() -> None:
+    # static/pyodide-snapshot.mjs names it from the Pyodide it imports; index.html cannot.
+    name = serve.stdlib_name(serve.pinned_versions(ROOT)[serve.PYODIDE_PACKAGE])
+    assert f'<link rel="preload" href="./runtime/{name}" as="fetch" crossorigin>' in (ROOT / "index.html").read_text()

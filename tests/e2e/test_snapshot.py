@@ -177,7 +177,7 @@ def test_a_snapshot_restored_beside_a_rebuilt_standard_library_imports_from_the_
         page = snapshot_page(new_context)
         page.goto(url)
         page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
-        # As after serve.py rebuilt runtime/page-stdlib.zip (another list of start-up modules).
+        # As after serve.py rebuilt the page's standard library (another list of start-up modules).
         serve_pyodides_own_stdlib(page)
         main = site / "app" / "main.py"
         probe = "import difflib  # not in the snapshot: read from the zip now\n"
