@@ -294,6 +294,8 @@ class ChatController:
         moot once the user sends.
         """
         messages = self.conversation(config_id)
+        if not any(m.transient or (m.role == "error" and m.retry == text) for m in messages):
+            return  # the usual case, checked without building a new list
         kept: list[Message] = []
         for message in messages:
             if message.transient or (message.role == "error" and message.retry == text):

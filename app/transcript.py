@@ -85,6 +85,7 @@ class TranscriptStore:
         self._storage = storage
         self._max_messages = max_messages
         self._max_total = max_total_chars
+        self._index_read: tuple[str, dict[str, int]] | None = None  # the index's stored text, parsed
 
     def load(self, config_id: str) -> list[Message]:
         raw = self._storage.get(transcript_key(config_id))
@@ -118,13 +119,13 @@ class TranscriptStore:
             del index[other]
         index[config_id] = len(encoded)  # last = most recently saved
         self._storage.set(transcript_key(config_id), encoded)
-        self._storage.set(INDEX_KEY, json.dumps(index))
+        self._write_index(index)
 
     def clear(self, config_id: str) -> None:
         self._storage.remove(transcript_key(config_id))
         index = self._index()
         if index.pop(config_id, None) is not None:
-            self._storage.set(INDEX_KEY, json.dumps(index))
+            self._write_index(index)
 
     def clear_all(self) -> None:
         for key in self._storage.keys():
@@ -132,18 +133,28 @@ class TranscriptStore:
                 self._storage.remove(key)
         self._storage.remove(INDEX_KEY)
 
+    def _write_index(self, index: dict[str, int]) -> None:
+        raw = json.dumps(index)
+        self._storage.set(INDEX_KEY, raw)
+        self._index_read = (raw, dict(index))
+
     def _index(self) -> dict[str, int]:
         """Stored conversations and their sizes, least recently saved first.
 
         Rebuilt from the stored keys when missing or corrupt (another tab, an
         older version, or junk).
         """
+        raw = self._storage.get(INDEX_KEY)
+        if raw is not None and self._index_read is not None and self._index_read[0] == raw:
+            return dict(self._index_read[1])  # as this store wrote it last (another tab's would differ)
         try:
-            data = json.loads(self._storage.get(INDEX_KEY) or "null")
+            data = json.loads(raw or "null")
         except ValueError:
             data = None
         if isinstance(data, dict) and all(isinstance(v, int) for v in data.values()):
-            return {str(k): int(v) for k, v in data.items()}
+            index = {str(k): int(v) for k, v in data.items()}
+            self._index_read = (raw or "", dict(index))
+            return index
         rebuilt: dict[str, int] = {}
         for key in self._storage.keys():
             if key.startswith(TRANSCRIPT_PREFIX):

@@ -52,6 +52,15 @@ def _el(tag: str, *, cls: str | None = None, text: str | None = None, **attrs: s
 # One message's <li>, cloned from the template and filled in one call into JavaScript: each
 # call from Python into the DOM costs about as much as the work it does, and a message took a
 # dozen. Every outside string goes in as text (textContent, an attribute value), never as HTML.
+# Enter (not Shift+Enter, nor while an input method composes) sends, without its newline. The
+# other keys stay in JavaScript: typing does not enter Python once per key.
+_ON_ENTER = js.Function.new(
+    "handler",
+    "return (event) => {"
+    " if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) { event.preventDefault(); handler(event); }"
+    " };",
+)
+
 _FILL_MESSAGE = js.Function.new(
     "template",
     "role",
@@ -96,6 +105,11 @@ class DomView:
         self._ready = False
         self._busy = False
         self._too_long = False
+        # What the DOM shows now, so that sending (which updates these twice) writes only changes:
+        # each write is a call into JavaScript, about 25 µs.
+        self._send_button_shown: tuple[bool, str] | None = None
+        self._counter_shown: tuple[bool, str | None, bool] | None = None
+        self._setting_up_shown = False
         self._session_shown: str | None = None  # as index.html starts: "none yet"
         self._has_messages = False  # whether the list shows messages (and so hides "Say hello")
         self._offline = False
@@ -245,7 +259,9 @@ class DomView:
         self._activity_shown = (sending, setting_up, self._character_name)
         self._busy = sending or setting_up
         # For tests and styles: the page is ready before its first session exists.
-        self.root.toggleAttribute("data-setting-up", setting_up)
+        if setting_up != self._setting_up_shown:
+            self._setting_up_shown = setting_up
+            self.root.toggleAttribute("data-setting-up", setting_up)
         self._update_send_button()
         if self._activity_timer is not None:
             js.clearTimeout(self._activity_timer)
@@ -418,8 +434,11 @@ class DomView:
         self._scroll_end_now()
 
     def _update_send_button(self) -> None:
-        self.send_button.disabled = self._busy or self._too_long or self._offline or not self._ready
-        self.send_button.title = "Offline: sending is paused" if self._offline else ""
+        shown = (self._busy or self._too_long or self._offline or not self._ready,
+                 "Offline: sending is paused" if self._offline else "")
+        if shown != self._send_button_shown:
+            self._send_button_shown = shown
+            self.send_button.disabled, self.send_button.title = shown
 
     def _input_changed(self) -> None:
         """Grow the input with its text and show the length counter near the limit."""
@@ -437,9 +456,14 @@ class DomView:
                 f"Over the {MAX_MESSAGE_CHARS:,}-character limit" if too_long else "Within the character limit"
             )
         self._too_long = too_long
-        self.counter.hidden = length < COUNTER_FROM
-        self.counter.textContent = f"{length:,} / {MAX_MESSAGE_CHARS:,}"
-        self.counter.classList.toggle("over", self._too_long)
+        hidden = length < COUNTER_FROM
+        counter = (hidden, None if hidden else f"{length:,} / {MAX_MESSAGE_CHARS:,}", too_long)
+        if counter != self._counter_shown:
+            if counter[1] is not None and (self._counter_shown is None or counter[1] != self._counter_shown[1]):
+                self.counter.textContent = counter[1]
+            self.counter.hidden = hidden
+            self.counter.classList.toggle("over", too_long)
+            self._counter_shown = counter
         self._update_send_button()
 
     # ----- events --------------------------------------------------------------------------
@@ -448,7 +472,9 @@ class DomView:
         self._proxies.append(proxy)  # keep alive for the page's lifetime
         return proxy
 
-    def _on(self, element: Any, event: str, handler: Callable[[Any], None]) -> None:
+    def _on(self, element: Any, event: str, handler: Callable[[Any], None], *, only: Any = None) -> None:
+        """Call ``handler`` for ``event``s on ``element`` (those ``only`` passes on, when given)."""
+
         def guarded(event: Any) -> None:
             try:
                 handler(event)
@@ -456,7 +482,8 @@ class DomView:
                 self.show_notice(describe_error(exc), level="error")
                 raise
 
-        element.addEventListener(event, self._keep(create_proxy(guarded)))
+        listener = self._keep(create_proxy(guarded))
+        element.addEventListener(event, listener if only is None else only(listener))
 
     def confirm(self, title: str, text: str, action_label: str, on_confirm: Callable[[], None]) -> None:
         document.getElementById("confirm-title").textContent = title
@@ -482,11 +509,6 @@ class DomView:
             event.preventDefault()
             controller.submit()
             self.input.focus()
-
-        def on_key(event: Any) -> None:
-            if event.key == "Enter" and not event.shiftKey and not event.isComposing:
-                event.preventDefault()
-                controller.submit()
 
         def on_character(event: Any) -> None:
             remove = event.target.closest("[data-testid=remove-character]")
@@ -564,7 +586,10 @@ class DomView:
 
         byid = document.getElementById
         self._on(byid("composer"), "submit", on_submit)
-        self._on(self.input, "keydown", on_key)
+        def on_enter(_event: Any) -> None:
+            controller.submit()
+
+        self._on(self.input, "keydown", on_enter, only=_ON_ENTER)
         self._on(self.input, "input", lambda _e: self._input_changed())
         self._on(self.character_list, "click", on_character)
         self._on(byid("add-character-form"), "submit", on_add)

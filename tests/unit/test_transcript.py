@@ -123,3 +123,14 @@ def test_a_message_is_encoded_once_and_saves_see_later_messages() -> None:
     assert "stored" in vars(first)  # kept on the message, for the next save
     store.save("CHAR_a", [first, Message("assistant", "hi")])
     assert [m.text for m in store.load("CHAR_a")] == ["hello", "hi"]
+
+
+def test_an_index_another_tab_rewrote_is_read_again_not_taken_from_memory() -> None:
+    # Each store remembers the index it last wrote, to skip parsing it again on the next save;
+    # a tab sharing the storage changes it meanwhile, and its conversation must stay indexed.
+    storage = MemoryStorage()
+    here, there = TranscriptStore(storage, max_total_chars=10_000), TranscriptStore(storage, max_total_chars=10_000)
+    here.save("A", [Message("user", "first")])
+    there.save("B", [Message("user", "from the other tab")])
+    here.save("A", [Message("user", "first"), Message("assistant", "reply")])
+    assert list(json.loads(storage.get("pychat:transcripts") or "{}")) == ["B", "A"]
