@@ -344,8 +344,13 @@ def startup_modules(repo: Path = REPO) -> list[str]:
 
 def pyodide_stdlib_zip(runtime: Path) -> Path:
     """Pyodide's own standard-library zip, as the pinned npm package ships it."""
+    return _pyodide_dir(runtime) / "python_stdlib.zip"
+
+
+def _pyodide_dir(runtime: Path) -> Path:
+    """The built runtime's Pyodide directory (``runtime/pyodide-<version>``)."""
     stamp = json.loads((runtime / RUNTIME_STAMP).read_text(encoding="utf-8"))
-    return runtime / runtime_dirs({PYODIDE_PACKAGE: stamp[PYODIDE_PACKAGE]})[PYODIDE_PACKAGE] / "python_stdlib.zip"
+    return runtime / runtime_dirs({PYODIDE_PACKAGE: stamp[PYODIDE_PACKAGE]})[PYODIDE_PACKAGE]
 
 
 NODE_BUILD_TIMEOUT_S = 300
@@ -386,8 +391,7 @@ def _build_with_node(
     partial = runtime / f".{name}.{os.getpid()}"
     try:
         if stamp is not None:
-            pyodide = pyodide_stdlib_zip(runtime).parent
-            command = ["node", *map(str, arguments(pyodide, partial))]
+            command = ["node", *map(str, arguments(_pyodide_dir(runtime), partial))]
             try:
                 result = run(command, cwd=repo, check=False, capture_output=True, text=True,
                              timeout=NODE_BUILD_TIMEOUT_S)

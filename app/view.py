@@ -49,9 +49,6 @@ def _el(tag: str, *, cls: str | None = None, text: str | None = None, **attrs: s
     return node
 
 
-# One message's <li>, cloned from the template and filled in one call into JavaScript: each
-# call from Python into the DOM costs about as much as the work it does, and a message took a
-# dozen. Every outside string goes in as text (textContent, an attribute value), never as HTML.
 # Enter (not Shift+Enter, nor while an input method composes) sends, without its newline. The
 # other keys stay in JavaScript: typing does not enter Python once per key.
 _ON_ENTER = js.Function.new(
@@ -61,6 +58,9 @@ _ON_ENTER = js.Function.new(
     " };",
 )
 
+# One message's <li>, cloned from the template and filled in one call into JavaScript: each
+# call from Python into the DOM costs about as much as the work it does, and a message took a
+# dozen. Every outside string goes in as text (textContent, an attribute value), never as HTML.
 _FILL_MESSAGE = js.Function.new(
     "template",
     "role",
@@ -510,6 +510,9 @@ class DomView:
             controller.submit()
             self.input.focus()
 
+        def on_enter(_event: Any) -> None:
+            controller.submit()
+
         def on_character(event: Any) -> None:
             remove = event.target.closest("[data-testid=remove-character]")
             if _found(remove):
@@ -586,9 +589,6 @@ class DomView:
 
         byid = document.getElementById
         self._on(byid("composer"), "submit", on_submit)
-        def on_enter(_event: Any) -> None:
-            controller.submit()
-
         self._on(self.input, "keydown", on_enter, only=_ON_ENTER)
         self._on(self.input, "input", lambda _e: self._input_changed())
         self._on(self.character_list, "click", on_character)
