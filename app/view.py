@@ -108,7 +108,7 @@ class DomView:
         # What the DOM shows now, so that sending (which updates these twice) writes only changes:
         # each write is a call into JavaScript, about 25 µs.
         self._send_button_shown: tuple[bool, str] | None = None
-        self._counter_shown: tuple[bool, str | None, bool] | None = None
+        self._counter_shown: tuple[bool, str | None, bool] | None = None  # hidden, text, over the limit
         self._setting_up_shown = False
         self._session_shown: str | None = None  # as index.html starts: "none yet"
         self._has_messages = False  # whether the list shows messages (and so hides "Say hello")
@@ -457,13 +457,15 @@ class DomView:
             )
         self._too_long = too_long
         hidden = length < COUNTER_FROM
-        counter = (hidden, None if hidden else f"{length:,} / {MAX_MESSAGE_CHARS:,}", too_long)
-        if counter != self._counter_shown:
-            if counter[1] is not None and (self._counter_shown is None or counter[1] != self._counter_shown[1]):
-                self.counter.textContent = counter[1]
+        text = "" if hidden else f"{length:,} / {MAX_MESSAGE_CHARS:,}"  # a hidden counter keeps its old text
+        was_hidden, was_text, was_over = self._counter_shown or (None, None, None)
+        if hidden != was_hidden:
             self.counter.hidden = hidden
+        if text and text != was_text:
+            self.counter.textContent = text
+        if too_long != was_over:
             self.counter.classList.toggle("over", too_long)
-            self._counter_shown = counter
+        self._counter_shown = (hidden, text or was_text, too_long)
         self._update_send_button()
 
     # ----- events --------------------------------------------------------------------------

@@ -246,6 +246,7 @@ def test_the_length_counter_appears_near_the_limit_and_send_stops_past_it(page: 
     expect(counter).to_have_text("3,500 / 4,000")
     box.fill("a" * 4010)
     expect(counter).to_have_text("4,010 / 4,000")
+    expect(counter).to_have_class(re.compile(r"\bover\b"))
     expect(page.get_by_test_id("send-button")).to_be_disabled()
     box.press("Enter")
     expect(page.locator("#notice")).to_contain_text("10 characters over")
@@ -254,3 +255,10 @@ def test_the_length_counter_appears_near_the_limit_and_send_stops_past_it(page: 
     box.press("Backspace")
     box.fill("a" * 4000)
     expect(page.get_by_test_id("send-button")).to_be_enabled()
+    expect(counter).to_have_text("4,000 / 4,000")
+    expect(counter).not_to_have_class(re.compile(r"\bover\b"))
+    box.fill("a" * 100)  # the counter only writes what changed: it must still follow every change
+    expect(counter).to_be_hidden()
+    box.fill("a" * 4000)
+    expect(counter).to_be_visible()
+    expect(counter).to_have_text("4,000 / 4,000")
