@@ -5,16 +5,18 @@ Everything here is a thin binding; the decisions live in the pure modules.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from typing import Any
 
 import js
-from pyodide.ffi import JsException, create_proxy, jsnull
+from pyodide.ffi import create_proxy, jsnull
 from pyscript import window
 
 from .api import HttpResponse
 from .errors import NetworkError
+from .resume import CallbackFuture
 from .storage import Storage
 
 
@@ -54,31 +56,49 @@ async def post_json(url: str, body: dict[str, str]) -> HttpResponse:
     """POST ``body`` as JSON; raise :class:`NetworkError` when no HTTP answer arrives.
 
     Cancelling the awaiting task aborts the browser request too. The status
-    and the body are read in one JavaScript promise chain, so Python wakes
-    up once per request (each wake-up is a browser task).
+    and the body are read in one JavaScript promise chain, whose last callback
+    resumes the awaiting task then and there (:mod:`app.resume`): the reply is
+    handled in the browser task that received it, with no trip through the
+    event loop.
     """
     controller = js.AbortController.new()
+    request = next(_request_ids)
+    future = _pending[request] = CallbackFuture[tuple[int, str]]()
     try:
-        status, text = await _POST_JSON(url, json.dumps(body), controller.signal)
-    except JsException as exc:  # TypeError "Failed to fetch", or the abort below
-        raise NetworkError(str(exc)) from exc
-    except BaseException:
+        _POST_JSON(url, json.dumps(body), controller.signal, request)
+        status, text = await future
+    except BaseException:  # cancelled (Stop, a timeout, a new conversation), or fetch threw
+        _pending.pop(request, None)
         controller.abort()
         raise
-    return HttpResponse(int(status), str(text))
+    return HttpResponse(status, text)
 
+
+def _settle(request: int, status: int, text: str, error: str | None = None) -> None:
+    """The end of ``_POST_JSON``'s promise chain, called from JavaScript (``error`` left out when it worked)."""
+    future = _pending.pop(request, None)
+    if future is None:
+        return  # given up on meanwhile
+    if error is not None:  # TypeError "Failed to fetch", the abort above, a body cut short
+        future.fail(NetworkError(error))
+    else:
+        future.settle((int(status), str(text)))
+
+
+_pending: dict[int, CallbackFuture[tuple[int, str]]] = {}
+_request_ids = itertools.count()
 
 # Posts, then reads the status and body, all in JavaScript: Python is entered once, when both
-# are in, and gets two strings and a signal rather than a request object to convert. (Not
-# ``js.fetch(...).then(...)``: on a JavaScript promise, Pyodide's ``then`` is a Python method,
-# which chains through the event loop, one browser task per step.)
+# are in, with two strings rather than a response object to convert. (Not a Pyodide future:
+# awaiting a JavaScript promise resumes the task two browser tasks after the promise settles.)
 _POST_JSON = js.Function.new(
-    "url",
-    "body",
-    "signal",
-    "return fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json'}, body, signal})"
-    ".then((response) => response.text().then((text) => [response.status, text]));",
-)
+    "settle",
+    """return (url, body, signal, request) => {
+      fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json'}, body, signal})
+        .then((response) => response.text().then((text) => [response.status, text]))
+        .then(([status, text]) => settle(request, status, text), (error) => settle(request, 0, '', String(error)));
+    };""",
+)(create_proxy(_settle))
 
 
 _listeners: list[Any] = []
