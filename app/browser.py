@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import js
-from pyodide.ffi import create_proxy, jsnull
+from pyodide.ffi import create_once_callable, create_proxy, jsnull
 from pyscript import window
 
 from .api import HttpResponse
@@ -126,6 +126,24 @@ def on_connectivity_change(callback: Callable[[bool], None]) -> None:
         window.addEventListener(name, proxy)
     if not window.navigator.onLine:
         callback(False)
+
+
+def defer(seconds: float, callback: Callable[[], None]) -> None:
+    """Call ``callback`` in a browser task of its own, ``seconds`` from now (0: once the current work is done)."""
+    js.setTimeout(create_once_callable(callback), seconds * 1000)
+
+
+def on_page_hide(callback: Callable[[], None]) -> None:
+    """Call ``callback`` when the page is hidden or unloaded: the last moment its work is sure to run."""
+
+    def handler(event: Any) -> None:
+        if event.type == "pagehide" or window.document.visibilityState == "hidden":
+            callback()
+
+    proxy = create_proxy(handler)
+    _listeners.append(proxy)
+    window.addEventListener("pagehide", proxy)
+    window.document.addEventListener("visibilitychange", proxy)
 
 
 def page_query() -> dict[str, str]:

@@ -28,6 +28,12 @@ STOPPED = "Stopped: you cancelled this reply. Retry sends it again."
 OFFLINE_NOTICE = "You are offline: your message is kept; send it when the connection is back."
 RENEWED_NOTICE = "The previous session had expired, so this conversation continues in a new session."
 STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations last only until this page is closed."
+# With a ``defer``, a sent message is stored together with its reply, in one write after the reply is
+# shown; a reply slower than this (seconds) leaves the sent message stored on its own meanwhile.
+SENT_SAVE_DELAY = 0.25
+
+# Runs a callback in a browser task of its own, that many seconds from now (0: as soon as it can).
+Defer = Callable[[float, Callable[[], None]], None]
 
 
 def message_too_long(text: str) -> str | None:
@@ -86,7 +92,13 @@ class ChatController:
         *,
         storage_problem: Callable[[], str | None] = lambda: None,
         max_messages: int = MAX_MESSAGES,
+        defer: Defer | None = None,
     ) -> None:
+        """Without ``defer``, every change is stored at once (tests, other hosts).
+
+        With it, storing waits until the page has shown the change: see
+        :meth:`_save`. Call :meth:`flush_saves` when the page is hidden or closed.
+        """
         self.view = view
         self.sessions = sessions
         self.client = client
@@ -94,6 +106,9 @@ class ChatController:
         self.roster = roster
         self.current: str | None = None
         self._storage_problem = storage_problem
+        self._defer = defer
+        self._unsaved: set[str] = set()  # conversations changed since they were last stored
+        self._flush_soon = False  # a flush is due in the next callback
         self._storage_notice_shown = False
         self._max_messages = max_messages
         self._conversations: dict[str, list[Message]] = {}
@@ -137,23 +152,47 @@ class ChatController:
             self._storage_notice_shown = True
             self.view.show_notice(f"{STORAGE_NOTICE} ({problem})", level="warning")
 
-    def _save(self, config_id: str) -> None:
+    def _save(self, config_id: str, *, within: float = 0.0) -> None:
+        """Store ``config_id``'s conversation: at once without a ``defer``, else in a callback of its own.
+
+        Deferred, the write is not part of the browser task that shows the
+        change (it would hold up that frame), and one write stores everything
+        changed meanwhile. ``within``: a later flush is soon enough (a sent
+        message waits for its reply), but no later than that many seconds.
+        """
+        if self._defer is None:
+            self._store(config_id)
+            return
+        self._unsaved.add(config_id)
+        if within > 0:
+            self._defer(within, self.flush_saves)
+        elif not self._flush_soon:
+            self._flush_soon = True
+            self._defer(0, self.flush_saves)
+
+    def flush_saves(self) -> None:
+        """Store every conversation changed since it was last stored (the page is hidden or closing, or it is time)."""
+        self._flush_soon = False
+        while self._unsaved:
+            self._store(self._unsaved.pop())
+
+    def _store(self, config_id: str) -> None:
         self.transcripts.save(config_id, self.conversation(config_id))
         self._check_storage()
 
-    def _append(self, config_id: str, message: Message) -> None:
+    def _append(self, config_id: str, message: Message, *, save_within: float = 0.0) -> None:
         messages = self.conversation(config_id)
         messages.append(message)
         overflow = len(messages) - self._max_messages
         if overflow > 0:
             del messages[:overflow]
-        if config_id == self.current:  # shown first, then stored: both before the browser paints
+        if config_id == self.current:  # shown first, then stored
             if overflow > 0:
                 self.view.show_conversation(self._character(config_id), messages)
             else:
                 self.view.append_message(message, len(messages) - 1)
         if not message.transient:
-            self._save(config_id)
+            self._save(config_id, within=save_within)
 
     def is_busy(self, config_id: str | None = None) -> bool:
         cid = self.current if config_id is None else config_id
@@ -313,7 +352,7 @@ class ChatController:
         self._sending.add(config_id)
         self._refresh_activity()
         self._drop_superseded(config_id, text)
-        self._append(config_id, Message("user", text))
+        self._append(config_id, Message("user", text), save_within=SENT_SAVE_DELAY)
         task = self._spawn(self._deliver(config_id, text, self._resets.get(config_id, 0)))
         if not task.done():  # started eagerly, it may already have finished (and cleaned up)
             self._inflight[config_id] = task
@@ -387,7 +426,10 @@ class ChatController:
                 if self.storage_lost(prefix, character):
                     self._discard_pending(character)  # cleared over there: this reply is moot here too
                     self.sessions.forget_cached(character, cleared=True)
-                if prefix == TRANSCRIPT_PREFIX:
+                if prefix == TRANSCRIPT_PREFIX and character in self._unsaved:
+                    self._unsaved.discard(character)
+                    self._store(character)  # what this page's user just sent is never dropped for the other tab's copy
+                elif prefix == TRANSCRIPT_PREFIX:
                     self._conversations.pop(character, None)  # reloaded from storage when next shown
             self.sessions.forget_cached(config_id)
             if self.current is not None and config_id in (None, self.current):
@@ -405,6 +447,7 @@ class ChatController:
     def _discard_pending(self, config_id: str) -> None:
         """The user (here or in another tab) threw this conversation away: its pending reply is moot."""
         self._resets[config_id] = self._resets.get(config_id, 0) + 1
+        self._unsaved.discard(config_id)  # thrown away: a pending write must not bring it back
         task = self._inflight.get(config_id)
         if task is not None and not task.done():
             task.cancel()  # aborts the request; the reset mark keeps the cancellation silent

@@ -18,8 +18,10 @@ discard_stale_preloads(Path.cwd())
 
 from app.api import ProxyClient
 from app.browser import (
+    defer,
     local_storage,
     on_connectivity_change,
+    on_page_hide,
     on_storage_change,
     page_origin,
     page_query,
@@ -60,10 +62,12 @@ def start() -> asyncio.Task[None] | None:
             TranscriptStore(storage),
             Roster(storage, settings.characters),
             storage_problem=lambda: storage.problem,
+            defer=defer,
         )
         view.bind(controller)
         on_storage_change(controller.storage_changed)
         on_connectivity_change(controller.set_online)
+        on_page_hide(controller.flush_saves)  # what is not stored yet must be before the page goes
         for warning in [*settings.problems, api_warning]:
             if warning:
                 view.show_notice(warning, level="warning")

@@ -105,6 +105,32 @@ def test_conversation_survives_a_reload(page: Page, server: Server) -> None:
     expect(messages(page)).to_have_text(["remember me", first])
 
 
+# Sends ``text`` with Enter and, still within that browser task (so no timer can have run), reads the
+# stored conversation, then signals that the page is being hidden and reads it again.
+SEND_THEN_HIDE = """text => {
+  const box = document.querySelector('[data-testid=message-input]');
+  box.value = text;
+  box.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true, cancelable: true}));
+  const key = 'pychat:transcript:CHAR_luna';
+  const before = localStorage.getItem(key);
+  window.dispatchEvent(new Event('pagehide'));
+  return [before, localStorage.getItem(key)];
+}"""
+
+
+def test_a_sent_message_is_stored_when_the_page_goes_away_before_its_reply(page: Page, server: Server) -> None:
+    """Stored with its reply, or after a moment without one; but never later than the page's last moment."""
+    open_app(page, server)
+    expect(page.get_by_test_id("send-button")).to_be_enabled()
+    server.fault("chat", "delay", delay_ms=5000)
+    before, after = page.evaluate(SEND_THEN_HIDE, "do not lose me")
+    assert before is None
+    assert after is not None and "do not lose me" in after
+    page.reload()
+    page.wait_for_selector(READY)
+    expect(messages(page, "user")).to_have_text(["do not lose me"])
+
+
 def test_reload_reopens_the_character_that_was_open(page: Page, server: Server) -> None:
     open_app(page, server)
     open_character(page, ATLAS)

@@ -140,6 +140,23 @@ class FakeView:
         return [(m.role, m.text) for m in self.messages]
 
 
+class Timers:
+    """Stands in for the browser's ``setTimeout`` (a controller's ``defer``): callbacks run when a test says so."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[float, Callable[[], None]]] = []
+
+    def __call__(self, seconds: float, callback: Callable[[], None]) -> None:
+        self.pending.append((seconds, callback))
+
+    def run(self, within: float = 0.0) -> None:
+        """Run, soonest first, the callbacks asked for at most ``within`` seconds from when they were asked."""
+        due = sorted((entry for entry in self.pending if entry[0] <= within), key=lambda entry: entry[0])
+        self.pending = [entry for entry in self.pending if entry[0] > within]
+        for _, callback in due:
+            callback()
+
+
 class BrokenStorage:
     """localStorage that throws on reads and/or writes (blocked, or full); the flags can change at any time."""
 

@@ -6,6 +6,7 @@ from app.controller import (
     MAX_MESSAGE_CHARS,
     OFFLINE_NOTICE,
     RENEWED_NOTICE,
+    SENT_SAVE_DELAY,
     STOPPED,
     ChatController,
     message_too_long,
@@ -17,7 +18,7 @@ from app.storage import GuardedStorage, MemoryStorage
 from app.transcript import Message, TranscriptStore
 from app.wording import NETWORK, SERVER
 
-from .fakes import DROPPED, BrokenStorage, FakeProxy, FakeView, ok, status
+from .fakes import DROPPED, BrokenStorage, FakeProxy, FakeView, Timers, ok, status
 
 CHARACTERS = [Character("A", "Alice"), Character("B", "Bob")]
 
@@ -25,7 +26,14 @@ CHARACTERS = [Character("A", "Alice"), Character("B", "Bob")]
 class Page:
     """One page load: a controller over shared storage (a reload is a new Page on the same storage)."""
 
-    def __init__(self, storage: MemoryStorage | GuardedStorage | None = None, proxy: FakeProxy | None = None) -> None:
+    def __init__(
+        self,
+        storage: MemoryStorage | GuardedStorage | None = None,
+        proxy: FakeProxy | None = None,
+        *,
+        timers: Timers | None = None,
+    ) -> None:
+        """``timers``: store conversations as the browser page does, in callbacks run by ``timers.run``."""
         self.storage = storage if storage is not None else MemoryStorage()
         self.proxy = proxy or FakeProxy()
         self.view = FakeView()
@@ -38,6 +46,7 @@ class Page:
             TranscriptStore(self.storage),
             Roster(self.storage, CHARACTERS),
             storage_problem=(lambda: guarded.problem) if guarded else (lambda: None),
+            defer=timers,
         )
 
     def submit_held(self, text: str) -> asyncio.Future[None]:
@@ -578,3 +587,91 @@ async def test_retry_is_refused_while_offline() -> None:
     assert page.view.info == OFFLINE_NOTICE
     page.controller.set_online(True)
     assert page.view.info is None
+
+
+# ----- storing after the page has shown the change (the browser page passes a ``defer``) -----------
+
+
+class CountingStorage(MemoryStorage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def set(self, key: str, value: str) -> None:
+        self.writes.append(key)
+        super().set(key, value)
+
+
+def stored_texts(storage: MemoryStorage, config_id: str = "A") -> list[tuple[str, str]]:
+    return [(m.role, m.text) for m in TranscriptStore(storage).load(config_id)]
+
+
+async def test_a_sent_message_and_its_reply_are_stored_in_one_write_after_the_reply_is_shown() -> None:
+    storage, timers = CountingStorage(), Timers()
+    page = Page(storage, timers=timers)
+    await page.controller.start()
+    await page.send("hi")
+    assert page.view.texts() == [("user", "hi"), ("assistant", "reply to hi")]
+    assert stored_texts(storage) == []  # not while the reply is being shown
+    timers.run()
+    assert stored_texts(storage) == [("user", "hi"), ("assistant", "reply to hi")]
+    assert storage.writes.count("pychat:transcript:A") == 1
+
+
+async def test_a_sent_message_waiting_for_its_reply_is_stored_within_the_delay() -> None:
+    storage, timers = MemoryStorage(), Timers()
+    page = Page(storage, timers=timers)
+    await page.controller.start()
+    reply = page.submit_held("still waiting")
+    timers.run()
+    assert stored_texts(storage) == []
+    timers.run(within=SENT_SAVE_DELAY)
+    assert stored_texts(storage) == [("user", "still waiting")]
+    page.proxy.gate.set()
+    await reply
+
+
+async def test_flushing_stores_everything_pending_at_once() -> None:
+    """What the page does when it is hidden or closed."""
+    storage = MemoryStorage()
+    page = Page(storage, timers=Timers())
+    await page.controller.start()
+    await page.send("hi")
+    page.controller.flush_saves()
+    assert stored_texts(storage) == [("user", "hi"), ("assistant", "reply to hi")]
+
+
+async def test_a_conversation_thrown_away_before_it_was_stored_stays_gone() -> None:
+    storage, timers = MemoryStorage(), Timers()
+    page = Page(storage, timers=timers)
+    await page.controller.start()
+    await page.send("forget me")
+    page.controller.new_conversation()
+    timers.run(within=SENT_SAVE_DELAY)
+    page.controller.flush_saves()
+    assert storage.get("pychat:transcript:A") is None
+
+
+async def test_a_conversation_another_tab_threw_away_is_not_stored_again_from_here() -> None:
+    storage, timers = MemoryStorage(), Timers()
+    page = Page(storage, timers=timers)
+    await page.controller.start()
+    await page.send("first")
+    timers.run()
+    await page.send("second")  # not stored yet when the other tab starts a new conversation
+    storage.remove("pychat:transcript:A")
+    page.controller.storage_changed("pychat:transcript:A")
+    timers.run(within=SENT_SAVE_DELAY)
+    assert storage.get("pychat:transcript:A") is None
+    assert page.view.texts() == []
+
+
+async def test_another_tabs_copy_never_replaces_messages_not_stored_yet() -> None:
+    storage, timers = MemoryStorage(), Timers()
+    page = Page(storage, timers=timers)
+    await page.controller.start()
+    await page.send("mine")
+    TranscriptStore(storage).save("A", [Message("user", "the other tab's")])
+    page.controller.storage_changed("pychat:transcript:A")
+    assert page.view.texts() == [("user", "mine"), ("assistant", "reply to mine")]
+    assert stored_texts(storage) == [("user", "mine"), ("assistant", "reply to mine")]
