@@ -7,6 +7,7 @@ through ``textContent``, never parsed as HTML.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,44 @@ _ON_ENTER = js.Function.new(
     "return (event) => {"
     " if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) { event.preventDefault(); handler(event); }"
     " };",
+)
+
+# The character list, built in one call into JavaScript from ``[config_id, name, added, current]``
+# rows as JSON (texts only through textContent and attributes): built from Python, a dozen calls
+# per character took 19 ms for 200 characters.
+_FILL_CHARACTERS = js.Function.new(
+    "list",
+    "rows",
+    """const fragment = document.createDocumentFragment();
+    const make = (tag, className, text) => {
+      const node = document.createElement(tag);
+      node.className = className;
+      if (text !== undefined) node.textContent = text;
+      return node;
+    };
+    for (const [configId, name, added, current] of JSON.parse(rows)) {
+      const button = make("button", "character");
+      button.type = "button";
+      button.dataset.testid = "character";
+      button.dataset.configId = configId;
+      button.title = configId;
+      button.append(make("span", "character-name", name));
+      if (name !== configId) button.append(make("span", "character-id", configId));
+      if (current) button.setAttribute("aria-current", "true");
+      const item = make("li", "character-item");
+      item.append(button);
+      if (added) {
+        const remove = make("button", "remove-character", "\u00d7");
+        remove.type = "button";
+        remove.dataset.testid = "remove-character";
+        remove.setAttribute("aria-label", `Remove ${name}`);
+        remove.dataset.configId = configId;
+        remove.title = `Remove ${name}`;
+        item.append(remove);
+      }
+      fragment.append(item);
+    }
+    list.replaceChildren(fragment);""",
 )
 
 # One message's <li>, cloned from the template and filled in one call into JavaScript: each
@@ -155,27 +194,11 @@ class DomView:
     def show_characters(self, characters: list[Character], current: str | None) -> None:
         active = document.activeElement
         had_focus = _found(active) and _found(active.closest("#character-list"))
-        fragment = document.createDocumentFragment()
+        rows = [(c.config_id, c.name, c.added, c.config_id == current) for c in characters]
+        _FILL_CHARACTERS(self.character_list, json.dumps(rows))
         for character in characters:
-            button = _el("button", cls="character", type="button", data_testid="character")
-            button.dataset.configId = character.config_id
-            button.title = character.config_id
-            button.appendChild(_el("span", cls="character-name", text=character.name))
-            if character.name != character.config_id:
-                button.appendChild(_el("span", cls="character-id", text=character.config_id))
             if character.config_id == current:
-                button.setAttribute("aria-current", "true")
                 self._character_name = character.name
-            item = _el("li", cls="character-item")
-            item.appendChild(button)
-            if character.added:
-                remove = _el("button", cls="remove-character", type="button", text="\u00d7",
-                             data_testid="remove-character", aria_label=f"Remove {character.name}")
-                remove.dataset.configId = character.config_id
-                remove.title = f"Remove {character.name}"
-                item.appendChild(remove)
-            fragment.appendChild(item)
-        self.character_list.replaceChildren(fragment)
         if had_focus:  # re-rendering must not throw keyboard users back to the top of the page
             chosen = self.character_list.querySelector('[aria-current="true"]')
             if _found(chosen):
