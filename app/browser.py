@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import js
-from pyodide.ffi import create_once_callable, create_proxy, jsnull
+from pyodide.ffi import JsException, create_once_callable, create_proxy, jsnull
 from pyscript import window
 
 from .api import HttpResponse
@@ -65,9 +65,12 @@ async def post_json(url: str, body: dict[str, str]) -> HttpResponse:
     request = next(_request_ids)
     future = _pending[request] = CallbackFuture[tuple[int, str]]()
     try:
-        _POST_JSON(url, json.dumps(body), controller.signal, request)
+        try:
+            _POST_JSON(url, json.dumps(body), controller.signal, request)
+        except JsException as exc:  # failures come through _settle; this is only in case
+            raise NetworkError(str(exc)) from exc
         status, text = await future
-    except BaseException:  # cancelled (Stop, a timeout, a new conversation), or fetch threw
+    except BaseException:  # cancelled (Stop, a timeout, a new conversation)
         _pending.pop(request, None)
         controller.abort()
         raise
@@ -129,7 +132,14 @@ def on_connectivity_change(callback: Callable[[bool], None]) -> None:
 
 
 def defer(seconds: float, callback: Callable[[], None]) -> None:
-    """Call ``callback`` in a browser task of its own, ``seconds`` from now (0: once the current work is done)."""
+    """Call ``callback`` in a browser task of its own, ``seconds`` from now (0: once the current work is done).
+
+    In a hidden page it is called at once: browsers hold back a hidden page's
+    timers (a second or more) and never run them once they freeze it.
+    """
+    if window.document.visibilityState == "hidden":
+        callback()
+        return
     js.setTimeout(create_once_callable(callback), seconds * 1000)
 
 

@@ -107,7 +107,8 @@ class ChatController:
         self.current: str | None = None
         self._storage_problem = storage_problem
         self._defer = defer
-        self._unsaved: set[str] = set()  # conversations changed since they were last stored
+        # Conversations changed since they were last stored, with the messages added meanwhile.
+        self._unsaved: dict[str, list[Message]] = {}
         self._flush_soon = False  # a flush is due in the next callback
         self._storage_notice_shown = False
         self._max_messages = max_messages
@@ -152,20 +153,22 @@ class ChatController:
             self._storage_notice_shown = True
             self.view.show_notice(f"{STORAGE_NOTICE} ({problem})", level="warning")
 
-    def _save(self, config_id: str, *, within: float = 0.0) -> None:
-        """Store ``config_id``'s conversation: at once without a ``defer``, else in a callback of its own.
+    def _save(self, config_id: str, added: Message | None = None, *, max_delay: float = 0.0) -> None:
+        """Store ``config_id``'s conversation (``added``: the message just appended to it).
 
-        Deferred, the write is not part of the browser task that shows the
-        change (it would hold up that frame), and one write stores everything
-        changed meanwhile. ``within``: a later flush is soon enough (a sent
-        message waits for its reply), but no later than that many seconds.
+        At once without a ``defer``, else in a callback of its own: the write
+        is not part of the browser task that shows the change (it would hold
+        up that frame), and one write stores everything changed meanwhile.
+        ``max_delay``: a later flush is soon enough (a sent message waits for
+        its reply), but no later than that many seconds. (Each send leaves
+        such a timer; it usually finds nothing left to store.)
         """
         if self._defer is None:
             self._store(config_id)
             return
-        self._unsaved.add(config_id)
-        if within > 0:
-            self._defer(within, self.flush_saves)
+        self._unsaved.setdefault(config_id, []).extend([added] if added else [])
+        if max_delay > 0:
+            self._defer(max_delay, self.flush_saves)
         elif not self._flush_soon:
             self._flush_soon = True
             self._defer(0, self.flush_saves)
@@ -174,13 +177,18 @@ class ChatController:
         """Store every conversation changed since it was last stored (the page is hidden or closing, or it is time)."""
         self._flush_soon = False
         while self._unsaved:
-            self._store(self._unsaved.pop())
+            config_id, _added = self._unsaved.popitem()
+            try:
+                self._store(config_id)
+            except Exception as exc:  # noqa: BLE001 - a bug (storage failures are handled below): show it
+                self.view.show_notice(describe_error(exc), level="error")
 
     def _store(self, config_id: str) -> None:
         self.transcripts.save(config_id, self.conversation(config_id))
         self._check_storage()
 
     def _append(self, config_id: str, message: Message, *, save_within: float = 0.0) -> None:
+        """Add ``message`` to the conversation, show it if open, and store it (see :meth:`_save`)."""
         messages = self.conversation(config_id)
         messages.append(message)
         overflow = len(messages) - self._max_messages
@@ -192,7 +200,7 @@ class ChatController:
             else:
                 self.view.append_message(message, len(messages) - 1)
         if not message.transient:
-            self._save(config_id, within=save_within)
+            self._save(config_id, message, max_delay=save_within)
 
     def is_busy(self, config_id: str | None = None) -> bool:
         cid = self.current if config_id is None else config_id
@@ -427,8 +435,11 @@ class ChatController:
                     self._discard_pending(character)  # cleared over there: this reply is moot here too
                     self.sessions.forget_cached(character, cleared=True)
                 if prefix == TRANSCRIPT_PREFIX and character in self._unsaved:
-                    self._unsaved.discard(character)
-                    self._store(character)  # what this page's user just sent is never dropped for the other tab's copy
+                    # Stored over there while this tab's newest messages were not stored yet: both
+                    # are kept, theirs first, and stored (that tab then adopts the result).
+                    mine = [m for m in self._unsaved.pop(character) if not m.transient]
+                    self._conversations[character] = self.transcripts.load(character) + mine
+                    self._store(character)
                 elif prefix == TRANSCRIPT_PREFIX:
                     self._conversations.pop(character, None)  # reloaded from storage when next shown
             self.sessions.forget_cached(config_id)
@@ -447,7 +458,7 @@ class ChatController:
     def _discard_pending(self, config_id: str) -> None:
         """The user (here or in another tab) threw this conversation away: its pending reply is moot."""
         self._resets[config_id] = self._resets.get(config_id, 0) + 1
-        self._unsaved.discard(config_id)  # thrown away: a pending write must not bring it back
+        self._unsaved.pop(config_id, None)  # thrown away: a pending write must not bring it back
         task = self._inflight.get(config_id)
         if task is not None and not task.done():
             task.cancel()  # aborts the request; the reset mark keeps the cancellation silent

@@ -10,6 +10,10 @@ task's next step at once instead, in the same browser task as the response:
 a reply is on screen sooner. Anywhere else (settled from inside a task,
 cancelled, done callbacks added later) it behaves like any asyncio future.
 
+A step resumed this way runs inside that JavaScript call, not from Pyodide's
+own loop: code after the ``await`` cannot use Pyodide's stack switching
+(``run_sync``). The page's code does not.
+
 Example::
 
     future = CallbackFuture()
@@ -32,29 +36,41 @@ class _ResumeNow:
 
     asyncio futures schedule their done callbacks (for a task awaiting one, the
     task's next step) through ``loop.call_soon``; this is the one place they
-    can be run instead.
+    can be run instead. While a future settles they are only collected, and
+    run once the future is done with its own bookkeeping (so a callback never
+    runs inside it: CPython 3.11's C future crashes if one edits the list it
+    is walking).
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.settling = False  # only while CallbackFuture.settle runs
+        self.collected: list[tuple[Callable[..., Any], tuple[Any, ...], contextvars.Context | None]] | None = None
 
     def call_soon(self, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None) -> Any:
-        loop = self.loop
-        # A step can only run where it could have run from the loop: with the loop
-        # installed as running and no other task in the middle of its own step.
-        if not self.settling or asyncio._get_running_loop() is not loop or asyncio.current_task(loop) is not None:
-            return loop.call_soon(callback, *args, context=context)
-        try:
-            if context is None:
-                callback(*args)
-            else:
-                context.run(callback, *args)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:  # noqa: BLE001 - as the loop's own Handle does: report, never raise into the settler
-            loop.call_exception_handler({"message": f"Exception in callback {callback!r}", "exception": exc})
+        if self.collected is None:  # not settling: cancelled, or a callback added once done
+            return self.loop.call_soon(callback, *args, context=context)
+        self.collected.append((callback, args, context))
         return None
+
+    def run_collected(self) -> None:
+        collected, self.collected = self.collected or [], None
+        loop = self.loop
+        for callback, args, context in collected:
+            # A step can only run where it could have run from the loop: with the loop installed
+            # as running (under Pyodide's stack switching, a JavaScript call may have a thread
+            # state without it) and no task in the middle of its own step.
+            if asyncio._get_running_loop() is not loop or asyncio.current_task(loop) is not None:
+                loop.call_soon(callback, *args, context=context)
+                continue
+            try:
+                if context is None:
+                    callback(*args)
+                else:
+                    context.run(callback, *args)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - as the loop's own Handle does: report, never raise into the settler
+                loop.call_exception_handler({"message": f"Exception in callback {callback!r}", "exception": exc})
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.loop, name)  # get_debug, call_exception_handler, ...
@@ -79,10 +95,10 @@ class CallbackFuture(asyncio.Future[T]):
         self._deliver(self.set_exception, exception)
 
     def _deliver(self, setter: Callable[[Any], None], value: Any) -> None:
-        if self.done():
+        if self.done():  # e.g. cancelled (a timeout, Stop) a moment before the answer came
             return
-        self._resume.settling = True
+        self._resume.collected = []
         try:
             setter(value)
         finally:
-            self._resume.settling = False
+            self._resume.run_collected()

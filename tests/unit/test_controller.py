@@ -666,12 +666,19 @@ async def test_a_conversation_another_tab_threw_away_is_not_stored_again_from_he
     assert page.view.texts() == []
 
 
-async def test_another_tabs_copy_never_replaces_messages_not_stored_yet() -> None:
-    storage, timers = MemoryStorage(), Timers()
-    page = Page(storage, timers=timers)
-    await page.controller.start()
-    await page.send("mine")
-    TranscriptStore(storage).save("A", [Message("user", "the other tab's")])
-    page.controller.storage_changed("pychat:transcript:A")
-    assert page.view.texts() == [("user", "mine"), ("assistant", "reply to mine")]
-    assert stored_texts(storage) == [("user", "mine"), ("assistant", "reply to mine")]
+async def test_two_tabs_sending_at_once_both_keep_every_message() -> None:
+    storage, timers_1, timers_2 = MemoryStorage(), Timers(), Timers()
+    proxy = FakeProxy()
+    tab_1 = Page(storage, proxy, timers=timers_1)
+    await tab_1.controller.start()
+    tab_2 = Page(storage, proxy, timers=timers_2)
+    await tab_2.controller.start()
+    await tab_1.send("from tab 1")
+    await tab_2.send("from tab 2")  # neither tab has stored anything yet
+    timers_1.run()
+    tab_2.controller.storage_changed("pychat:transcript:A")
+    tab_1.controller.storage_changed("pychat:transcript:A")
+    both = [("user", "from tab 1"), ("assistant", "reply to from tab 1"),
+            ("user", "from tab 2"), ("assistant", "reply to from tab 2")]
+    assert stored_texts(storage) == both
+    assert tab_1.view.texts() == both and tab_2.view.texts() == both

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -10,6 +13,7 @@ import pytest
 from app.resume import CallbackFuture
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def in_a_loop_of_its_own(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -49,7 +53,9 @@ async def from_a_callback(action: Any) -> None:
     def run() -> None:
         try:
             action()
-        finally:
+        except BaseException as exc:  # noqa: BLE001 - handed to the test, which raises it
+            done.set_exception(exc)
+        else:
             done.set_result(None)
 
     loop.call_soon(run)
@@ -82,11 +88,18 @@ def test_settled_from_inside_a_task_the_waiting_task_resumes_later_as_usual() ->
 
 async def test_an_exception_is_raised_in_the_waiting_task() -> None:
     future: CallbackFuture[str] = CallbackFuture()
-    task = asyncio.ensure_future(future)
+    raised: list[str] = []
+
+    async def wait() -> None:
+        try:
+            await future
+        except ConnectionError as exc:
+            raised.append(str(exc))
+
+    task = asyncio.ensure_future(wait())
     await asyncio.sleep(0)
-    await from_a_callback(lambda: future.fail(ConnectionError("Failed to fetch")))
-    with pytest.raises(ConnectionError, match="Failed to fetch"):
-        task.result()
+    await from_a_callback(lambda: (future.fail(ConnectionError("Failed to fetch")), raised.append("fail returned")))
+    assert raised == ["Failed to fetch", "fail returned"] and task.done()
 
 
 async def test_only_the_first_settle_counts() -> None:
@@ -106,6 +119,81 @@ async def test_a_cancelled_wait_ignores_a_late_settle() -> None:
         await task
     await from_a_callback(lambda: future.settle("too late"))
     assert log == [] and future.cancelled()
+
+
+async def test_an_answer_just_after_a_cancel_is_ignored() -> None:
+    """A timeout or Stop cancels the wait; the answer may already be on its way."""
+    log: list[str] = []
+    future: CallbackFuture[str] = CallbackFuture()
+    task = await waiting_task(future, log)
+    await from_a_callback(lambda: (task.cancel(), future.settle("answer")))
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert log == []
+
+
+async def test_a_cancel_from_outside_any_task_resumes_the_task_later_as_usual() -> None:
+    """Stop is clicked in an event handler: the task winds up after the handler, not inside it."""
+    log: list[str] = []
+    future: CallbackFuture[str] = CallbackFuture()
+
+    async def wait() -> None:
+        try:
+            await future
+        except asyncio.CancelledError:
+            log.append("task cancelled")
+            raise
+
+    task = asyncio.ensure_future(wait())
+    await asyncio.sleep(0)
+    await from_a_callback(lambda: (task.cancel(), log.append("cancel returned")))
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert log == ["cancel returned", "task cancelled"]
+
+
+async def test_without_the_loop_installed_as_running_the_task_resumes_later_as_usual() -> None:
+    """Under Pyodide's stack switching a JavaScript call may run on a thread state without the loop."""
+    log: list[str] = []
+    future: CallbackFuture[str] = CallbackFuture()
+    task = await waiting_task(future, log)
+    loop = asyncio.get_running_loop()
+
+    def settle_without_running_loop() -> None:
+        asyncio._set_running_loop(None)
+        try:
+            future.settle("reply")
+            log.append("settle returned")
+        finally:
+            asyncio._set_running_loop(loop)
+
+    await from_a_callback(settle_without_running_loop)
+    await task
+    assert log == ["settle returned", "resumed with reply"]
+
+
+def test_done_callbacks_that_edit_each_other_run_as_with_a_plain_future() -> None:
+    """CPython 3.11's C future crashed if a callback run inside its settling edited its callbacks."""
+    script = """
+import asyncio
+from app.resume import CallbackFuture
+
+async def main():
+    loop, out = asyncio.get_running_loop(), []
+    future = CallbackFuture()
+    def a(_f): out.append("a")
+    def c(_f): out.append("c")
+    def b(_f): out.append("b"); future.remove_done_callback(c)
+    for callback in (a, b, c): future.add_done_callback(callback)
+    done = loop.create_future()
+    loop.call_soon(lambda: (future.settle(1), done.set_result(None)))
+    await done
+    print(out)
+
+asyncio.run(main())
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout.strip()) == (0, "['a', 'b', 'c']"), result.stderr
 
 
 async def test_a_timeout_around_the_wait_still_cancels_it() -> None:
