@@ -187,7 +187,7 @@ class ChatController:
         self.transcripts.save(config_id, self.conversation(config_id))
         self._check_storage()
 
-    def _append(self, config_id: str, message: Message, *, save_within: float = 0.0) -> None:
+    def _append(self, config_id: str, message: Message, *, save_max_delay: float = 0.0) -> None:
         """Add ``message`` to the conversation, show it if open, and store it (see :meth:`_save`)."""
         messages = self.conversation(config_id)
         messages.append(message)
@@ -200,7 +200,7 @@ class ChatController:
             else:
                 self.view.append_message(message, len(messages) - 1)
         if not message.transient:
-            self._save(config_id, message, max_delay=save_within)
+            self._save(config_id, message, max_delay=save_max_delay)
 
     def is_busy(self, config_id: str | None = None) -> bool:
         cid = self.current if config_id is None else config_id
@@ -360,7 +360,7 @@ class ChatController:
         self._sending.add(config_id)
         self._refresh_activity()
         self._drop_superseded(config_id, text)
-        self._append(config_id, Message("user", text), save_within=SENT_SAVE_DELAY)
+        self._append(config_id, Message("user", text), save_max_delay=SENT_SAVE_DELAY)
         task = self._spawn(self._deliver(config_id, text, self._resets.get(config_id, 0)))
         if not task.done():  # started eagerly, it may already have finished (and cleaned up)
             self._inflight[config_id] = task
