@@ -20,10 +20,9 @@ from .export import conversation_json, conversation_markdown
 from .roster import Roster
 from .sessions import SESSION_KEY_PREFIX, SessionManager
 from .settings import Character
-from .transcript import MAX_MESSAGES, TRANSCRIPT_PREFIX, Message, TranscriptStore
+from .transcript import MAX_MESSAGES, TRANSCRIPT_PREFIX, Message, TranscriptStore, message_too_long
 from .wording import describe_error
 
-MAX_MESSAGE_CHARS = 4000
 STOPPED = "Stopped: you cancelled this reply. Retry sends it again."
 OFFLINE_NOTICE = "You are offline: your message is kept; send it when the connection is back."
 RENEWED_NOTICE = "The previous session had expired, so this conversation continues in a new session."
@@ -34,14 +33,6 @@ SENT_SAVE_DELAY = 0.25
 
 # Runs a callback in a browser task of its own, that many seconds from now (0: as soon as it can).
 Defer = Callable[[float, Callable[[], None]], None]
-
-
-def message_too_long(text: str) -> str | None:
-    """Why ``text`` cannot be sent as it is, or None. Nothing is ever cut off silently."""
-    excess = len(text) - MAX_MESSAGE_CHARS
-    if excess <= 0:
-        return None
-    return f"Your message is {excess:,} characters over the {MAX_MESSAGE_CHARS:,}-character limit. Shorten it to send."
 
 
 def start_task(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

@@ -26,6 +26,7 @@ MAX_STORED_MESSAGE_CHARS = 20_000
 MAX_TOTAL_CHARS = 1_000_000
 TRUNCATED_MARK = "\u2026 [shortened for storage]"
 ROLES = ("user", "assistant", "error")
+MAX_MESSAGE_CHARS = 4000  # what one message may hold when sent
 
 
 @dataclass(frozen=True)
@@ -160,3 +161,11 @@ class TranscriptStore:
             if key.startswith(TRANSCRIPT_PREFIX):
                 rebuilt[key[len(TRANSCRIPT_PREFIX) :]] = len(self._storage.get(key) or "")
         return rebuilt
+
+
+def message_too_long(text: str) -> str | None:
+    """Why ``text`` cannot be sent as it is, or None. Nothing is ever cut off silently."""
+    excess = len(text) - MAX_MESSAGE_CHARS
+    if excess <= 0:
+        return None
+    return f"Your message is {excess:,} characters over the {MAX_MESSAGE_CHARS:,}-character limit. Shorten it to send."

@@ -15,10 +15,10 @@ import js
 from pyodide.ffi import create_once_callable, create_proxy, jsnull, to_js
 from pyscript import document, window
 
-from .controller import MAX_MESSAGE_CHARS, ChatController, message_too_long
+from .controller import ChatController
 from .export import speaker
 from .settings import Character
-from .transcript import Message
+from .transcript import MAX_MESSAGE_CHARS, Message, message_too_long
 from .wording import describe_error
 
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate: a name's RTL overrides cannot flip our sentence

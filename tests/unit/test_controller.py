@@ -3,19 +3,17 @@ from __future__ import annotations
 import asyncio
 
 from app.controller import (
-    MAX_MESSAGE_CHARS,
     OFFLINE_NOTICE,
     RENEWED_NOTICE,
     SENT_SAVE_DELAY,
     STOPPED,
     ChatController,
-    message_too_long,
 )
 from app.roster import Roster
 from app.sessions import SessionManager
 from app.settings import Character
 from app.storage import GuardedStorage, MemoryStorage
-from app.transcript import Message, TranscriptStore
+from app.transcript import MAX_MESSAGE_CHARS, Message, TranscriptStore, message_too_long
 from app.wording import NETWORK, SERVER
 
 from .fakes import DROPPED, BrokenStorage, FakeProxy, FakeView, Timers, ok, status
