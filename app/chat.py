@@ -43,8 +43,7 @@ async def send_chat_message(manager: SessionManager, client: ProxyClient, config
     except SessionExpired:
         if manager.token(config_id) != token:
             raise  # cleared meanwhile: do not start a session for the discarded conversation
-        manager.clear_session(config_id, only_if=session_id)
-        token = manager.token(config_id)
+        manager.expire_session(config_id, session_id)
         session_id = await manager.get_session(config_id)
         renewed = True
         reply = await client.chat(session_id, config_id, message)

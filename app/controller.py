@@ -1,51 +1,37 @@
 """What the page does, without the DOM: the chat flow behind every button.
 
-:class:`ChatController` owns the per-character conversations and the
-"sending" / "setting up" states, and talks to a :class:`ChatView` (the DOM in
-the browser, a fake in tests). Every user action is handled here; failures
-become error messages in the conversation, never exceptions out of a handler.
+:class:`ChatController` handles every user action and tells a
+:class:`ChatView` (the DOM in the browser, a fake in tests) what to show.
+The conversations and their storing are :mod:`app.conversations`'; what is
+under way per character is :mod:`app.inflight`'s. Failures become error
+messages in the conversation, never exceptions out of a handler.
+
+Work that finishes after the user threw its conversation away (new
+conversation, remove, clear all, or the same in another tab) is dropped:
+each such action clears the session, which changes the session manager's
+:meth:`~app.sessions.SessionManager.token`, and the work compares the token
+it started with.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
-from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from .api import ProxyClient
-from .chat import send_chat_message
+from .conversations import Conversations, Defer
 from .errors import ChatError, InvalidConfigId
 from .export import conversation_json, conversation_markdown
+from .inflight import Background, InFlight
 from .roster import Roster
+from .sending import Sender
 from .sessions import SESSION_KEY_PREFIX, SessionManager
 from .settings import Character
-from .transcript import MAX_MESSAGES, TRANSCRIPT_PREFIX, Message, TranscriptStore, message_too_long
+from .transcript import MAX_MESSAGES, TRANSCRIPT_PREFIX, Message, TranscriptStore
 from .wording import describe_error
 
-STOPPED = "Stopped: you cancelled this reply. Retry sends it again."
-OFFLINE_NOTICE = "You are offline: your message is kept; send it when the connection is back."
-RENEWED_NOTICE = "The previous session had expired, so this conversation continues in a new session."
 STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations last only until this page is closed."
-# With a ``defer``, a sent message is stored together with its reply, in one write after the reply is
-# shown; a reply slower than this (seconds) leaves the sent message stored on its own meanwhile.
-SENT_SAVE_DELAY = 0.25
-
-# Runs a callback in a browser task of its own, that many seconds from now (0: as soon as it can).
-Defer = Callable[[float, Callable[[], None]], None]
-
-
-def start_task(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-    """Run ``coro`` as a task, starting it at once (Python 3.12+) rather than on the next loop turn.
-
-    In the browser each loop turn is a separate browser task: starting
-    eagerly sends a message's request within the key press that sent it,
-    before the browser renders a frame. The task may be done on return.
-    """
-    loop = asyncio.get_event_loop()
-    if sys.version_info >= (3, 12):
-        return asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
-    return loop.create_task(coro)
 
 
 class ChatView(Protocol):
@@ -87,56 +73,40 @@ class ChatController:
     ) -> None:
         """Without ``defer``, every change is stored at once (tests, other hosts).
 
-        With it, storing waits until the page has shown the change: see
-        :meth:`_save`. Call :meth:`flush_saves` when the page is hidden or closed.
+        With it, storing waits until the page has shown the change (see
+        :mod:`app.conversations`). Call :meth:`flush_saves` when the page is hidden or closed.
         """
         self.view = view
         self.sessions = sessions
         self.client = client
-        self.transcripts = transcripts
         self.roster = roster
         self.current: str | None = None
-        self._storage_problem = storage_problem
-        self._defer = defer
-        # Conversations changed since they were last stored, with the messages added meanwhile.
-        self._unsaved: dict[str, list[Message]] = {}
-        self._flush_soon = False  # a flush is due in the next callback
-        self._storage_notice_shown = False
-        self._max_messages = max_messages
-        self._conversations: dict[str, list[Message]] = {}
-        self._sending: set[str] = set()
-        self._setting_up: set[str] = set()
-        self._tasks: set[asyncio.Future[Any]] = set()
-        self._inflight: dict[str, asyncio.Future[None]] = {}
         self.online = True
-        # Bumped by "new conversation" / "clear all": replies to requests sent before are dropped.
-        self._resets: dict[str, int] = {}
+        self.conversations = Conversations(
+            transcripts, max_messages=max_messages, defer=defer, after_store=self._check_storage,
+            on_error=self._show_bug,
+        )
+        self.inflight = InFlight()
+        self.background = Background(self._show_bug)
+        self.sender = Sender(self)
+        self._storage_problem = storage_problem
+        self._storage_notice_shown = False
 
     # ----- helpers -------------------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Future[None]:
-        task = start_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Future[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # A bug, not a chat failure (those become messages): never let it pass silently.
-            self.view.show_notice(describe_error(task.exception() or Exception()), level="error")
+    def _show_bug(self, exc: BaseException) -> None:
+        # A bug, not a chat failure (those become messages): never let it pass silently.
+        self.view.show_notice(describe_error(exc), level="error")
 
     def conversation(self, config_id: str) -> list[Message]:
-        if config_id not in self._conversations:
-            self._conversations[config_id] = self.transcripts.load(config_id)
-        return self._conversations[config_id]
+        return self.conversations.get(config_id)
 
-    def _character(self, config_id: str) -> Character:
+    def character(self, config_id: str) -> Character:
         return self.roster.find(config_id) or Character(config_id, config_id)
 
-    def _refresh_activity(self) -> None:
+    def refresh_activity(self) -> None:
         cid = self.current
-        self.view.show_activity(sending=cid in self._sending, setting_up=cid in self._setting_up)
+        self.view.show_activity(sending=self.inflight.sending(cid), setting_up=self.inflight.setting_up(cid))
 
     def _check_storage(self) -> None:
         problem = None if self._storage_notice_shown else self._storage_problem()
@@ -144,58 +114,28 @@ class ChatController:
             self._storage_notice_shown = True
             self.view.show_notice(f"{STORAGE_NOTICE} ({problem})", level="warning")
 
-    def _save(self, config_id: str, added: Message | None = None, *, max_delay: float = 0.0) -> None:
-        """Store ``config_id``'s conversation (``added``: the message just appended to it).
-
-        At once without a ``defer``, else in a callback of its own: the write
-        is not part of the browser task that shows the change (it would hold
-        up that frame), and one write stores everything changed meanwhile.
-        ``max_delay``: a later flush is soon enough (a sent message waits for
-        its reply), but no later than that many seconds. (Each send leaves
-        such a timer; it usually finds nothing left to store.)
-        """
-        if self._defer is None:
-            self._store(config_id)
-            return
-        self._unsaved.setdefault(config_id, []).extend([added] if added else [])
-        if max_delay > 0:
-            self._defer(max_delay, self.flush_saves)
-        elif not self._flush_soon:
-            self._flush_soon = True
-            self._defer(0, self.flush_saves)
-
     def flush_saves(self) -> None:
-        """Store every conversation changed since it was last stored (the page is hidden or closing, or it is time)."""
-        self._flush_soon = False
-        while self._unsaved:
-            config_id, _added = self._unsaved.popitem()
-            try:
-                self._store(config_id)
-            except Exception as exc:  # noqa: BLE001 - a bug (storage failures are handled below): show it
-                self.view.show_notice(describe_error(exc), level="error")
+        """Store every conversation changed since it was last stored (the page is hidden or closing)."""
+        self.conversations.flush()
 
-    def _store(self, config_id: str) -> None:
-        self.transcripts.save(config_id, self.conversation(config_id))
-        self._check_storage()
-
-    def _append(self, config_id: str, message: Message, *, save_max_delay: float = 0.0) -> None:
-        """Add ``message`` to the conversation, show it if open, and store it (see :meth:`_save`)."""
-        messages = self.conversation(config_id)
-        messages.append(message)
-        overflow = len(messages) - self._max_messages
-        if overflow > 0:
-            del messages[:overflow]
+    def append(self, config_id: str, message: Message, *, save_max_delay: float = 0.0) -> None:
+        """Add ``message`` to the conversation, show it if open, then store it."""
+        overflow = self.conversations.add(config_id, message)
         if config_id == self.current:  # shown first, then stored
-            if overflow > 0:
-                self.view.show_conversation(self._character(config_id), messages)
+            messages = self.conversation(config_id)
+            if overflow:
+                self.view.show_conversation(self.character(config_id), messages)
             else:
                 self.view.append_message(message, len(messages) - 1)
         if not message.transient:
-            self._save(config_id, message, max_delay=save_max_delay)
+            self.conversations.save(config_id, message, max_delay=save_max_delay)
+
+    def still_current(self, config_id: str, token: tuple[int, int]) -> bool:
+        """Whether ``config_id``'s conversation is the one that work started with ``token`` belongs to."""
+        return self.sessions.token(config_id) == token
 
     def is_busy(self, config_id: str | None = None) -> bool:
-        cid = self.current if config_id is None else config_id
-        return cid in self._sending or cid in self._setting_up
+        return self.inflight.busy(self.current if config_id is None else config_id)
 
     # ----- opening characters ------------------------------------------------------------------
 
@@ -219,7 +159,7 @@ class ChatController:
 
     async def open_character(self, config_id: str) -> None:
         """Show ``config_id``'s conversation and make sure it has a session."""
-        character = self._character(config_id)
+        character = self.character(config_id)
         if config_id != self.current:
             self.view.show_notice(None)  # info about the previous character; warnings stay
         self.current = config_id
@@ -227,31 +167,31 @@ class ChatController:
         self.view.show_characters(self.roster.characters, config_id)
         self.view.show_conversation(character, self.conversation(config_id))
         self.view.show_session(self.sessions.peek(config_id))
-        self._refresh_activity()
-        if self.sessions.peek(config_id) is None and config_id not in self._setting_up:
+        self.refresh_activity()
+        if self.sessions.peek(config_id) is None and not self.inflight.setting_up(config_id):
             await self._set_up_session(config_id)
 
     async def _set_up_session(self, config_id: str) -> None:
-        self._setting_up.add(config_id)
-        self._refresh_activity()
-        reset_mark = self._resets.get(config_id, 0)
+        self.inflight.begin_setup(config_id)
+        self.refresh_activity()
+        token = self.sessions.token(config_id)
         try:
             await self.sessions.get_session(config_id)
         except ChatError as exc:
             # Transient: a setup failure is about now, not part of the conversation's history.
-            if self._resets.get(config_id, 0) == reset_mark:
-                self._append(config_id, Message("error", describe_error(exc), transient=True))
+            if self.still_current(config_id, token):
+                self.append(config_id, Message("error", describe_error(exc), transient=True))
         finally:
-            self._setting_up.discard(config_id)
+            self.inflight.end_setup(config_id)
             if config_id == self.current:
                 self.view.show_session(self.sessions.peek(config_id))
-                self._refresh_activity()
+                self.refresh_activity()
             self._check_storage()
 
     def select_character(self, config_id: str) -> asyncio.Future[None] | None:
         if config_id == self.current or self.roster.find(config_id) is None:
             return None
-        return self._spawn(self.open_character(config_id))
+        return self.background.spawn(self.open_character(config_id))
 
     def add_character(self, raw_config_id: str) -> asyncio.Future[None] | None:
         """Add (or find) a character by config ID and open it; a bad ID gets a message."""
@@ -265,16 +205,15 @@ class ChatController:
         if character.config_id == self.current:
             self.view.show_characters(self.roster.characters, self.current)
             return None
-        return self._spawn(self.open_character(character.config_id))
+        return self.background.spawn(self.open_character(character.config_id))
 
     def remove_character(self, config_id: str) -> asyncio.Future[None] | None:
         """Remove a character the user added, with its session and conversation."""
         if not self.roster.remove(config_id):
             return None
-        self._discard_pending(config_id)
         self.sessions.clear_session(config_id)
-        self.transcripts.clear(config_id)
-        self._conversations.pop(config_id, None)
+        self.conversations.clear(config_id, keep=False)
+        self.inflight.cancel(config_id)  # its reply is moot (the cleared session's token keeps it silent)
         if config_id != self.current:
             self.view.show_characters(self.roster.characters, self.current)
             return None
@@ -282,116 +221,21 @@ class ChatController:
         if not self.roster.characters:
             self.view.show_characters([], None)
             return None
-        return self._spawn(self.open_character(self.roster.characters[0].config_id))
+        return self.background.spawn(self.open_character(self.roster.characters[0].config_id))
 
-    # ----- sending -------------------------------------------------------------------------
+    # ----- sending (app.sending) -------------------------------------------------------------
 
     def submit(self) -> asyncio.Future[None] | None:
-        """Send what is in the input. Synchronous up to the request, so repeated Enter sends once."""
-        config_id = self.current
-        text = self.view.read_input()
-        if config_id is None or not text.strip():
-            return None
-        if not self.online:
-            self.view.show_notice(OFFLINE_NOTICE)
-            return None
-        if self.is_busy(config_id):
-            # Refused, visibly; the text stays in the input to send once the reply is in.
-            waiting = "the session is set up" if config_id in self._setting_up else "the reply arrives"
-            self.view.show_notice(f"Your message is kept: send it once {waiting}.")
-            return None
-        too_long = message_too_long(text)
-        if too_long:
-            self.view.show_notice(too_long)
-            return None
-        self.view.write_input("")
-        return self._start_send(config_id, text)
+        """Send what is in the input (see :meth:`Sender.submit`)."""
+        return self.sender.submit()
 
     def retry(self, index: int) -> asyncio.Future[None] | None:
         """Resend the message behind the failed one at ``index`` of the open conversation."""
-        config_id = self.current
-        if config_id is None or self.is_busy(config_id):
-            return None
-        if not self.online:
-            self.view.show_notice(OFFLINE_NOTICE)
-            return None
-        messages = self.conversation(config_id)
-        if not 0 <= index < len(messages) or messages[index].retry is None:
-            return None
-        text = messages[index].retry
-        assert text is not None
-        if self.view.read_input() == text:
-            self.view.write_input("")
-        return self._start_send(config_id, text)
-
-    def _drop_superseded(self, config_id: str, text: str) -> None:
-        """Before sending ``text``: remove failures it supersedes, so nothing is shown (or sent) twice.
-
-        A failed message whose text is sent again (from the restored input or
-        Retry) is replaced by the new attempt, and a failed session setup is
-        moot once the user sends.
-        """
-        messages = self.conversation(config_id)
-        if not any(m.transient or (m.role == "error" and m.retry == text) for m in messages):
-            return  # the usual case, checked without building a new list
-        kept: list[Message] = []
-        for message in messages:
-            if message.transient or (message.role == "error" and message.retry == text):
-                if message.retry == text and kept and kept[-1].role == "user" and kept[-1].text == text:
-                    kept.pop()
-                continue
-            kept.append(message)
-        if len(kept) != len(messages):
-            messages[:] = kept
-            self._save(config_id)
-            if config_id == self.current:
-                self.view.show_conversation(self._character(config_id), messages)
-
-    def _start_send(self, config_id: str, text: str) -> asyncio.Future[None]:
-        self._sending.add(config_id)
-        self._refresh_activity()
-        self._drop_superseded(config_id, text)
-        self._append(config_id, Message("user", text), save_max_delay=SENT_SAVE_DELAY)
-        task = self._spawn(self._deliver(config_id, text, self._resets.get(config_id, 0)))
-        if not task.done():  # started eagerly, it may already have finished (and cleaned up)
-            self._inflight[config_id] = task
-        return task
+        return self.sender.retry(index)
 
     def stop(self) -> bool:
         """Cancel the open character's pending reply (the browser aborts the request)."""
-        task = self._inflight.get(self.current or "")
-        if task is None or task.done():
-            return False
-        task.cancel()
-        return True
-
-    async def _deliver(self, config_id: str, text: str, reset_mark: int) -> None:
-        try:
-            result = await send_chat_message(self.sessions, self.client, config_id, text)
-        except asyncio.CancelledError:
-            # Stopped by the user: the request is aborted, the text kept (the service may still have seen it).
-            if self._resets.get(config_id, 0) == reset_mark:
-                self._append(config_id, Message("error", STOPPED, retry=text))
-                if config_id == self.current and not self.view.read_input():
-                    self.view.write_input(text)
-        except Exception as exc:  # noqa: BLE001 - every failure must reach the conversation
-            if self._resets.get(config_id, 0) != reset_mark:
-                return  # the user started over meanwhile; this belongs to the discarded conversation
-            self._append(config_id, Message("error", describe_error(exc), retry=text))
-            if config_id == self.current and not self.view.read_input():
-                self.view.write_input(text)  # nothing the user typed is lost
-        else:
-            if self._resets.get(config_id, 0) != reset_mark:
-                return
-            self._append(config_id, Message("assistant", result.text))
-            if config_id == self.current:
-                self.view.show_notice(RENEWED_NOTICE if result.renewed else None)
-        finally:
-            self._sending.discard(config_id)
-            self._inflight.pop(config_id, None)
-            if config_id == self.current:
-                self.view.show_session(self.sessions.peek(config_id))
-                self._refresh_activity()
+        return self.inflight.cancel(self.current)
 
     # ----- keeping a conversation ---------------------------------------------------------------
 
@@ -401,7 +245,7 @@ class ChatController:
             return None
         render = conversation_markdown if fmt == "markdown" else conversation_json
         messages = [m for m in self.conversation(self.current) if not m.transient]
-        return render(self._character(self.current), messages, exported_at)
+        return render(self.character(self.current), messages, exported_at)
 
     # ----- the connection -------------------------------------------------------------------
 
@@ -420,39 +264,27 @@ class ChatController:
             if key is not None and not key.startswith(prefix):
                 continue
             config_id = None if key is None else key[len(prefix) :]
-            affected = [c for c in {*self._conversations, *self._inflight} if config_id in (None, c)]
-            for character in affected:
+            known = {*self.conversations.loaded(), *self.inflight.waiting_for_reply()}
+            for character in [c for c in known if config_id in (None, c)]:
                 if self.storage_lost(prefix, character):
-                    self._discard_pending(character)  # cleared over there: this reply is moot here too
+                    # Cleared over there: this tab's pending reply and write are moot too.
                     self.sessions.forget_cached(character, cleared=True)
-                if prefix == TRANSCRIPT_PREFIX and character in self._unsaved:
-                    # Stored over there while this tab's newest messages were not stored yet: both
-                    # are kept, theirs first, and stored (that tab then adopts the result).
-                    mine = [m for m in self._unsaved.pop(character) if not m.transient]
-                    self._conversations[character] = self.transcripts.load(character) + mine
-                    self._store(character)
-                elif prefix == TRANSCRIPT_PREFIX:
-                    self._conversations.pop(character, None)  # reloaded from storage when next shown
+                    self.conversations.drop_pending(character)
+                    self.inflight.cancel(character)
+                if prefix == TRANSCRIPT_PREFIX:
+                    self.conversations.stored_elsewhere(character)
             self.sessions.forget_cached(config_id)
             if self.current is not None and config_id in (None, self.current):
                 self.view.show_session(self.sessions.peek(self.current))
-                self.view.show_conversation(self._character(self.current), self.conversation(self.current))
+                self.view.show_conversation(self.character(self.current), self.conversation(self.current))
 
     def storage_lost(self, prefix: str, config_id: str) -> bool:
         """Whether another tab removed ``config_id``'s session or conversation."""
         if prefix == SESSION_KEY_PREFIX:
-            return self.sessions.peek_stored(config_id) is None and config_id in self._inflight
-        return not self.transcripts.load(config_id) and bool(self._conversations.get(config_id))
+            return self.sessions.peek_stored(config_id) is None and config_id in self.inflight.waiting_for_reply()
+        return self.conversations.lost_elsewhere(config_id)
 
     # ----- starting over -------------------------------------------------------------------
-
-    def _discard_pending(self, config_id: str) -> None:
-        """The user (here or in another tab) threw this conversation away: its pending reply is moot."""
-        self._resets[config_id] = self._resets.get(config_id, 0) + 1
-        self._unsaved.pop(config_id, None)  # thrown away: a pending write must not bring it back
-        task = self._inflight.get(config_id)
-        if task is not None and not task.done():
-            task.cancel()  # aborts the request; the reset mark keeps the cancellation silent
 
     def needs_confirmation(self, action: str, config_id: str | None = None) -> bool:
         """Whether ``"new"``, ``"remove"`` (of ``config_id``) or ``"clear-all"`` would discard visible messages."""
@@ -467,22 +299,22 @@ class ChatController:
         config_id = self.current
         if config_id is None:
             return
-        self._discard_pending(config_id)
         self.sessions.clear_session(config_id)
-        self.transcripts.clear(config_id)
-        self._conversations[config_id] = []
-        self.view.show_conversation(self._character(config_id), [])
+        self.conversations.clear(config_id)
+        self.inflight.cancel(config_id)  # aborts the request; the cleared session's token keeps it silent
+        self.view.show_conversation(self.character(config_id), [])
         self.view.show_session(None)
         self.view.show_notice("New conversation: your next message starts a new session.")
 
     def clear_all_sessions(self) -> None:
         """Forget every character's session and conversation (other storage is untouched)."""
-        for config_id in {*self._conversations, *self._sending, *(c.config_id for c in self.roster.characters)}:
-            self._discard_pending(config_id)
+        pending = {*self.conversations.loaded(), *self.inflight.sending_characters(),
+                   *(c.config_id for c in self.roster.characters)}
         self.sessions.clear_all_sessions()
-        self.transcripts.clear_all()
-        self._conversations.clear()
+        self.conversations.clear_all()
+        for config_id in pending:
+            self.inflight.cancel(config_id)
         if self.current is not None:
-            self.view.show_conversation(self._character(self.current), [])
+            self.view.show_conversation(self.character(self.current), [])
         self.view.show_session(None)
         self.view.show_notice("All sessions cleared: new sessions start when you next chat.")

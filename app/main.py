@@ -27,7 +27,8 @@ from app.browser import (
     page_query,
     post_json,
 )
-from app.controller import ChatController, start_task
+from app.controller import ChatController
+from app.inflight import start_task
 from app.roster import Roster
 from app.sessions import SessionManager
 from app.settings import load_settings, resolve_api_base

@@ -149,7 +149,7 @@ class SessionManager:
         return await asyncio.shield(pending)
 
     def token(self, config_id: str) -> tuple[int, int]:
-        """Changes whenever ``config_id``'s session is cleared (alone or by clear-all).
+        """Changes whenever ``config_id``'s session is cleared (alone, by clear-all, or in another tab).
 
         Work that started before a clear compares tokens so it never stores
         anything for the conversation the user just threw away.
@@ -176,6 +176,18 @@ class SessionManager:
         if is_valid_session_id(session_id):
             self._cache[config_id] = session_id
             self._storage.set(session_key(config_id), session_id)
+
+    def expire_session(self, config_id: str, session_id: str) -> None:
+        """The service said ``session_id`` expired: forget it, if it is still the current one.
+
+        Unlike :meth:`clear_session` this is no fresh start: the conversation
+        goes on in a new session, so work in flight keeps its :meth:`token`,
+        and a session being created meanwhile is kept for it.
+        """
+        if self.peek(config_id) not in (None, session_id):
+            return  # another request renewed it already
+        self._cache.pop(config_id, None)
+        self._storage.remove(session_key(config_id))
 
     def clear_session(self, config_id: str, *, only_if: str | None = None) -> None:
         """Forget ``config_id``'s session (cache and storage); the next use creates one.

@@ -2,14 +2,9 @@ from __future__ import annotations
 
 import asyncio
 
-from app.controller import (
-    OFFLINE_NOTICE,
-    RENEWED_NOTICE,
-    SENT_SAVE_DELAY,
-    STOPPED,
-    ChatController,
-)
+from app.controller import ChatController
 from app.roster import Roster
+from app.sending import OFFLINE_NOTICE, RENEWED_NOTICE, SENT_SAVE_DELAY, STOPPED
 from app.sessions import SessionManager
 from app.settings import Character
 from app.storage import GuardedStorage, MemoryStorage

@@ -161,6 +161,22 @@ async def test_clear_only_if_leaves_a_newer_session_alone() -> None:
     assert storage.items == {"session_A": "new"}
 
 
+async def test_an_expired_session_is_forgotten_without_counting_as_a_fresh_start() -> None:
+    manager, storage = manager_for(FakeProxy(), MemoryStorage({"session_A": "old"}))
+    before = manager.token("A")
+    manager.expire_session("A", "old")
+    assert storage.items == {} and manager.peek("A") is None
+    assert manager.token("A") == before  # the conversation goes on: work in flight still belongs to it
+    manager.clear_session("A")
+    assert manager.token("A") != before
+
+
+async def test_expiring_leaves_a_session_another_request_renewed_alone() -> None:
+    manager, storage = manager_for(FakeProxy(), MemoryStorage({"session_A": "new"}))
+    manager.expire_session("A", "old")
+    assert storage.items == {"session_A": "new"}
+
+
 async def test_clear_all_removes_every_session_key_and_nothing_else() -> None:
     storage = MemoryStorage({"session_A": "s1", "session_B": "s2", "theme": "dark", "sessionX": "keep",
                              "pychat:open": "A"})

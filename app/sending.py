@@ -1,0 +1,114 @@
+"""Sending a message and showing what comes back: the reply, a failure with Retry, or Stop.
+
+Synchronous up to the request, so a repeated Enter sends once, and started
+eagerly, so the request leaves within the key press. Nothing the user typed
+is lost: a message that cannot be sent stays in the input, and a failed one
+comes back to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from .chat import send_chat_message
+from .transcript import Message, message_too_long
+from .wording import describe_error
+
+if TYPE_CHECKING:
+    from .controller import ChatController
+
+STOPPED = "Stopped: you cancelled this reply. Retry sends it again."
+OFFLINE_NOTICE = "You are offline: your message is kept; send it when the connection is back."
+RENEWED_NOTICE = "The previous session had expired, so this conversation continues in a new session."
+# With a ``defer``, a sent message is stored together with its reply, in one write after the reply is
+# shown; a reply slower than this (seconds) leaves the sent message stored on its own meanwhile.
+SENT_SAVE_DELAY = 0.25
+
+
+class Sender:
+    """The send flow of one page (its controller holds the open character and the connection state)."""
+
+    def __init__(self, page: ChatController) -> None:
+        self.page = page
+
+    def submit(self) -> asyncio.Future[None] | None:
+        """Send what is in the input, or say why not (the text stays there)."""
+        page = self.page
+        config_id = page.current
+        text = page.view.read_input()
+        if config_id is None or not text.strip():
+            return None
+        if not page.online:
+            page.view.show_notice(OFFLINE_NOTICE)
+            return None
+        if page.inflight.busy(config_id):
+            # Refused, visibly; the text stays in the input to send once the reply is in.
+            waiting = "the session is set up" if page.inflight.setting_up(config_id) else "the reply arrives"
+            page.view.show_notice(f"Your message is kept: send it once {waiting}.")
+            return None
+        too_long = message_too_long(text)
+        if too_long:
+            page.view.show_notice(too_long)
+            return None
+        page.view.write_input("")
+        return self._start(config_id, text)
+
+    def retry(self, index: int) -> asyncio.Future[None] | None:
+        """Resend the message behind the failed one at ``index`` of the open conversation."""
+        page = self.page
+        config_id = page.current
+        if config_id is None or page.inflight.busy(config_id):
+            return None
+        if not page.online:
+            page.view.show_notice(OFFLINE_NOTICE)
+            return None
+        messages = page.conversation(config_id)
+        if not 0 <= index < len(messages) or messages[index].retry is None:
+            return None
+        text = messages[index].retry
+        assert text is not None
+        if page.view.read_input() == text:
+            page.view.write_input("")
+        return self._start(config_id, text)
+
+    def _start(self, config_id: str, text: str) -> asyncio.Future[None]:
+        page = self.page
+        page.inflight.begin_send(config_id)
+        page.refresh_activity()
+        # Failures this send supersedes go, so nothing is shown (or sent) twice.
+        if page.conversations.drop_superseded(config_id, text) and config_id == page.current:
+            page.view.show_conversation(page.character(config_id), page.conversation(config_id))
+        page.append(config_id, Message("user", text), save_max_delay=SENT_SAVE_DELAY)
+        task = page.background.spawn(self._deliver(config_id, text, page.sessions.token(config_id)))
+        page.inflight.awaiting(config_id, task)  # started eagerly, it may already have finished (and cleaned up)
+        return task
+
+    async def _deliver(self, config_id: str, text: str, token: tuple[int, int]) -> None:
+        page = self.page
+        try:
+            result = await send_chat_message(page.sessions, page.client, config_id, text)
+        except asyncio.CancelledError:
+            # Stopped by the user: the request is aborted, the text kept (the service may still have seen it).
+            if page.still_current(config_id, token):
+                self._failed(config_id, text, STOPPED)
+        except Exception as exc:  # noqa: BLE001 - every failure must reach the conversation
+            if page.still_current(config_id, token):  # else the user started over meanwhile
+                self._failed(config_id, text, describe_error(exc))
+        else:
+            if page.still_current(config_id, token):
+                page.append(config_id, Message("assistant", result.text))
+                if config_id == page.current:
+                    page.view.show_notice(RENEWED_NOTICE if result.renewed else None)
+        finally:
+            page.inflight.end_send(config_id)
+            if config_id == page.current:
+                page.view.show_session(page.sessions.peek(config_id))
+                page.refresh_activity()
+
+    def _failed(self, config_id: str, text: str, why: str) -> None:
+        """Show why ``text`` got no reply, with Retry, and put it back in an empty input."""
+        page = self.page
+        page.append(config_id, Message("error", why, retry=text))
+        if config_id == page.current and not page.view.read_input():
+            page.view.write_input(text)  # nothing the user typed is lost
