@@ -59,6 +59,8 @@ class ChatView(Protocol):
 
 
 class ChatController:
+    """The user's actions on the page (open, add, remove, send, start over, export) and what they show."""
+
     def __init__(
         self,
         view: ChatView,
