@@ -136,9 +136,6 @@ class ChatController:
         """Whether ``config_id``'s conversation is the one that work started with ``token`` belongs to."""
         return self.sessions.token(config_id) == token
 
-    def is_busy(self, config_id: str | None = None) -> bool:
-        return self.inflight.busy(self.current if config_id is None else config_id)
-
     # ----- opening characters ------------------------------------------------------------------
 
     async def start(self, requested: str | None = None) -> None:
