@@ -22,19 +22,81 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import AuthError, BadResponse, HttpError, RequestTimeout, ServerError, SessionExpired
+from .errors import AuthError, BadResponse, ChatError, HttpError, RequestTimeout, ServerError, SessionExpired
+from .resume import CallbackFuture
 from .sessions import is_valid_session_id
+from .stream import ReplyStream
 
 DEFAULT_TIMEOUT_SECONDS = 20.0
 MAX_SERVER_MESSAGE = 300
 
 
+class BodyStream:
+    """A response body still arriving (a streamed reply): its text in pieces, then its end.
+
+    The fetch adapter calls :meth:`push` with each piece of decoded text and
+    :meth:`end` once (with the error that cut it short, if any). The reader
+    calls :meth:`listen` (pieces that came before are delivered first), awaits
+    :attr:`ended`, and calls :meth:`cancel` if it gives up (Stop).
+
+        stream = BodyStream(cancel=abort_request)
+        stream.push("data: ...")          # from the adapter
+        stream.listen(parser.feed)        # from the reader
+        stream.end()                      # the adapter again: the body is complete
+    """
+
+    def __init__(
+        self, cancel: Callable[[], None] = lambda: None, *, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
+        """``loop``: the loop of the task that will read it (default: the running one)."""
+        self._cancel = cancel
+        self._early: list[str] = []
+        self._on_text: Callable[[str], None] | None = None
+        self.ended: CallbackFuture[None] = CallbackFuture(loop=loop)
+
+    def listen(self, on_text: Callable[[str], None]) -> None:
+        """Call ``on_text`` with every piece, those already arrived first; one it raises on ends the stream."""
+        self._on_text = on_text
+        early, self._early = self._early, []
+        for text in early:
+            self.push(text)
+
+    def push(self, text: str) -> None:
+        if self.ended.done():
+            return  # cut short already (a piece that failed, or cancelled): nothing more is read
+        if self._on_text is None:
+            self._early.append(text)
+            return
+        try:
+            self._on_text(text)
+        except ChatError as exc:  # the piece is not what the protocol allows: stop reading it
+            self._cancel()
+            self.end(exc)
+
+    def end(self, error: BaseException | None = None) -> None:
+        """The body is complete (``error`` None) or was cut short by ``error``."""
+        if error is None:
+            self.ended.settle(None)
+        else:
+            self.ended.fail(error)
+
+    def cancel(self) -> None:
+        """Give up on the rest of the body: the request is aborted, and nothing more is read."""
+        if not self.ended.done():
+            self.ended.cancel()
+        self._cancel()
+
+
 @dataclass(frozen=True)
 class HttpResponse:
-    """What ``post_json`` returns: the status and the body as text."""
+    """What ``post_json`` returns: the status and the body as text, or a body still streaming.
+
+    ``stream`` is set for a 2xx ``text/event-stream`` answer: ``body`` is then empty.
+    """
 
     status: int
     body: str
+    stream: BodyStream | None = None
 
 
 # post_json(url, body) -> HttpResponse; raises NetworkError when no HTTP answer arrived.
@@ -131,13 +193,24 @@ class ProxyClient:
         self._post_json = post_json
         self._timeout = timeout
 
-    async def _post(self, path: str, body: dict[str, str], *, session_bound: bool) -> dict[str, Any]:
+    async def _send(self, path: str, body: dict[str, str], *, session_bound: bool) -> HttpResponse:
+        """POST and check the status: a 2xx answer, or the error its status means."""
         try:
             response = await asyncio.wait_for(self._post_json(f"{self.api_base}{path}", body), self._timeout)
         except TimeoutError as exc:  # builtin TimeoutError on 3.11+, kept explicit for clarity
             raise RequestTimeout(f"no answer within {self._timeout:g} s") from exc
         if not 200 <= response.status < 300:
             raise classify_http_error(response.status, response.body, session_bound=session_bound)
+        return response
+
+    async def _post(self, path: str, body: dict[str, str], *, session_bound: bool) -> dict[str, Any]:
+        return self._json_object(await self._send(path, body, session_bound=session_bound))
+
+    @staticmethod
+    def _json_object(response: HttpResponse) -> dict[str, Any]:
+        if response.stream is not None:
+            response.stream.cancel()
+            raise BadResponse("the server streamed a reply where JSON was expected")
         data = _parse_json(response.body)
         if data is None:
             if response.body.lstrip()[:1] == "<":
@@ -156,15 +229,54 @@ class ProxyClient:
         assert isinstance(session_id, str)
         return session_id
 
-    async def chat(self, session_id: str, config_id: str, text: str) -> ChatReply:
-        """``POST /api/chat``; returns the reply text and any session ID it names."""
-        data = await self._post(
+    async def chat(
+        self, session_id: str, config_id: str, text: str, *, on_text: Callable[[str], None] | None = None
+    ) -> ChatReply:
+        """``POST /api/chat``; returns the reply text and any session ID it names.
+
+        A streamed reply (:mod:`app.stream`) calls ``on_text`` with the whole
+        text so far each time it grows. It must finish: one cut short (the
+        connection dropped, no event for the timeout, an ``error`` event)
+        raises, and the text that came stays with the caller, never passed
+        off as the reply.
+        """
+        response = await self._send(
             "/api/chat",
             {"session_id": session_id, "config_id": config_id, "input": text},
             session_bound=True,
         )
+        if response.stream is not None:
+            return await self._read_stream(response.stream, on_text)
+        data = self._json_object(response)
         reply = data.get("ai")
         if not isinstance(reply, str):
             raise BadResponse("the reply has no text")
         named = data.get("session_id")
         return ChatReply(reply, named if is_valid_session_id(named) else None)
+
+    async def _read_stream(self, stream: BodyStream, on_text: Callable[[str], None] | None) -> ChatReply:
+        """Read a streamed reply to its end; the timeout counts from the last piece that came."""
+        reply = ReplyStream()
+        loop = asyncio.get_running_loop()
+        last_piece = loop.time()
+
+        def feed(piece: str) -> None:
+            nonlocal last_piece
+            last_piece = loop.time()
+            before = reply.text
+            reply.feed(piece)
+            if on_text is not None and reply.text != before:
+                on_text(reply.text)
+
+        stream.listen(feed)
+        try:
+            while True:
+                try:
+                    await asyncio.wait_for(asyncio.shield(stream.ended), self._timeout - (loop.time() - last_piece))
+                    break
+                except TimeoutError:
+                    if loop.time() - last_piece >= self._timeout:
+                        raise RequestTimeout(f"no part of the reply within {self._timeout:g} s") from None
+            return reply.result()
+        finally:
+            stream.cancel()  # a no-op once the body is complete

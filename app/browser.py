@@ -14,7 +14,7 @@ import js
 from pyodide.ffi import JsException, create_once_callable, create_proxy, jsnull
 from pyscript import window
 
-from .api import HttpResponse
+from .api import BodyStream, HttpResponse
 from .errors import NetworkError
 from .resume import CallbackFuture
 from .storage import Storage
@@ -55,6 +55,10 @@ def local_storage() -> Storage | None:
 async def post_json(url: str, body: dict[str, str]) -> HttpResponse:
     """POST ``body`` as JSON; raise :class:`NetworkError` when no HTTP answer arrives.
 
+    It accepts a streamed answer too: a 2xx ``text/event-stream`` response
+    comes back as soon as its headers are in, with its body as a
+    :class:`~app.api.BodyStream` that the text fills as it arrives.
+
     Cancelling the awaiting task aborts the browser request too. The status
     and the body are read in one JavaScript promise chain, whose last callback
     resumes the awaiting task then and there (:mod:`app.resume`): the reply is
@@ -63,45 +67,96 @@ async def post_json(url: str, body: dict[str, str]) -> HttpResponse:
     """
     controller = js.AbortController.new()
     request = next(_request_ids)
-    future = _pending[request] = CallbackFuture[tuple[int, str]]()
+    future = _pending[request] = CallbackFuture[HttpResponse]()
+    _aborts[request] = controller
     try:
         try:
             _POST_JSON(url, json.dumps(body), controller.signal, request)
         except JsException as exc:  # failures come through _settle; this is only in case
             raise NetworkError(str(exc)) from exc
-        status, text = await future
+        return await future
     except BaseException:  # cancelled (Stop, a timeout, a new conversation)
         _pending.pop(request, None)
+        _aborts.pop(request, None)
         controller.abort()
         raise
-    return HttpResponse(status, text)
 
 
 def _settle(request: int, status: int, text: str, error: str | None = None) -> None:
     """The end of ``_POST_JSON``'s promise chain, called from JavaScript (``error`` left out when it worked)."""
     future = _pending.pop(request, None)
+    _aborts.pop(request, None)
     if future is None:
         return  # given up on meanwhile
     if error is not None:  # TypeError "Failed to fetch", the abort above, a body cut short
         future.fail(NetworkError(error))
     else:
-        future.settle((int(status), str(text)))
+        future.settle(HttpResponse(int(status), str(text)))
 
 
-_pending: dict[int, CallbackFuture[tuple[int, str]]] = {}
+def _opened(request: int, status: int) -> None:
+    """A streamed answer's headers are in: the awaiting task gets it now, its body as it comes."""
+    future = _pending.pop(request, None)
+    controller = _aborts.pop(request, None)
+    if future is None or controller is None:
+        return
+    stream = _streams[request] = BodyStream(controller.abort, loop=future.get_loop())
+    future.settle(HttpResponse(int(status), "", stream))
+
+
+def _chunk(request: int, text: str) -> None:
+    stream = _streams.get(request)
+    if stream is not None:
+        stream.push(str(text))
+
+
+def _finished(request: int, error: str | None = None) -> None:
+    """The streamed body is complete, or was cut short (``error`` left out when it was not)."""
+    stream = _streams.pop(request, None)
+    if stream is not None:
+        stream.end(None if error is None else NetworkError(error))
+
+
+_pending: dict[int, CallbackFuture[HttpResponse]] = {}
+_aborts: dict[int, Any] = {}
+_streams: dict[int, BodyStream] = {}
 _request_ids = itertools.count()
 
 # Posts, then reads the status and body, all in JavaScript: Python is entered once, when both
 # are in, with two strings rather than a response object to convert. (Not a Pyodide future:
 # awaiting a JavaScript promise resumes the task two browser tasks after the promise settles.)
+# A streamed body is decoded here and handed over piece by piece.
 _POST_JSON = js.Function.new(
     "settle",
-    """return (url, body, signal, request) => {
-      fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json'}, body, signal})
-        .then((response) => response.text().then((text) => [response.status, text]))
-        .then(([status, text]) => settle(request, status, text), (error) => settle(request, 0, '', String(error)));
+    "opened",
+    "chunk",
+    "finished",
+    """const streamed = (response) => response.ok && response.body
+      && /^\\s*text\\/event-stream\\s*(;|$)/i.test(response.headers.get('Content-Type') || '');
+    const pump = async (request, body) => {
+      try {
+        const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          if (value) chunk(request, value);
+        }
+        finished(request);
+      } catch (error) {
+        finished(request, String(error));
+      }
+    };
+    return (url, body, signal, request) => {
+      fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json',
+                                            'Accept': 'text/event-stream, application/json'}, body, signal})
+        .then((response) => {
+          if (!streamed(response)) return response.text().then((text) => settle(request, response.status, text));
+          opened(request, response.status);
+          return pump(request, response.body);
+        })
+        .catch((error) => settle(request, 0, '', String(error)));
     };""",
-)(create_proxy(_settle))
+)(create_proxy(_settle), create_proxy(_opened), create_proxy(_chunk), create_proxy(_finished))
 
 
 _listeners: list[Any] = []

@@ -8,6 +8,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .api import ProxyClient
@@ -24,8 +25,18 @@ class SentMessage:
     renewed: bool = False  # True when the old session had expired and a new one answered
 
 
-async def send_chat_message(manager: SessionManager, client: ProxyClient, config_id: str, message: str) -> SentMessage:
+async def send_chat_message(
+    manager: SessionManager,
+    client: ProxyClient,
+    config_id: str,
+    message: str,
+    *,
+    on_text: Callable[[str], None] | None = None,
+) -> SentMessage:
     """Send ``message`` to ``config_id``'s character and return its reply.
+
+    ``on_text`` gets a streamed reply's text so far each time it grows
+    (see :meth:`ProxyClient.chat`).
 
     If the service says the session expired or is unknown, the session is
     cleared, a new one created and the same message resent once; a second
@@ -39,14 +50,14 @@ async def send_chat_message(manager: SessionManager, client: ProxyClient, config
     session_id = await manager.get_session(config_id)
     renewed = False
     try:
-        reply = await client.chat(session_id, config_id, message)
+        reply = await client.chat(session_id, config_id, message, on_text=on_text)
     except SessionExpired:
         if manager.token(config_id) != token:
             raise  # cleared meanwhile: do not start a session for the discarded conversation
         manager.expire_session(config_id, session_id)
         session_id = await manager.get_session(config_id)
         renewed = True
-        reply = await client.chat(session_id, config_id, message)
+        reply = await client.chat(session_id, config_id, message, on_text=on_text)
     if reply.session_id is not None and reply.session_id != session_id and manager.token(config_id) == token:
         manager.replace_session(config_id, reply.session_id)
         session_id = reply.session_id

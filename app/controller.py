@@ -43,6 +43,9 @@ class ChatView(Protocol):
 
     def append_message(self, message: Message, index: int) -> None: ...
 
+    def show_streaming(self, text: str | None) -> None:
+        """The reply streaming in, as far as it came, after the messages (None: it ended)."""
+
     def show_session(self, session_id: str | None) -> None: ...
 
     def show_activity(self, *, sending: bool, setting_up: bool) -> None: ...
@@ -106,6 +109,15 @@ class ChatController:
     def character(self, config_id: str) -> Character:
         return self.roster.find(config_id) or Character(config_id, config_id)
 
+    def show_open_conversation(self) -> None:
+        """Show the open character's conversation anew, with the reply streaming in, if one is."""
+        if self.current is None:
+            return
+        self.view.show_conversation(self.character(self.current), self.conversation(self.current))
+        streamed = self.inflight.streamed(self.current)
+        if streamed:
+            self.view.show_streaming(streamed)
+
     def refresh_activity(self) -> None:
         cid = self.current
         self.view.show_activity(sending=self.inflight.sending(cid), setting_up=self.inflight.setting_up(cid))
@@ -126,7 +138,7 @@ class ChatController:
         if config_id == self.current:  # shown first, then stored
             messages = self.conversation(config_id)
             if overflow:
-                self.view.show_conversation(self.character(config_id), messages)
+                self.show_open_conversation()
             else:
                 self.view.append_message(message, len(messages) - 1)
         if not message.transient:
@@ -158,13 +170,12 @@ class ChatController:
 
     async def open_character(self, config_id: str) -> None:
         """Show ``config_id``'s conversation and make sure it has a session."""
-        character = self.character(config_id)
         if config_id != self.current:
             self.view.show_notice(None)  # info about the previous character; warnings stay
         self.current = config_id
         self.roster.remember_open(config_id)
         self.view.show_characters(self.roster.characters, config_id)
-        self.view.show_conversation(character, self.conversation(config_id))
+        self.show_open_conversation()
         self.view.show_session(self.sessions.peek(config_id))
         self.refresh_activity()
         if self.sessions.peek(config_id) is None and not self.inflight.setting_up(config_id):
@@ -275,7 +286,7 @@ class ChatController:
             self.sessions.forget_cached(config_id)
             if self.current is not None and config_id in (None, self.current):
                 self.view.show_session(self.sessions.peek(self.current))
-                self.view.show_conversation(self.character(self.current), self.conversation(self.current))
+                self.show_open_conversation()
 
     def storage_lost(self, prefix: str, config_id: str) -> bool:
         """Whether another tab removed ``config_id``'s session or conversation."""

@@ -80,7 +80,8 @@ class Conversations:
 
         A failed message whose text is sent again (from the restored input or
         Retry) is replaced by the new attempt, with the user message it
-        failed, and a failed session setup is moot once the user sends.
+        failed and any part of a reply that arrived before it failed; a failed
+        session setup is moot once the user sends.
         """
         messages = self.get(config_id)
         if not any(m.transient or (m.role == "error" and m.retry == text) for m in messages):
@@ -88,8 +89,11 @@ class Conversations:
         kept: list[Message] = []
         for message in messages:
             if message.transient or (message.role == "error" and message.retry == text):
-                if message.retry == text and kept and kept[-1].role == "user" and kept[-1].text == text:
-                    kept.pop()
+                if message.retry == text:
+                    while kept and kept[-1].incomplete:  # what arrived of the reply it failed
+                        kept.pop()
+                    if kept and kept[-1].role == "user" and kept[-1].text == text:
+                        kept.pop()
                 continue
             kept.append(message)
         if len(kept) == len(messages):

@@ -42,6 +42,7 @@ class Underway:
     setting_up: bool = False
     sending: bool = False
     reply: asyncio.Future[None] | None = None  # the task waiting for the reply, while it waits
+    streamed: str | None = None  # what arrived so far of a reply that streams
 
     @property
     def idle(self) -> bool:
@@ -91,8 +92,27 @@ class InFlight:
 
     def end_send(self, config_id: str) -> None:
         record = self._record(config_id)
-        record.sending, record.reply = False, None
+        record.sending, record.reply, record.streamed = False, None, None
         self._tidy(config_id)
+
+    def stream(self, config_id: str, text: str) -> None:
+        """``text`` is what arrived so far of ``config_id``'s reply (kept to show it again on reopening)."""
+        record = self._records.get(config_id)
+        if record is not None and record.sending:
+            record.streamed = text
+
+    def streamed(self, config_id: str | None) -> str | None:
+        """What arrived so far of ``config_id``'s streaming reply, if one streams."""
+        record = self._records.get(config_id or "")
+        return None if record is None else record.streamed
+
+    def take_streamed(self, config_id: str) -> str | None:
+        """:meth:`streamed`, and forget it: the reply ends (whole, stopped or cut off)."""
+        record = self._records.get(config_id)
+        if record is None:
+            return None
+        text, record.streamed = record.streamed, None
+        return text
 
     def waiting_for_reply(self) -> set[str]:
         """The characters whose reply is still on its way."""

@@ -78,7 +78,7 @@ class Sender:
         page.refresh_activity()
         # Failures this send supersedes go, so nothing is shown (or sent) twice.
         if page.conversations.drop_superseded(config_id, text) and config_id == page.current:
-            page.view.show_conversation(page.character(config_id), page.conversation(config_id))
+            page.show_open_conversation()
         page.append(config_id, Message("user", text), save_max_delay=SENT_SAVE_DELAY)
         task = page.background.spawn(self._deliver(config_id, text, page.sessions.token(config_id)))
         page.inflight.awaiting(config_id, task)  # started eagerly, it may already have finished (and cleaned up)
@@ -86,8 +86,15 @@ class Sender:
 
     async def _deliver(self, config_id: str, text: str, token: tuple[int, int]) -> None:
         page = self.page
+
+        def on_text(so_far: str) -> None:  # a streamed reply grew
+            if page.still_current(config_id, token):
+                page.inflight.stream(config_id, so_far)
+                if config_id == page.current:
+                    page.view.show_streaming(so_far)
+
         try:
-            result = await send_chat_message(page.sessions, page.client, config_id, text)
+            result = await send_chat_message(page.sessions, page.client, config_id, text, on_text=on_text)
         except asyncio.CancelledError:
             # Stopped by the user: the request is aborted, the text kept (the service may still have seen it).
             if page.still_current(config_id, token):
@@ -97,6 +104,7 @@ class Sender:
                 self._failed(config_id, text, describe_error(exc))
         else:
             if page.still_current(config_id, token):
+                self._end_stream(config_id)
                 page.append(config_id, Message("assistant", result.text))
                 if config_id == page.current:
                     page.view.show_notice(RENEWED_NOTICE if result.renewed else None)
@@ -106,9 +114,19 @@ class Sender:
                 page.view.show_session(page.sessions.peek(config_id))
                 page.refresh_activity()
 
+    def _end_stream(self, config_id: str) -> str:
+        """The streamed reply on screen, if any, gives way to the messages it ends as; the text that came."""
+        streamed = self.page.inflight.take_streamed(config_id)
+        if streamed is not None and config_id == self.page.current:
+            self.page.view.show_streaming(None)
+        return streamed or ""
+
     def _failed(self, config_id: str, text: str, why: str) -> None:
-        """Show why ``text`` got no reply, with Retry, and put it back in an empty input."""
+        """Keep what arrived of the reply (marked incomplete), show why with Retry, and refill an empty input."""
         page = self.page
+        arrived = self._end_stream(config_id)
+        if arrived:
+            page.append(config_id, Message("assistant", arrived, incomplete=True))
         page.append(config_id, Message("error", why, retry=text))
         if config_id == page.current and not page.view.read_input():
             page.view.write_input(text)  # nothing the user typed is lost

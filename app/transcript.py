@@ -35,21 +35,26 @@ class Message:
 
     ``retry`` is set on an error that a resend can fix: the text the user
     sent, so it is never lost. ``transient`` messages (a failed session setup)
-    are about the moment, shown but never stored.
+    are about the moment, shown but never stored. ``incomplete`` marks a
+    streamed reply that was stopped or cut off: the part that arrived, never
+    passed off as the whole (an error message after it says why).
     """
 
     role: str
     text: str
     retry: str | None = None
     transient: bool = False
+    incomplete: bool = False
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, Any]:
         text = self.text
         if len(text) > MAX_STORED_MESSAGE_CHARS:
             text = text[: MAX_STORED_MESSAGE_CHARS - len(TRUNCATED_MARK)] + TRUNCATED_MARK
-        data = {"role": self.role, "text": text}
+        data: dict[str, Any] = {"role": self.role, "text": text}
         if self.retry is not None:
             data["retry"] = self.retry
+        if self.incomplete:
+            data["incomplete"] = True
         return data
 
     @cached_property
@@ -65,7 +70,7 @@ class Message:
         role, text, retry = data.get("role"), data.get("text"), data.get("retry")
         if role not in ROLES or not isinstance(text, str):
             return None
-        return cls(role, text, retry if isinstance(retry, str) else None)
+        return cls(role, text, retry if isinstance(retry, str) else None, incomplete=data.get("incomplete") is True)
 
 
 def _encoded_list(parts: list[str]) -> str:

@@ -90,16 +90,25 @@ class FakeView:
     add_error: str | None = None
     add_input_cleared: bool = False
     offline: bool = False
+    streaming: str | None = None  # the reply streaming in, as shown
+    streamed: list[str] = field(default_factory=list)  # every text it was shown with
 
     def show_characters(self, characters: list[Character], current: str | None) -> None:
         self.characters, self.current = list(characters), current
 
     def show_conversation(self, character: Character, messages: list[Message]) -> None:
         self.title, self.messages = character.name, list(messages)
+        self.streaming = None  # like the page: the list is drawn anew
 
     def append_message(self, message: Message, index: int) -> None:
         assert index == len(self.messages), "appended at the wrong index"
+        assert self.streaming is None, "a message appended below a reply still streaming"
         self.messages.append(message)
+
+    def show_streaming(self, text: str | None) -> None:
+        self.streaming = text
+        if text is not None:
+            self.streamed.append(text)
 
     def show_session(self, session_id: str | None) -> None:
         self.session = session_id
