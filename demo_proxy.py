@@ -43,6 +43,7 @@ import argparse
 import contextlib
 import errno
 import json
+import re
 import secrets
 import signal
 import socket
@@ -71,7 +72,10 @@ TEST_PATHS = {
     "/__test__/log": "GET",
 }
 FAULT_ENDPOINTS = {"chat": (CHAT_PATH,), "sessions": (SESSIONS_PATH,), "any": API_PATHS}
-FAULT_KINDS = ("status", "drop", "malformed", "html", "delay", "reply")
+FAULT_KINDS = ("status", "drop", "malformed", "html", "delay", "reply", "stream")
+# A streamed reply's options (fault kind "stream"): each a count of deltas, or milliseconds.
+STREAM_COUNTS = ("cut_after", "stall_after", "error_after")
+DEFAULT_STREAM_DELAY_MS = 35  # between words: fast enough to read along, slow enough to see it stream
 
 MALFORMED_JSON = b'{"ai": "unterminated'
 GATEWAY_ERROR_PAGE = (
@@ -213,7 +217,41 @@ def parse_fault(body: Any) -> Fault:
             raise BadRequest(f"delay_ms must be between 0 and {MAX_DELAY_MS}")
     elif kind == "reply" and "body" not in body:
         raise BadRequest("a reply fault needs a body")
+    elif kind == "stream":
+        _check_stream_spec(body)
     return Fault(endpoint=endpoint, kind=kind, times=times, spec=body)
+
+
+def _check_stream_spec(body: dict[str, Any]) -> None:
+    for name in (*STREAM_COUNTS, "delay_ms", "stall_ms"):
+        value = body.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DELAY_MS:
+            raise BadRequest(f"{name} must be a whole number from 0 to {MAX_DELAY_MS}")
+    for name in ("error_text", "raw", "session_id"):
+        if name in body and not isinstance(body[name], str):
+            raise BadRequest(f"{name} must be a string")
+    parts = body.get("extra_parts", [])
+    if not isinstance(parts, list) or not all(isinstance(part, dict) for part in parts):
+        raise BadRequest("extra_parts must be a list of JSON objects")
+
+
+def sse_event(part: dict[str, Any] | str) -> bytes:
+    """One Server-Sent Event carrying ``part`` (an AI SDK UI message stream part, or ``[DONE]``).
+
+    >>> sse_event({"type": "finish"})
+    b'data: {"type": "finish"}\\n\\n'
+    """
+    data = part if isinstance(part, str) else json.dumps(part)
+    return f"data: {data}\n\n".encode()
+
+
+def stream_deltas(text: str) -> list[str]:
+    """``text`` in the pieces a streamed reply sends: word by word, each with the space after it.
+
+    >>> stream_deltas("Hello there, you")
+    ['Hello ', 'there, ', 'you']
+    """
+    return re.findall(r"\s*\S+\s*|\s+", text) or [text]
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -418,8 +456,62 @@ class ProxyHandler(QuietHandler):
             raise BadRequest("Request body must be a JSON object")
         if route == SESSIONS_PATH:
             self._send_json(200, self._create_session(body))
+            return
+        reply = self._chat(body)
+        if fault is not None and fault.kind == "stream":
+            self._stream(reply, fault.spec)
+        elif self.server.stream_delay_ms is not None and "text/event-stream" in self.headers.get("Accept", ""):
+            self._stream(reply, {"delay_ms": self.server.stream_delay_ms})
         else:
-            self._send_json(200, self._chat(body))
+            self._send_json(200, reply)
+
+    def _stream(self, reply: dict[str, Any], spec: dict[str, Any]) -> None:
+        """Send ``reply`` as an AI SDK UI message stream, word by word, acting out ``spec``'s faults.
+
+        ``delay_ms`` between words; after ``cut_after`` words the connection
+        drops, after ``stall_after`` it stalls ``stall_ms``, after
+        ``error_after`` an ``error`` part (``error_text``) ends it.
+        ``session_id`` names a session in a ``data-session`` part (made
+        valid here), ``extra_parts`` come before the text, and ``raw`` is
+        sent instead of everything, byte for byte.
+        """
+        self.send_response(200)
+        self._cors_headers()
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("x-vercel-ai-ui-message-stream", "v1")
+        self.end_headers()  # HTTP/1.0: the body ends when the connection closes
+        self.close_connection = True
+        session_id = spec.get("session_id", reply["session_id"])
+        if session_id != reply["session_id"]:
+            with self.server.state.lock:
+                old = self.server.state.sessions[reply["session_id"]]
+                self.server.state.sessions[session_id] = Session(old.config_id, old.count)
+        opening = [{"type": "start", "messageId": "msg_" + secrets.token_hex(6)},
+                   {"type": "data-session", "data": {"session_id": session_id}},
+                   *spec.get("extra_parts", []), {"type": "text-start", "id": "text-1"}]
+        delay = spec.get("delay_ms", 0) / 1000
+        try:
+            if "raw" in spec:
+                self.wfile.write(str(spec["raw"]).encode("utf-8"))
+                return
+            self.wfile.write(b"".join(map(sse_event, opening)))
+            for count, delta in enumerate(stream_deltas(reply["ai"])):
+                if count == spec.get("cut_after"):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if count == spec.get("stall_after"):
+                    time.sleep(spec.get("stall_ms", 0) / 1000)
+                if count == spec.get("error_after"):
+                    error = {"type": "error", "errorText": spec.get("error_text", "The character service failed.")}
+                    self.wfile.write(sse_event(error) + sse_event("[DONE]"))
+                    return
+                if count and delay:
+                    time.sleep(delay)
+                self.wfile.write(sse_event({"type": "text-delta", "id": "text-1", "delta": delta}))
+            closing: list[dict[str, Any] | str] = [{"type": "text-end", "id": "text-1"}, {"type": "finish"}, "[DONE]"]
+            self.wfile.write(b"".join(map(sse_event, closing)))
+        except OSError:
+            pass  # the page stopped reading (Stop, a new conversation): nothing to finish
 
     def _apply_fault(self, fault: Fault) -> bool:
         """Act out ``fault``; True when the response has been dealt with."""
@@ -427,6 +519,8 @@ class ProxyHandler(QuietHandler):
         if fault.kind == "delay":
             time.sleep(float(spec["delay_ms"]) / 1000)
             return False
+        if fault.kind == "stream":
+            return False  # handled as a normal reply, then streamed as the fault says
         if fault.kind == "drop":
             self.close_connection = True
             with contextlib.suppress(OSError):
@@ -576,18 +670,27 @@ class ProxyServer(LocalServer):
 
     daemon_threads = True
 
-    def __init__(self, host: str, port: int, *, test_faults: bool = False, verbose: bool = False):
+    def __init__(
+        self, host: str, port: int, *, test_faults: bool = False, verbose: bool = False,
+        stream_delay_ms: int | None = None,
+    ):
+        """``stream_delay_ms``: stream replies to clients that accept it, with that pause between words
+        (None: always answer JSON)."""
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.state = ProxyState()
         self.test_faults = test_faults
         self.verbose = verbose
+        self.stream_delay_ms = stream_delay_ms
         super().__init__((host, port), ProxyHandler)
 
 
-def make_proxy_server(host: str, port: int, test_faults: bool = False, *, verbose: bool = False) -> ProxyServer:
+def make_proxy_server(
+    host: str, port: int, test_faults: bool = False, *, verbose: bool = False, stream_delay_ms: int | None = None
+) -> ProxyServer:
     """Bind the demo proxy on ``host:port`` (0 picks a free port); call
-    ``serve_forever()`` to run it. Raises ``OSError`` if the port is taken."""
-    return ProxyServer(host, port, test_faults=test_faults, verbose=verbose)
+    ``serve_forever()`` to run it. Raises ``OSError`` if the port is taken.
+    With ``stream_delay_ms`` it streams replies (see :class:`ProxyServer`)."""
+    return ProxyServer(host, port, test_faults=test_faults, verbose=verbose, stream_delay_ms=stream_delay_ms)
 
 
 def http_url(host: str, port: int) -> str:
@@ -635,12 +738,16 @@ def main(argv: list[str] | None = None) -> int:
         help="enable the /__test__/ control API (tests only)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument("--no-stream", action="store_true", help="answer JSON only, never stream")
+    parser.add_argument("--stream-delay-ms", type=int, default=DEFAULT_STREAM_DELAY_MS, metavar="MS",
+                        help=f"pause between streamed words (default {DEFAULT_STREAM_DELAY_MS})")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
     try:
-        server = make_proxy_server(args.host, args.port, args.test_faults, verbose=args.verbose)
+        server = make_proxy_server(args.host, args.port, args.test_faults, verbose=args.verbose,
+                                   stream_delay_ms=None if args.no_stream else max(0, args.stream_delay_ms))
     except OSError as error:
         why = "port already in use" if is_address_in_use(error) else error.strerror
         print(
