@@ -278,22 +278,26 @@ def _plain(text: str) -> str:
     return text
 
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# A JSON string (skipped whole, at C speed) or one bracket: enough to measure nesting.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.S)
 _LEADING_TYPE = re.compile(r'\s*\{\s*"type"\s*:\s*"([^"\\]*)"')
 
 
 def _nesting_exceeds(data: str, limit: int) -> bool:
-    """True when the JSON text ``data`` nests arrays/objects deeper than ``limit`` (strings do not count)."""
+    """True when the JSON text ``data`` nests arrays/objects deeper than ``limit`` (brackets in strings do not count).
+
+    Stops at the first bracket past the limit, so a megabyte of ``[`` costs microseconds.
+    """
     if data.count("[") + data.count("{") <= limit:
         return False  # the common case, at C speed
     depth = 0
-    for bracket in _NOT_BRACKET.sub("", _JSON_STRING.sub("", data)):
-        if bracket in "[{":
+    for token in _JSON_TOKEN.finditer(data):
+        char = data[token.start()]
+        if char in "[{":
             depth += 1
             if depth > limit:
                 return True
-        else:
+        elif char in "]}":
             depth -= 1
     return False
 
@@ -304,27 +308,31 @@ _HANDLED = frozenset({"start", "text-start", "text-delta", "text-end", "finish",
 def parse_part(data: str) -> dict[str, Any] | None:
     """One event's data as a UI message stream part: a JSON object with a string ``type``.
 
-    Returns None for ``[DONE]``. Raises :class:`~app.errors.BadStream` for
-    anything else that is not such an object, and
-    :class:`~app.errors.StreamTooLarge` for nesting deeper than
-    :data:`MAX_JSON_DEPTH` in a part this module reads (a deep part of a type it
-    ignores comes back as ``{"type": <its type>}``, unread).
+    Returns None for ``[DONE]``. A part whose ``type`` comes first (as the AI
+    SDK writes it) and is one this module does not read (reasoning, tools,
+    sources, other ``data-*``...) is not parsed at all and comes back as just
+    ``{"type": ...}``: its content is never used, so it can neither cost time
+    nor break the reply. Anything else must be a JSON object with a string
+    ``type`` (else :class:`~app.errors.BadStream`) nested at most
+    :data:`MAX_JSON_DEPTH` deep (else :class:`~app.errors.StreamTooLarge`).
 
     >>> parse_part('{"type": "text-delta", "id": "t1", "delta": "Hi"}')
     {'type': 'text-delta', 'id': 't1', 'delta': 'Hi'}
+    >>> parse_part('{"type": "reasoning-delta", "id": "r", "delta": "hmm"}')
+    {'type': 'reasoning-delta'}
     >>> parse_part("[DONE]") is None
     True
     """
     if data == DONE:
         return None
+    peeked = _LEADING_TYPE.match(data)
+    if peeked is not None and peeked.group(1) not in _HANDLED:
+        return {"type": peeked.group(1)}
     if _nesting_exceeds(data, MAX_JSON_DEPTH):
-        peeked = _LEADING_TYPE.match(data)
-        if peeked is not None and peeked.group(1) not in _HANDLED:
-            return {"type": peeked.group(1)}
         raise StreamTooLarge(f"a stream part is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         part = json.loads(data)
-    except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError's parent
+    except ValueError as exc:  # JSONDecodeError
         raise BadStream("a stream event is not valid JSON") from exc
     except RecursionError as exc:  # not reached past the depth check; kept for other interpreters
         raise StreamTooLarge("a stream part is nested too deeply") from exc
