@@ -88,3 +88,61 @@ def test_the_ai_sdk_stream_cut_before_its_finish_is_cut_off(ai_sdk_body: bytes) 
     reply.feed(ai_sdk_body[:cut])
     reply.close()
     assert (reply.outcome, reply.text) == (ReplyOutcome.CUT_OFF, EXPECTED_TEXT)
+
+
+# --- The same reader on the page's own interpreter ---------------------------------------------------------------
+
+ON_PYODIDE = """
+import json, random, sys, time
+from app.errors import StreamTooLarge
+from app.stream import ReplyStream, parse_part
+
+body = BODY
+rng = random.Random(1)
+reply = ReplyStream()
+pos = 0
+while pos < len(body):
+    size = rng.randint(1, 40)
+    reply.feed(body[pos : pos + size])
+    pos += size
+reply.close()
+
+deep = {}
+for name, data in {"arrays": "[" * 1_000_000, "objects": '{"a":' * 200_000}.items():
+    start = time.perf_counter()
+    try:
+        parse_part(data)
+        deep[name] = "parsed"
+    except StreamTooLarge:
+        deep[name] = "StreamTooLarge"
+    deep[name + "_ms"] = (time.perf_counter() - start) * 1000
+
+json.dumps({"version": list(sys.version_info[:2]), "text": reply.text, "session_id": reply.session_id,
+            "outcome": reply.outcome.value, "deep": deep})
+"""
+
+
+@pytest.fixture(scope="module")
+def on_pyodide(ai_sdk_body: bytes) -> dict[str, object]:
+    node = shutil.which("node")
+    assert node is not None
+    code = ON_PYODIDE.replace("BODY", repr(ai_sdk_body))
+    script = ROOT / "tests" / "fixtures" / "run-in-pyodide.mjs"
+    done = subprocess.run([node, str(script)], input=code.encode(), cwd=ROOT, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_on_pyodide_the_ai_sdk_stream_reads_the_same(on_pyodide: dict[str, object]) -> None:
+    assert on_pyodide["version"] == [3, 14]
+    assert (on_pyodide["text"], on_pyodide["session_id"]) == (EXPECTED_TEXT, SESSION_ID)
+    assert on_pyodide["outcome"] == "complete"
+
+
+def test_on_pyodide_deep_nesting_is_refused_without_killing_the_interpreter(on_pyodide: dict[str, object]) -> None:
+    # json.loads itself would exhaust the JavaScript stack here and end Pyodide with a fatal error.
+    deep = on_pyodide["deep"]
+    assert isinstance(deep, dict)
+    assert (deep["arrays"], deep["objects"]) == ("StreamTooLarge", "StreamTooLarge")
+    assert deep["arrays_ms"] < 50 and deep["objects_ms"] < 50
