@@ -21,7 +21,7 @@ Example::
                 manager.replace_session(config_id, update.session_id)
         render(reply.text)             # at most once per frame in the page
     reply.close()                      # the body ended
-    answer = reply.result()            # ChatReply, or StreamFailed / StreamCutOff
+    answer = reply.result()            # ChatReply, or raises StreamFailed / BadStream / StreamCutOff
 """
 
 from __future__ import annotations
@@ -268,6 +268,7 @@ class ReplyOutcome(enum.Enum):
     STREAMING = "streaming"
     COMPLETE = "complete"  # a ``finish`` part or ``[DONE]`` arrived, and no error
     FAILED = "failed"  # an ``error`` part arrived
+    BROKEN = "broken"  # the stream broke its protocol or limits (feed raised BadStream)
     CUT_OFF = "cut-off"  # the body ended (close()) before finish or [DONE]
 
 
@@ -364,7 +365,8 @@ class ReplyStream:
 
     A protocol violation raises :class:`~app.errors.BadStream` (or
     :class:`~app.errors.StreamTooLarge`) from :meth:`feed`, after applying
-    every part before it: :attr:`text` keeps what arrived intact.
+    every part before it: :attr:`text` keeps what arrived intact, the outcome
+    becomes ``BROKEN`` and later chunks are ignored.
 
     >>> reply = ReplyStream()
     >>> reply.feed('data: {"type":"text-start","id":"t"}\\n\\ndata: {"type":"text-delta","id":"t","delta":"Hi"}\\n\\n')
@@ -382,6 +384,7 @@ class ReplyStream:
         self.done = False  # ``[DONE]`` arrived: nothing after it is read
         self.finish_reason: str | None = None  # ``finishReason`` of the finish part, when it is text
         self.error: str | None = None  # the ``errorText`` of an ``error`` part, shortened plain text
+        self.broken: BadStream | None = None  # what feed() raised, once the stream broke its protocol
         self.closed = False
         self._parser = parser if parser is not None else SseParser()
         self._parts: dict[str, list[str]] = {}
@@ -410,13 +413,15 @@ class ReplyStream:
 
     @property
     def outcome(self) -> ReplyOutcome:
-        """:class:`ReplyOutcome`: an error part wins, then a clean finish, then a close without one.
+        """:class:`ReplyOutcome`: an error part or a broken stream wins, then a clean finish, then a close without one.
 
         >>> reply = ReplyStream(); reply.close(); reply.outcome
         <ReplyOutcome.CUT_OFF: 'cut-off'>
         """
         if self.error is not None:
             return ReplyOutcome.FAILED
+        if self.broken is not None:
+            return ReplyOutcome.BROKEN
         if self.finished:
             return ReplyOutcome.COMPLETE
         return ReplyOutcome.CUT_OFF if self.closed else ReplyOutcome.STREAMING
@@ -430,13 +435,17 @@ class ReplyStream:
         if self.closed:
             raise ValueError("ReplyStream.feed() after close()")
         updates: list[Update] = []
-        if self.done or self.error is not None:
+        if self.done or self.error is not None or self.broken is not None:
             return updates
-        for event in self._parser.iter_feed(chunk):
-            if event.event == "message":
-                self._apply(event.data, updates)
-                if self.done or self.error is not None:
-                    break
+        try:
+            for event in self._parser.iter_feed(chunk):
+                if event.event == "message":
+                    self._apply(event.data, updates)
+                    if self.done or self.error is not None:
+                        break
+        except BadStream as exc:
+            self.broken = exc
+            raise
         return updates
 
     def close(self) -> None:
@@ -452,7 +461,8 @@ class ReplyStream:
     def result(self) -> ChatReply:
         """The finished reply as a :class:`~app.api.ChatReply`, or the reason there is none.
 
-        Raises :class:`~app.errors.StreamFailed` after an ``error`` part,
+        Raises :class:`~app.errors.StreamFailed` after an ``error`` part, the
+        :class:`~app.errors.BadStream` that broke the stream,
         :class:`~app.errors.StreamCutOff` when the body ended before
         ``finish``/``[DONE]``, and ``ValueError`` while still streaming. The
         partial text stays readable in :attr:`text` in every case.
@@ -465,6 +475,8 @@ class ReplyStream:
         outcome = self.outcome
         if outcome is ReplyOutcome.FAILED:
             raise StreamFailed(self.error or "")
+        if self.broken is not None:
+            raise self.broken
         if outcome is ReplyOutcome.CUT_OFF:
             raise StreamCutOff("the reply stream ended before it finished")
         if outcome is ReplyOutcome.STREAMING:

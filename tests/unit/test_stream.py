@@ -553,6 +553,24 @@ def test_parts_before_a_bad_part_are_kept() -> None:
     assert reply.text == "kept"
 
 
+def test_a_broken_stream_stays_broken_and_ignores_later_chunks() -> None:
+    reply = ReplyStream()
+    with pytest.raises(BadStream) as raised:
+        reply.feed(sse("junk"))
+    assert reply.feed(sse(delta("t", "late"), "[DONE]")) == []
+    reply.close()
+    assert (reply.outcome, reply.text, reply.broken) == (ReplyOutcome.BROKEN, "", raised.value)
+
+
+def test_the_result_of_a_broken_stream_raises_what_broke_it() -> None:
+    reply = ReplyStream()
+    with pytest.raises(StreamTooLarge):
+        reply.feed("data: " + "x" * (1 << 20) + "\n")
+    reply.close()
+    with pytest.raises(StreamTooLarge, match="line"):
+        reply.result()
+
+
 def test_bad_stream_is_worded_as_an_unexpected_reply() -> None:
     assert describe_error(BadStream("a stream event is not valid JSON")) == (
         "Unexpected reply from the server: a stream event is not valid JSON"
