@@ -50,3 +50,27 @@ class BadResponse(ChatError):
 
 class InvalidConfigId(ChatError, ValueError):
     """A character config ID that is empty, too long or contains control characters."""
+
+
+class StreamError(ChatError):
+    """A streamed reply (Server-Sent Events, the AI SDK UI message stream) went wrong once it had begun."""
+
+
+class BadStream(StreamError, BadResponse):
+    """The stream broke its protocol: a part that is not JSON, not an object, or has fields of the wrong type."""
+
+
+class StreamTooLarge(BadStream):
+    """A line, an event, a part's nesting or the whole reply went past the reader's limits."""
+
+
+class StreamCutOff(StreamError):
+    """The stream ended before its ``finish`` part or ``[DONE]`` (dropped, or closed early by the server)."""
+
+
+class StreamFailed(StreamError):
+    """The server sent an ``error`` part; ``message`` is its ``errorText`` (shortened, plain text)."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or "the server reported an error while replying")
+        self.message = message

@@ -11,12 +11,15 @@ from .errors import (
     RequestTimeout,
     ServerError,
     SessionExpired,
+    StreamCutOff,
+    StreamFailed,
 )
 
 NETWORK = "Network error: Unable to connect to server"
 TIMEOUT = "Network error: The server did not answer in time"
 AUTH = "Authentication error: Please refresh the page"
 SERVER = "Server error: Please try again later"
+CUT_OFF = "The reply was cut off before it finished. Please try again."
 
 
 def describe_error(error: BaseException) -> str:
@@ -37,6 +40,11 @@ def describe_error(error: BaseException) -> str:
         return f"Request failed ({error.status}): {detail}"
     if isinstance(error, BadResponse):
         return f"Unexpected reply from the server: {error}"
+    if isinstance(error, StreamCutOff):
+        return CUT_OFF
+    if isinstance(error, StreamFailed):
+        detail = f": {error.message}" if error.message else ""
+        return f"The server reported an error while replying{detail}"
     if isinstance(error, ChatError):
         return str(error)
     return f"Something went wrong in the page: {type(error).__name__}: {error}"

@@ -2,7 +2,18 @@ from __future__ import annotations
 
 import pytest
 
-from app.errors import AuthError, BadResponse, HttpError, NetworkError, RequestTimeout, ServerError
+from app.errors import (
+    AuthError,
+    BadResponse,
+    BadStream,
+    HttpError,
+    NetworkError,
+    RequestTimeout,
+    ServerError,
+    StreamCutOff,
+    StreamFailed,
+    StreamTooLarge,
+)
 from app.wording import describe_error
 
 
@@ -17,6 +28,11 @@ from app.wording import describe_error
         (HttpError(429), "Request failed (429): the server gave no reason"),
         (RequestTimeout("20 s"), "Network error: The server did not answer in time"),
         (BadResponse("the reply is not valid JSON"), "Unexpected reply from the server: the reply is not valid JSON"),
+        (BadStream("a stream event is not JSON"), "Unexpected reply from the server: a stream event is not JSON"),
+        (StreamTooLarge("too big"), "Unexpected reply from the server: too big"),
+        (StreamCutOff("ended early"), "The reply was cut off before it finished. Please try again."),
+        (StreamFailed("model overloaded"), "The server reported an error while replying: model overloaded"),
+        (StreamFailed(), "The server reported an error while replying"),
     ],
 )
 def test_each_error_has_its_sentence(error: Exception, text: str) -> None:
