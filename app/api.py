@@ -25,7 +25,6 @@ from typing import Any
 from .errors import AuthError, BadResponse, ChatError, HttpError, RequestTimeout, ServerError, SessionExpired
 from .resume import CallbackFuture
 from .sessions import is_valid_session_id
-from .stream import ReplyStream
 
 DEFAULT_TIMEOUT_SECONDS = 20.0
 MAX_SERVER_MESSAGE = 300
@@ -37,7 +36,7 @@ class BodyStream:
     The fetch adapter calls :meth:`push` with each piece of decoded text and
     :meth:`end` once (with the error that cut it short, if any). The reader
     calls :meth:`listen` (pieces that came before are delivered first), awaits
-    :attr:`ended`, and calls :meth:`cancel` if it gives up (Stop).
+    :attr:`ended`, then :meth:`check`; it calls :meth:`cancel` if it gives up (Stop).
 
         stream = BodyStream(cancel=abort_request)
         stream.push("data: ...")          # from the adapter
@@ -52,26 +51,30 @@ class BodyStream:
         self._cancel = cancel
         self._early: list[str] = []
         self._on_text: Callable[[str], None] | None = None
+        self._failure: ChatError | None = None
         self.ended: CallbackFuture[None] = CallbackFuture(loop=loop)
 
     def listen(self, on_text: Callable[[str], None]) -> None:
-        """Call ``on_text`` with every piece, those already arrived first; one it raises on ends the stream."""
+        """Call ``on_text`` with every piece, those already arrived first; one it raises on ends the reading."""
         self._on_text = on_text
         early, self._early = self._early, []
         for text in early:
-            self.push(text)
+            self._deliver(text)
 
     def push(self, text: str) -> None:
-        if self.ended.done():
-            return  # cut short already (a piece that failed, or cancelled): nothing more is read
         if self._on_text is None:
             self._early.append(text)
+        elif not self.ended.done():
+            self._deliver(text)
+
+    def _deliver(self, text: str) -> None:
+        if self._failure is not None or self._on_text is None:
             return
         try:
             self._on_text(text)
-        except ChatError as exc:  # the piece is not what the protocol allows: stop reading it
-            self._cancel()
-            self.end(exc)
+        except ChatError as exc:  # the piece is not what the protocol allows: read no further
+            self._failure = exc
+            self.cancel()
 
     def end(self, error: BaseException | None = None) -> None:
         """The body is complete (``error`` None) or was cut short by ``error``."""
@@ -79,6 +82,11 @@ class BodyStream:
             self.ended.settle(None)
         else:
             self.ended.fail(error)
+
+    def check(self) -> None:
+        """Raise what a piece failed with, if one did."""
+        if self._failure is not None:
+            raise self._failure
 
     def cancel(self) -> None:
         """Give up on the rest of the body: the request is aborted, and nothing more is read."""
@@ -256,6 +264,8 @@ class ProxyClient:
 
     async def _read_stream(self, stream: BodyStream, on_text: Callable[[str], None] | None) -> ChatReply:
         """Read a streamed reply to its end; the timeout counts from the last piece that came."""
+        from .stream import ReplyStream  # here: app.stream builds on this module's ChatReply
+
         reply = ReplyStream()
         loop = asyncio.get_running_loop()
         last_piece = loop.time()
@@ -263,20 +273,24 @@ class ProxyClient:
         def feed(piece: str) -> None:
             nonlocal last_piece
             last_piece = loop.time()
-            before = reply.text
-            reply.feed(piece)
-            if on_text is not None and reply.text != before:
-                on_text(reply.text)
+            length = len(reply.text)
+            try:
+                reply.feed(piece)
+            finally:  # text that came before a broken part still reaches the page
+                if on_text is not None and len(reply.text) != length:
+                    on_text(reply.text)
 
         stream.listen(feed)
         try:
-            while True:
+            while not stream.ended.done():
                 try:
                     await asyncio.wait_for(asyncio.shield(stream.ended), self._timeout - (loop.time() - last_piece))
-                    break
                 except TimeoutError:
                     if loop.time() - last_piece >= self._timeout:
                         raise RequestTimeout(f"no part of the reply within {self._timeout:g} s") from None
-            return reply.result()
+            stream.check()
+            await stream.ended  # raises how the body was cut short, if it was
         finally:
             stream.cancel()  # a no-op once the body is complete
+            reply.close()
+        return reply.result()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.api import HttpResponse, ProxyClient
+from app.api import BodyStream, HttpResponse, ProxyClient
 from app.errors import NetworkError
 from app.settings import Character
 from app.transcript import Message
@@ -71,6 +71,49 @@ class FakeProxy:
 
 
 DROPPED = NetworkError("Failed to fetch")
+
+
+def sse(*parts: dict[str, Any] | str) -> str:
+    """An AI SDK UI message stream body: one ``data:`` event per part."""
+    return "".join(f"data: {p if isinstance(p, str) else json.dumps(p)}\n\n" for p in parts)
+
+
+def reply_parts(*deltas: str, session_id: str | None = None, finish: bool = True) -> list[dict[str, Any] | str]:
+    """The parts of a streamed reply made of ``deltas`` (with a ``data-session`` part if ``session_id``)."""
+    parts: list[dict[str, Any] | str] = [{"type": "start"}]
+    if session_id is not None:
+        parts.append({"type": "data-session", "data": {"session_id": session_id}})
+    parts += [{"type": "text-start", "id": "t"}, *({"type": "text-delta", "id": "t", "delta": d} for d in deltas)]
+    if finish:
+        parts += [{"type": "text-end", "id": "t"}, {"type": "finish"}, "[DONE]"]
+    return parts
+
+
+class Streamed:
+    """A scripted streamed answer: the pieces arrive, then the end (``end``: an error, or None to never end).
+
+    ``pieces`` are body text as the adapter hands it over; ``cancelled`` says whether the reader gave up.
+    """
+
+    def __init__(self, *pieces: str, end: BaseException | None | bool = True) -> None:
+        self.pieces = pieces
+        self.end = end
+        self.stream: BodyStream | None = None
+        self.cancelled = False
+
+    def __call__(self, _body: dict[str, str]) -> HttpResponse:
+        def cancel() -> None:
+            self.cancelled = True
+
+        self.stream = BodyStream(cancel)
+        for piece in self.pieces:
+            self.stream.push(piece)
+        if self.end is True:
+            self.stream.end()
+        elif isinstance(self.end, BaseException):
+            self.stream.end(self.end)
+        return HttpResponse(200, "", self.stream)
+
 
 
 @dataclass

@@ -25,12 +25,13 @@ class Page:
         proxy: FakeProxy | None = None,
         *,
         timers: Timers | None = None,
+        timeout: float = 5.0,
     ) -> None:
         """``timers``: store conversations as the browser page does, in callbacks run by ``timers.run``."""
         self.storage = storage if storage is not None else MemoryStorage()
         self.proxy = proxy or FakeProxy()
         self.view = FakeView()
-        client = self.proxy.client()
+        client = self.proxy.client(timeout)
         guarded = self.storage if isinstance(self.storage, GuardedStorage) else None
         self.controller = ChatController(
             self.view,

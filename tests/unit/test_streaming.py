@@ -1,0 +1,201 @@
+"""Streamed replies end to end under CPython: the client reading a stream, and the page showing it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.errors import BadResponse, BadStream, NetworkError, RequestTimeout, StreamCutOff, StreamFailed
+from app.sending import STOPPED
+from app.transcript import TranscriptStore
+from app.wording import NETWORK, TIMEOUT
+
+from .fakes import DROPPED, FakeProxy, Streamed, reply_parts, sse
+from .test_controller import Page
+
+# ----- the client ------------------------------------------------------------------------------------------------
+
+
+async def test_a_streamed_reply_is_read_to_its_text_and_the_session_it_names() -> None:
+    proxy = FakeProxy()
+    proxy.script("/api/chat", Streamed(*map(sse, reply_parts("Hel", "lo", session_id="sess-new"))))
+    seen: list[str] = []
+    reply = await proxy.client().chat("s", "A", "hi", on_text=seen.append)
+    assert (reply.text, reply.session_id) == ("Hello", "sess-new")
+    assert seen == ["Hel", "Hello"]
+
+
+async def test_pieces_split_anywhere_read_the_same() -> None:
+    body = sse(*reply_parts("Ünï", "code 🙂"))
+    proxy = FakeProxy()
+    proxy.script("/api/chat", Streamed(*(body[i : i + 3] for i in range(0, len(body), 3))))
+    assert (await proxy.client().chat("s", "A", "hi")).text == "Ünïcode 🙂"
+
+
+async def test_a_stream_dropped_midway_raises_and_hands_over_what_came() -> None:
+    proxy = FakeProxy()
+    proxy.script("/api/chat", Streamed(sse(*reply_parts("Half a ", finish=False)), end=DROPPED))
+    seen: list[str] = []
+    with pytest.raises(NetworkError):
+        await proxy.client().chat("s", "A", "hi", on_text=seen.append)
+    assert seen == ["Half a "]
+
+
+async def test_a_stream_that_ends_before_finish_is_cut_off() -> None:
+    proxy = FakeProxy()
+    proxy.script("/api/chat", Streamed(sse(*reply_parts("Half", finish=False))))
+    with pytest.raises(StreamCutOff):
+        await proxy.client().chat("s", "A", "hi")
+
+
+async def test_an_error_part_fails_the_reply_with_the_servers_words() -> None:
+    proxy = FakeProxy()
+    error = {"type": "error", "errorText": "model overloaded"}
+    proxy.script("/api/chat", Streamed(sse(*reply_parts("Par", finish=False), error)))
+    with pytest.raises(StreamFailed, match="model overloaded"):
+        await proxy.client().chat("s", "A", "hi")
+
+
+async def test_junk_in_the_stream_is_a_bad_reply_and_the_request_is_given_up() -> None:
+    proxy = FakeProxy()
+    answer = Streamed("data: {not json\n\n", end=None)
+    proxy.script("/api/chat", answer)
+    with pytest.raises(BadStream):
+        await proxy.client().chat("s", "A", "hi")
+    assert answer.cancelled
+
+
+async def test_the_timeout_counts_from_the_last_piece_not_from_the_request() -> None:
+    proxy = FakeProxy()
+    answer = Streamed(sse(*reply_parts(finish=False)), end=None)
+    proxy.script("/api/chat", answer)
+    reading = asyncio.ensure_future(proxy.client(timeout=0.2).chat("s", "A", "hi"))
+    for word in ("one ", "two ", "three ", "four "):  # 0.4 s in all, never 0.2 s without a piece
+        await asyncio.sleep(0.1)
+        assert answer.stream is not None
+        answer.stream.push(sse({"type": "text-delta", "id": "t", "delta": word}))
+    answer.stream.push(sse({"type": "finish"}))
+    answer.stream.end()
+    assert (await reading).text == "one two three four "
+
+
+async def test_a_stream_silent_for_the_timeout_times_out_and_is_given_up() -> None:
+    proxy = FakeProxy()
+    answer = Streamed(sse(*reply_parts("Wait", finish=False)), end=None)
+    proxy.script("/api/chat", answer)
+    with pytest.raises(RequestTimeout):
+        await proxy.client(timeout=0.05).chat("s", "A", "hi")
+    assert answer.cancelled
+
+
+async def test_a_streamed_answer_to_a_session_request_is_a_bad_reply() -> None:
+    proxy = FakeProxy()
+    answer = Streamed(sse({"type": "start"}), end=None)
+    proxy.script("/api/sessions", answer)
+    with pytest.raises(BadResponse, match="streamed"):
+        await proxy.client().create_session("A")
+    assert answer.cancelled
+
+
+# ----- the page ---------------------------------------------------------------------------------------------------
+
+
+async def test_a_streamed_reply_grows_on_screen_then_is_one_message_stored_whole() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.script("/api/chat", Streamed(*map(sse, reply_parts("Once ", "upon ", "a time"))))
+    await page.send("tell me")
+    assert page.view.streamed == ["Once ", "Once upon ", "Once upon a time"]
+    assert page.view.streaming is None
+    assert page.view.texts() == [("user", "tell me"), ("assistant", "Once upon a time")]
+    stored = TranscriptStore(page.storage).load("A")
+    assert [(m.role, m.text, m.incomplete) for m in stored][-1] == ("assistant", "Once upon a time", False)
+
+
+async def test_a_session_named_in_the_stream_is_stored_raw() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.script("/api/chat", Streamed(sse(*reply_parts("Hi", session_id="sess-rotated"))))
+    await page.send("hello")
+    assert page.storage.get("session_A") == "sess-rotated"
+    assert page.view.session == "sess-rotated"
+
+
+async def test_stop_mid_stream_keeps_what_came_marked_incomplete_and_the_text_to_retry() -> None:
+    page = Page()
+    await page.controller.start()
+    answer = Streamed(sse(*reply_parts("The first ", "half", finish=False)), end=None)
+    page.proxy.script("/api/chat", answer)
+    page.view.input = "a long story"
+    task = page.controller.submit()
+    assert task is not None
+    await asyncio.sleep(0.01)
+    assert page.view.streaming == "The first half"
+    assert page.controller.stop() is True
+    await asyncio.gather(task, return_exceptions=True)
+    assert answer.cancelled
+    assert page.view.texts() == [("user", "a long story"), ("assistant", "The first half"), ("error", STOPPED)]
+    assert page.view.messages[1].incomplete and page.view.messages[2].retry == "a long story"
+    assert page.view.input == "a long story" and not page.view.sending
+
+
+async def test_a_cut_stream_keeps_what_came_with_an_error_and_retry_replaces_both() -> None:
+    page = Page()
+    await page.controller.start()
+    page.proxy.script("/api/chat", Streamed(sse(*reply_parts("Half a ", finish=False)), end=DROPPED))
+    await page.send("question")
+    assert page.view.texts() == [("user", "question"), ("assistant", "Half a "), ("error", NETWORK)]
+    stored = TranscriptStore(page.storage).load("A")
+    assert [(m.role, m.incomplete) for m in stored] == [("user", False), ("assistant", True), ("error", False)]
+    page.view.input = ""
+    retried = page.controller.retry(2)
+    assert retried is not None
+    await retried
+    assert page.view.texts() == [("user", "question"), ("assistant", "reply to question")]
+
+
+async def test_a_stream_that_goes_silent_ends_as_a_timeout_with_what_came() -> None:
+    page = Page(timeout=0.05)
+    await page.controller.start()
+    page.proxy.script("/api/chat", Streamed(sse(*reply_parts("Stalled ", finish=False)), end=None))
+    await page.send("anyone?")
+    assert page.view.texts() == [("user", "anyone?"), ("assistant", "Stalled "), ("error", TIMEOUT)]
+
+
+async def test_a_reply_still_streaming_shows_again_when_its_character_is_reopened() -> None:
+    page = Page()
+    await page.controller.start()
+    answer = Streamed(sse(*reply_parts("Still ", "going", finish=False)), end=None)
+    page.proxy.script("/api/chat", answer)
+    page.view.input = "go on"
+    task = page.controller.submit()
+    await asyncio.sleep(0.01)
+    opened = page.controller.select_character("B")
+    assert opened is not None
+    await opened
+    assert page.view.streaming is None  # B's conversation has no stream
+    assert answer.stream is not None
+    answer.stream.push(sse({"type": "text-delta", "id": "t", "delta": "!"}))
+    back = page.controller.select_character("A")
+    assert back is not None
+    await back
+    assert page.view.streaming == "Still going!"
+    answer.stream.push(sse({"type": "finish"}))
+    answer.stream.end()
+    await asyncio.wait_for(task, 1)
+    assert page.view.texts()[-1] == ("assistant", "Still going!")
+
+
+async def test_a_stream_for_a_conversation_thrown_away_meanwhile_leaves_nothing() -> None:
+    page = Page()
+    await page.controller.start()
+    answer = Streamed(sse(*reply_parts("Unwanted", finish=False)), end=None)
+    page.proxy.script("/api/chat", answer)
+    page.view.input = "forget this"
+    task = page.controller.submit()
+    await asyncio.sleep(0.01)
+    page.controller.new_conversation()
+    await asyncio.gather(task, return_exceptions=True)
+    assert page.view.texts() == [] and page.view.streaming is None
+    assert TranscriptStore(page.storage).load("A") == []
