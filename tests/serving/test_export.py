@@ -1,0 +1,78 @@
+"""The static export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from serving import SetupError
+from serving.config import rewrite_api_base
+from serving.export import export_site
+from tests.serving.fakes import INDEX_HTML, PYODIDE_FILES, SERVED_TOML, refuse_to_run, write
+
+
+def tree(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def test_export_site_writes_a_self_contained_site(repo: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "site"
+    export_site(dest, repo=repo, run=refuse_to_run)
+    assert tree(dest) == {
+        "index.html",
+        "pyscript.toml",
+        "app/main.py",
+        "app/storage.py",
+        "static/style.css",
+        "static/boot.js",
+        "static/data.json",
+        "runtime/VERSIONS.json",
+        "runtime/page-stdlib-314.0.7.zip",  # Pyodide's own here: this repository has no script to build it
+        *(
+            f"runtime/pyscript-0.7.31/{n}"
+            for n in (
+                "core.js",
+                "core.css",
+                "core-abc123.js",
+                "py-editor-x.js",
+                "xterm.css",
+            )
+        ),
+        *(f"runtime/pyodide-314.0.7/{n}" for n in PYODIDE_FILES),
+    }
+
+
+def test_export_site_keeps_pyscript_toml_without_api(repo: Path, tmp_path: Path) -> None:
+    export_site(tmp_path / "site", repo=repo, run=refuse_to_run)
+    assert (tmp_path / "site" / "pyscript.toml").read_text() == SERVED_TOML
+
+
+def test_export_site_rewrites_api_base_when_given(repo: Path, tmp_path: Path) -> None:
+    export_site(tmp_path / "site", "https://chat.example.test", repo=repo, run=refuse_to_run)
+    exported = (tmp_path / "site" / "pyscript.toml").read_text()
+    assert exported == rewrite_api_base(SERVED_TOML, "https://chat.example.test")
+
+
+def test_export_site_replaces_a_previous_export(repo: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "site"
+    write(dest / "app" / "removed.py")
+    write(dest / "README.txt", "mine")
+    export_site(dest, repo=repo, run=refuse_to_run)
+    assert not (dest / "app" / "removed.py").exists()
+    assert (dest / "README.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("relative", [".", "app", "static/sub", "runtime", ".."])
+def test_export_site_refuses_to_write_over_the_project(repo: Path, relative: str) -> None:
+    with pytest.raises(SetupError, match="refusing"):
+        export_site(repo / relative, repo=repo, run=refuse_to_run)
+    assert (repo / "index.html").read_text() == INDEX_HTML
+
+
+def test_export_writes_the_policy_into_index_html(built_repo: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "site"
+    export_site(dest, "https://proxy.example.org", repo=built_repo, run=refuse_to_run)
+    page = (dest / "index.html").read_text(encoding="utf-8")
+    assert 'http-equiv="Content-Security-Policy"' in page
+    assert "https://proxy.example.org" in page
