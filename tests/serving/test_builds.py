@@ -20,7 +20,7 @@ from serving.builds import (
     startup_modules,
     stdlib_name,
 )
-from serving.runtime import PYODIDE_PACKAGE, pinned_versions, pyodide_stdlib_zip
+from serving.runtime import PYODIDE_PACKAGE, pinned_versions, pyodide_dir, pyodide_stdlib_zip
 from tests.serving.fakes import ROOT
 
 
@@ -165,3 +165,79 @@ def test_index_html_preloads_the_page_stdlib_of_the_pinned_pyodide() -> None:
     # static/pyodide-snapshot.mjs names it from the Pyodide it imports; index.html cannot.
     name = stdlib_name(pinned_versions(ROOT)[PYODIDE_PACKAGE])
     assert f'<link rel="preload" href="./runtime/{name}" as="fetch" crossorigin>' in (ROOT / "index.html").read_text()
+
+
+# Loads the pinned Pyodide in Node as the page does: the app's files written under its home,
+# the bytecode zip unpacked into <home>/app (as static/pyodide-snapshot.mjs does), then an import.
+IMPORT_IN_PYODIDE = """
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+const [pyodideDir, appDir, zipped, ...files] = process.argv.slice(2);
+const { loadPyodide } = await import(pathToFileURL(`${pyodideDir}/pyodide.mjs`).href);
+const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/` });
+const home = "/home/pyodide";
+for (const file of files) {
+  const target = `${home}/app/${file}`;
+  pyodide.FS.mkdirTree(target.slice(0, target.lastIndexOf("/")));
+  pyodide.FS.writeFile(target, readFileSync(`${appDir}/${file}`));
+}
+try {
+  pyodide.unpackArchive(new Uint8Array(readFileSync(zipped)), "zip", { extractDir: `${home}/app` });
+  console.log(pyodide.runPython(`
+import sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, "${home}")
+from app.sub.helper import WHERE
+WHERE`));
+} catch (error) {
+  console.error(`failed: ${error.message}`);
+  process.exit(1);
+}
+"""
+
+
+def import_in_pyodide(root: Path, tmp_path: Path, files: list[str]) -> str:
+    script = tmp_path / "import.mjs"
+    script.write_text(IMPORT_IN_PYODIDE, encoding="utf-8")
+    pyodide = pyodide_dir(root / "runtime")
+    zipped = root / "runtime" / BYTECODE
+    result = subprocess.run(["node", str(script), str(pyodide), str(root / "app"), str(zipped), *files],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-1500:]
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_a_sub_package_gets_its_bytecode_where_python_looks_for_it(app_copy: Path, tmp_path: Path) -> None:
+    sub = app_copy / "app" / "sub"
+    sub.mkdir()
+    (sub / "__init__.py").write_text("", encoding="utf-8")
+    helper = sub / "helper.py"
+    helper.write_text('WHERE = "bytecode"\n', encoding="utf-8")
+    assert ensure_bytecode(app_copy) is True
+    assert {"sub/__pycache__/__init__.cpython-314.pyc", "sub/__pycache__/helper.cpython-314.pyc"} <= set(
+        compiled_modules(app_copy))
+
+    # The page's helper.py now says "source"; the .pyc, built from "bytecode", is stamped with its hash:
+    # if Python finds the .pyc beside the sub-package's file, it runs it instead of compiling the file.
+    helper.write_text('WHERE = "source"\n', encoding="utf-8")
+    app = app_copy / "app"
+    files = [p.relative_to(app).as_posix() for p in app.rglob("*.py") if "__pycache__" not in p.parts]
+    assert import_in_pyodide(app_copy, tmp_path, files) == "source"  # a stale .pyc is ignored
+    zipped = app_copy / "runtime" / BYTECODE
+    with zipfile.ZipFile(zipped) as bundle:
+        entries = {name: bundle.read(name) for name in bundle.namelist()}
+    pyc = entries["sub/__pycache__/helper.cpython-314.pyc"]
+    entries["sub/__pycache__/helper.cpython-314.pyc"] = (
+        pyc[:8] + _imp.source_hash(int.from_bytes(pyc[:4], "little"), helper.read_bytes()) + pyc[16:])
+    with zipfile.ZipFile(zipped, "w") as bundle:
+        for name, data in entries.items():
+            bundle.writestr(name, data)
+    assert import_in_pyodide(app_copy, tmp_path, files) == "bytecode"
+
+
+def test_moving_a_module_into_a_sub_package_builds_the_bytecode_again(app_copy: Path) -> None:
+    ensure_bytecode(app_copy)
+    (app_copy / "app" / "sub").mkdir()
+    (app_copy / "app" / "wording.py").rename(app_copy / "app" / "sub" / "wording.py")
+    assert ensure_bytecode(app_copy) is True
+    assert "sub/__pycache__/wording.cpython-314.pyc" in compiled_modules(app_copy)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -76,3 +79,22 @@ def test_export_writes_the_policy_into_index_html(built_repo: Path, tmp_path: Pa
     page = (dest / "index.html").read_text(encoding="utf-8")
     assert 'http-equiv="Content-Security-Policy"' in page
     assert "https://proxy.example.org" in page
+
+
+def test_the_export_lists_every_app_module_in_its_config_and_preload_list(repo: Path, tmp_path: Path) -> None:
+    write(repo / "index.html", INDEX_HTML + '<script type="application/json" id="python-files">[]</script>')
+    write(repo / "app" / "view" / "__init__.py", "X = 1\n")
+    dest = tmp_path / "site"
+    export_site(dest, repo=repo, run=refuse_to_run)
+    files = tomllib.loads((dest / "pyscript.toml").read_text(encoding="utf-8"))["files"]
+    assert {"./app/storage.py", "./app/view/__init__.py"} <= files.keys()
+    block = re.search(r'id="python-files">(.*?)</script>', (dest / "index.html").read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    assert json.loads(block.group(1)) == ["./app/storage.py", "./app/view/__init__.py", "./app/main.py"]
+    assert (dest / "app" / "view" / "__init__.py").is_file()
+
+
+def test_an_export_whose_config_cannot_take_the_app_files_explains_why(repo: Path, tmp_path: Path) -> None:
+    write(repo / "pyscript.toml", '[files]\n"./app/storage.py" = "./moved.py"\n')
+    with pytest.raises(SetupError, match="cannot export the page: .*moved.py"):
+        export_site(tmp_path / "site", repo=repo, run=refuse_to_run)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import email.utils
+import gzip
 import http.client
+import json
+import re
 import socket
 import threading
+import time
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from serving.config import rewrite_api_base
 from serving.static import StaticHandler, make_static_server, resolve_static_path
-from tests.serving.fakes import INDEX_HTML, SERVED_TOML, Page, run_page, write
+from tests.serving.fakes import INDEX_HTML, ROOT, SERVED_TOML, TOML, Page, run_page, write
 
 
 @pytest.mark.parametrize(
@@ -235,3 +240,69 @@ def test_page_server_gzips_text_and_wasm_for_clients_that_accept_it(built_repo: 
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- the generated page files -----------------------------------------------------------
+PAGE_WITH_LIST = '<!doctype html><meta charset="utf-8"><script type="application/json" id="python-files">[]</script>'
+
+
+def preload_of(body: bytes) -> list[str]:
+    block = re.search(rb'id="python-files">(.*?)</script>', body, re.S)
+    assert block is not None
+    return list(json.loads(block.group(1)))
+
+
+def test_the_served_page_preloads_every_app_module_sub_packages_included(built_repo: Path) -> None:
+    write(built_repo / "index.html", PAGE_WITH_LIST)
+    write(built_repo / "app" / "view" / "__init__.py", "X = 1\n")
+    for page in run_page(built_repo, None):
+        status, headers, body = page.get("/")
+        files = tomllib.loads(page.get("/pyscript.toml")[2].decode())["files"]
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert preload_of(body) == ["./app/storage.py", "./app/view/__init__.py", "./app/main.py"]
+    assert {"./app/storage.py", "./app/view/__init__.py"} <= files.keys()
+
+
+def test_a_module_added_while_serving_is_served_with_new_validators(built_repo: Path) -> None:
+    write(built_repo / "index.html", PAGE_WITH_LIST)
+    for page in run_page(built_repo, None):
+        before = {path: page.get(path)[1] for path in ("/", "/pyscript.toml")}
+        time.sleep(0.01)
+        write(built_repo / "app" / "added.py", "Y = 2\n")
+        for path, headers in before.items():
+            status, now, body = page.get(path, headers={"If-None-Match": headers["ETag"]})
+            assert status == 200 and b"./app/added.py" in body, path
+            assert now["ETag"] != headers["ETag"]
+            assert email.utils.parsedate_to_datetime(now["Last-Modified"]) >= email.utils.parsedate_to_datetime(
+                headers["Last-Modified"])
+            assert page.get(path, headers={"If-None-Match": now["ETag"]})[0] == 304
+
+
+def test_the_generated_page_is_gzipped_like_any_other(built_repo: Path) -> None:
+    write(built_repo / "index.html", PAGE_WITH_LIST + "<!-- padding -->" * 100)
+    for page in run_page(built_repo, None):
+        status, headers, body = page.get("/", headers={"Accept-Encoding": "gzip"})
+        plain = page.get("/")[2]
+    assert (status, headers["Content-Encoding"]) == (200, "gzip")
+    assert gzip.decompress(body) == plain and headers["ETag"].endswith('-gz"')
+
+
+def test_a_config_whose_files_cannot_be_merged_is_served_unchanged_with_a_message(
+    built_repo: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    broken = TOML.replace('"./app/main.py" = "./app/main.py"', '"./app/storage.py" = "./elsewhere.py"')
+    write(built_repo / "pyscript.toml", broken)
+    for page in run_page(built_repo, None):
+        assert page.get("/pyscript.toml")[2].decode() == broken
+    assert "serving pyscript.toml unchanged" in capfd.readouterr().err
+
+
+def test_the_real_page_preloads_exactly_the_python_pyscript_fetches() -> None:
+    """pyodide-snapshot.mjs preloads index.html's list: the [files] and main.py, which PyScript fetches late."""
+    for page in run_page(ROOT, "http://127.0.0.1:9"):
+        files = tomllib.loads(page.get("/pyscript.toml")[2].decode())["files"]
+        listed = preload_of(page.get("/")[2])
+    assert sorted(listed) == sorted([*files, "./app/main.py"])
+    on_disk = {f"./{p.relative_to(ROOT).as_posix()}" for p in (ROOT / "app").rglob("*.py")
+               if "__pycache__" not in p.parts}
+    assert set(listed) == on_disk
