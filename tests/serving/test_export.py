@@ -12,7 +12,7 @@ import pytest
 from serving import SetupError
 from serving.config import rewrite_api_base
 from serving.export import export_site
-from tests.serving.fakes import INDEX_HTML, PYODIDE_FILES, SERVED_TOML, refuse_to_run, write
+from tests.serving.fakes import INDEX_HTML, PYODIDE_FILES, ROOT, SERVED_TOML, refuse_to_run, write
 
 
 def tree(root: Path) -> set[str]:
@@ -98,3 +98,16 @@ def test_an_export_whose_config_cannot_take_the_app_files_explains_why(repo: Pat
     write(repo / "pyscript.toml", '[files]\n"./app/storage.py" = "./moved.py"\n')
     with pytest.raises(SetupError, match="cannot export the page: .*moved.py"):
         export_site(tmp_path / "site", repo=repo, run=refuse_to_run)
+
+
+def test_the_real_export_preloads_exactly_the_python_pyscript_fetches(tmp_path: Path) -> None:
+    """pyodide-snapshot.mjs preloads index.html's list: the [files] and main.py, which PyScript fetches late."""
+    dest = tmp_path / "site"
+    export_site(dest, repo=ROOT)
+    files = tomllib.loads((dest / "pyscript.toml").read_text(encoding="utf-8"))["files"]
+    block = re.search(r'id="python-files">(.*?)</script>', (dest / "index.html").read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    listed = json.loads(block.group(1))
+    assert sorted(listed) == sorted([*files, "./app/main.py"])
+    exported = {f"./{p.relative_to(dest).as_posix()}" for p in (dest / "app").rglob("*.py")}
+    assert set(listed) == exported
