@@ -35,9 +35,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import serve  # noqa: E402
 from demo_proxy import make_proxy_server  # noqa: E402
-from tests.e2e.conftest import CHROMIUM_ARGS, find_chromium  # noqa: E402
+from serving.browsers import CHROMIUM_ARGS, find_chromium  # noqa: E402
+from serving.builds import ensure_bytecode, ensure_stdlib  # noqa: E402
+from serving.runtime import cache_control, ensure_runtime, versioned_runtime_dirs  # noqa: E402
+from serving.static import make_static_server  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -85,7 +87,7 @@ class BaselineHandler(http.server.SimpleHTTPRequestHandler):
         super().__init__(*args, **kwargs)
 
     def end_headers(self) -> None:
-        self.send_header("Cache-Control", serve.cache_control(self.path, self.versioned))
+        self.send_header("Cache-Control", cache_control(self.path, self.versioned))
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -105,19 +107,19 @@ def _serve_in_thread(server: Any) -> Callable[[], None]:
 @contextmanager
 def servers() -> Iterator[dict[str, str]]:
     """The demo proxy, serve.py's page server, and a plain static server for the baselines."""
-    serve.ensure_runtime(ROOT)
-    serve.ensure_bytecode(ROOT)
-    serve.ensure_stdlib(ROOT)
+    ensure_runtime(ROOT)
+    ensure_bytecode(ROOT)
+    ensure_stdlib(ROOT)
     proxy = make_proxy_server("127.0.0.1", 0)
     api = f"http://127.0.0.1:{proxy.server_address[1]}"
-    page = serve.make_static_server("127.0.0.1", 0, api, repo=ROOT, verbose=False)
+    page = make_static_server("127.0.0.1", 0, api, repo=ROOT, verbose=False)
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp)
         (site / "runtime").symlink_to(ROOT / "runtime")
         for name in ("stock", "plain"):
             shutil.copytree(PAGES / name, site / name)
         handler = functools.partial(BaselineHandler, directory=str(site),
-                                    versioned=serve.versioned_runtime_dirs(ROOT / "runtime"))
+                                    versioned=versioned_runtime_dirs(ROOT / "runtime"))
         baseline = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         stops = [_serve_in_thread(s) for s in (proxy, page, baseline)]
         base = f"http://127.0.0.1:{baseline.server_address[1]}"

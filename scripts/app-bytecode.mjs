@@ -1,39 +1,47 @@
 // Compiles the app's Python modules with the pinned Pyodide, in Node, into a zip of
 // checked-hash .pyc files: a first visit then imports them without compiling.
 //
-//   node scripts/app-bytecode.mjs <pyodide dir> <home> <out.zip> <file.py>...
+//   node scripts/app-bytecode.mjs <pyodide dir> <home> <out.zip> <app dir> <path under app dir>...
 //
-// serve.py runs this (ensure_bytecode) and serves the zip as runtime/app-bytecode.zip;
-// static/pyodide-snapshot.mjs unpacks it into <home>/app/__pycache__ on a normal start.
+// serve.py runs this (serving/builds.py, ensure_bytecode) and serves the zip as
+// runtime/app-bytecode.zip. Its entries are paths under the app package, where Python looks
+// for them: "__pycache__/api.cpython-314.pyc", "view/__pycache__/__init__.cpython-314.pyc";
+// static/pyodide-snapshot.mjs unpacks it into <home>/app on a normal start.
 // Python checks each .pyc against the hash of the source it has, so a stale one is
 // ignored (the module is compiled as usual), never run.
 import { readFileSync, writeFileSync } from "node:fs";
-import { basename } from "node:path";
 import { pathToFileURL } from "node:url";
 
-const [pyodideDir, home, out, ...sources] = process.argv.slice(2);
-if (!pyodideDir || !home || !out || !sources.length) {
-  console.error("usage: node scripts/app-bytecode.mjs <pyodide dir> <home> <out.zip> <file.py>...");
+const [pyodideDir, home, out, appDir, ...sources] = process.argv.slice(2);
+if (!pyodideDir || !home || !out || !appDir || !sources.length) {
+  console.error("usage: node scripts/app-bytecode.mjs <pyodide dir> <home> <out.zip> <app dir> <path under app dir>...");
+  process.exit(2);
+}
+if (sources.some((source) => source.startsWith("/") || source.split("/").includes(".."))) {
+  console.error("app-bytecode.mjs: the sources must be paths inside the app dir");
   process.exit(2);
 }
 const { loadPyodide } = await import(pathToFileURL(`${pyodideDir}/pyodide.mjs`).href);
 const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/` });
-pyodide.FS.mkdirTree(`${home}/app`);
+const folder = `${home}/app`;
 for (const source of sources) {
-  pyodide.FS.writeFile(`${home}/app/${basename(source)}`, readFileSync(source));
+  const target = `${folder}/${source}`;
+  pyodide.FS.mkdirTree(target.slice(0, target.lastIndexOf("/")));
+  pyodide.FS.writeFile(target, readFileSync(`${appDir}/${source}`));
 }
-pyodide.globals.set("names", pyodide.toPy(sources.map((source) => basename(source))));
-pyodide.globals.set("folder", `${home}/app`);
+pyodide.globals.set("names", pyodide.toPy(sources));
+pyodide.globals.set("folder", folder);
 pyodide.runPython(`
-import py_compile, sys, zipfile
+import importlib.util, py_compile, zipfile
 
 with zipfile.ZipFile("/tmp/app-bytecode.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
     for name in names:
-        compiled = f"/tmp/{name[:-3]}.{sys.implementation.cache_tag}.pyc"
+        source = f"{folder}/{name}"
+        compiled = importlib.util.cache_from_source(source)  # <dir>/__pycache__/<stem>.<tag>.pyc
         py_compile.compile(
-            f"{folder}/{name}", cfile=compiled, doraise=True,
+            source, cfile=compiled, doraise=True,
             invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
         )
-        bundle.write(compiled, compiled.rsplit("/", 1)[1])
+        bundle.write(compiled, compiled[len(folder) + 1:])
 `);
 writeFileSync(out, pyodide.FS.readFile("/tmp/app-bytecode.zip"));

@@ -13,7 +13,8 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM_ARGS, find_chromium, serve  # noqa: E402
+from serving.browsers import CHROMIUM_ARGS, find_chromium  # noqa: E402
+from tests.e2e.conftest import serve  # noqa: E402
 from tests.e2e.helpers import send_and_wait  # noqa: E402
 
 SHOTS = [

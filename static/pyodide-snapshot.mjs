@@ -193,7 +193,8 @@ function unpackBytecode(interpreter, zipped) {
     return;
   }
   try {
-    interpreter.unpackArchive(zipped, "zip", { extractDir: `${HOME}/${PACKAGE}/__pycache__` });
+    // Its entries are paths under the package ("__pycache__/x.pyc", "view/__pycache__/y.pyc").
+    interpreter.unpackArchive(zipped, "zip", { extractDir: `${HOME}/${PACKAGE}` });
     root.dataset.bytecode = "unpacked";
   } catch (error) {
     console.warn("The app's bytecode could not be unpacked; compiling the modules instead.", error);

@@ -7,8 +7,6 @@ A browser is required: Playwright's own Chromium if installed, else Debian's
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -25,18 +23,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
+from serving.browsers import CHROMIUM_ARGS, ChromiumNotFound, find_chromium
+
 ROOT = Path(__file__).resolve().parents[2]
 # The page is ready (usable) before its first session exists; most tests want both.
 READY = "html[data-app-state=ready]:not([data-setting-up])"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 # Pages start without Pyodide memory snapshots unless a test asks for them (see
@@ -51,20 +42,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-def find_chromium(playwright: Playwright) -> str:
-    """Playwright's own Chromium if installed, else the system's; fail (never skip) if none."""
-    own = playwright.chromium.executable_path
-    if own and os.path.exists(own):
-        return own
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and os.path.exists(candidate):
-            return candidate
-    pytest.fail("No Chromium found: install Debian's 'chromium' package (scripts/test.sh does).", pytrace=False)
-
-
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any], playwright: Playwright) -> dict[str, Any]:
-    return {**browser_type_launch_args, "executable_path": find_chromium(playwright), "args": CHROMIUM_ARGS}
+    """Playwright's own Chromium if installed, else the system's; the run fails (never skips) without one."""
+    try:
+        executable = find_chromium(playwright)
+    except ChromiumNotFound as error:
+        pytest.fail(str(error), pytrace=False)
+    return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_ARGS}
 
 
 def free_port() -> int:

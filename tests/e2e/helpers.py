@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
-import serve
+from serving.runtime import pyodide_stdlib_zip
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,6 +61,6 @@ def serve_main_with(page: Page, python: str) -> None:
 
 def serve_pyodides_own_stdlib(page: Page) -> None:
     """Serve Pyodide's own standard-library zip as the page's (as serve.py does without Node)."""
-    body = serve.pyodide_stdlib_zip(ROOT / "runtime").read_bytes()
+    body = pyodide_stdlib_zip(ROOT / "runtime").read_bytes()
     page.route(re.compile(r".*/runtime/page-stdlib-[^/]*\.zip$"),
                lambda route: route.fulfill(body=body, content_type="application/zip"))

@@ -12,7 +12,8 @@ from urllib.parse import quote, urlsplit
 
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-import serve
+from serving.builds import BYTECODE_SCRIPT, STDLIB_MODULES, startup_modules
+from serving.runtime import PYODIDE_HOME, PYODIDE_PACKAGE, pinned_versions, runtime_dirs
 
 from .conftest import READY, ROOT, Server, open_app
 from .helpers import (
@@ -272,9 +273,9 @@ def failing_wording_bytecode(tmp_path: Path, *, forge_hash: bool) -> bytes:
     real = (ROOT / "app" / "wording.py").read_bytes()
     changed.write_bytes(real + b"\nraise RuntimeError('this bytecode ran')\n")
     zipped = tmp_path / "bytecode.zip"
-    pyodide = ROOT / "runtime" / serve.runtime_dirs(serve.pinned_versions(ROOT))[serve.PYODIDE_PACKAGE]
-    subprocess.run(["node", str(ROOT / serve.BYTECODE_SCRIPT), str(pyodide), serve.PYODIDE_HOME, str(zipped),
-                    str(changed)], check=True, capture_output=True)
+    pyodide = ROOT / "runtime" / runtime_dirs(pinned_versions(ROOT))[PYODIDE_PACKAGE]
+    subprocess.run(["node", str(ROOT / BYTECODE_SCRIPT), str(pyodide), PYODIDE_HOME, str(zipped),
+                    str(tmp_path), changed.name], check=True, capture_output=True)
     if not forge_hash:
         return zipped.read_bytes()
     with zipfile.ZipFile(zipped) as bundle:
@@ -333,11 +334,11 @@ def test_a_first_visit_compiles_none_of_the_standard_library_it_imports(page: Pa
     serve_main_with(page, STDLIB_PROBE)
     open_app(page, server)
     loaded = stdlib_loaded(page)
-    listed = set(serve.startup_modules(ROOT))
+    listed = set(startup_modules(ROOT))
     from_source = sorted(name for name, how in loaded.items() if how == "py")
-    assert from_source == [], f"compiled on every first visit: add these to {serve.STDLIB_MODULES}"
+    assert from_source == [], f"compiled on every first visit: add these to {STDLIB_MODULES}"
     unused = sorted(listed - loaded.keys())
-    assert unused == [], f"no longer imported at start: remove these from {serve.STDLIB_MODULES}"
+    assert unused == [], f"no longer imported at start: remove these from {STDLIB_MODULES}"
     send_and_wait(page, "works")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-import serve
+from serving.export import export_site
 
 from .conftest import READY, Server, open_app
 from .helpers import send_and_wait
@@ -44,7 +44,7 @@ def test_the_policy_blocks_injected_inline_script(page: Page, server: Server, cs
 @pytest.fixture
 def exported_site(tmp_path: Path, server: Server) -> Iterator[str]:
     """The static export under a sub-path (/chat/) of a plain static server."""
-    serve.export_site(tmp_path / "chat", api_base=server.api)
+    export_site(tmp_path / "chat", api_base=server.api)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -67,7 +67,7 @@ def test_the_exported_site_works_under_a_sub_path_with_its_meta_policy(
 
 
 def test_an_export_for_a_public_proxy_connects_only_to_it(tmp_path: Path) -> None:
-    serve.export_site(tmp_path / "site", api_base="https://proxy.example.org")
+    export_site(tmp_path / "site", api_base="https://proxy.example.org")
     page = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert "connect-src &#x27;self&#x27; https://proxy.example.org;" in page
     assert "localhost" not in page and "127.0.0.1" not in page

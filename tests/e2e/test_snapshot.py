@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-import serve
+from serving.static import make_static_server
 
 from .conftest import ROOT, Server, open_app
 from .helpers import messages, send, send_and_wait, serve_pyodides_own_stdlib, stored
@@ -112,7 +112,7 @@ def page_copy(tmp_path: Path, api: str) -> Iterator[tuple[str, Path]]:
     for name in ("app", "static"):
         shutil.copytree(ROOT / name, site / name, ignore=shutil.ignore_patterns("__pycache__"))
     (site / "runtime").symlink_to(ROOT / "runtime")
-    server = serve.make_static_server("127.0.0.1", 0, api, repo=site, verbose=False)
+    server = make_static_server("127.0.0.1", 0, api, repo=site, verbose=False)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/", site

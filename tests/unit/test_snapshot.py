@@ -313,3 +313,17 @@ def test_a_changed_compiled_file_asks_for_a_new_snapshot_and_keeps_the_preloads(
     assert sys.modules[f"{name}.logic"] is logic  # still current, so still preloaded
     cache = SourceFileLoader.source_to_code._pychat_cache  # type: ignore[attr-defined]
     assert (str(view) in cache) is (change is None)
+
+
+def test_a_sub_package_is_preloaded_and_checked_like_the_rest(package: tuple[str, Path]) -> None:
+    name, root = package
+    (root / name / "logic").mkdir()
+    (root / name / "view").mkdir()
+    write(root, f"{name}/__init__.py", "")
+    write(root, f"{name}/logic/__init__.py", "")
+    write(root, f"{name}/logic/rules.py", "LIMIT = 1\n")
+    write(root, f"{name}/view/__init__.py", "import js\n")
+    assert preload(name, root) == [name, f"{name}.logic", f"{name}.logic.rules"]  # the view touches the browser
+    write(root, f"{name}/logic/rules.py", "LIMIT = 2\n")
+    assert discard_stale_preloads(root) is True
+    assert f"{name}.logic.rules" not in sys.modules

@@ -1,0 +1,180 @@
+"""What Node builds into ``runtime/`` with the pinned Pyodide: the app's bytecode and the page's standard library.
+
+Both only make a first visit faster; the page works the same without them,
+so a failed build is a warning and the page is served anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from serving import REPO, SetupError
+from serving.config import APP_PACKAGE, app_modules, imported_modules
+from serving.runtime import (
+    PYODIDE_HOME,
+    PYODIDE_PACKAGE,
+    RUNTIME_STAMP,
+    Runner,
+    pyodide_dir,
+    pyodide_stdlib_zip,
+)
+
+BYTECODE = "app-bytecode.zip"  # in runtime/; static/pyodide-snapshot.mjs unpacks it into <home>/app
+BYTECODE_STAMP = "app-bytecode.json"
+BYTECODE_SCRIPT = Path("scripts") / "app-bytecode.mjs"
+STDLIB_STAMP = "page-stdlib.json"  # the zip itself: stdlib_name(); static/pyodide-snapshot.mjs gives it to Pyodide
+STDLIB_SCRIPT = Path("scripts") / "stdlib-bytecode.mjs"
+STDLIB_MODULES = Path("scripts") / "startup-modules.txt"
+NODE_BUILD_TIMEOUT_S = 300
+
+
+def bytecode_sources(repo: Path) -> list[Path]:
+    """The app modules a page imports, sub-packages included (``main.py`` is run as a script, so it is not)."""
+    return [repo / module for module in imported_modules(app_modules(repo))]
+
+
+def ensure_bytecode(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
+    """Make ``runtime/app-bytecode.zip`` hold the app's modules compiled by the pinned Pyodide; True if rebuilt.
+
+    The zip's entries are paths under ``app/`` (``__pycache__/api.cpython-314.pyc``,
+    ``view/__pycache__/...``). It is built again only when an app file, the
+    script or the runtime changed; on failure the stale zip is removed and a
+    first visit compiles the modules itself, as it would without the zip.
+    """
+    sources = bytecode_sources(repo)
+    app = repo / APP_PACKAGE
+    return _build_with_node(
+        repo,
+        BYTECODE,
+        BYTECODE_STAMP,
+        inputs=[BYTECODE_SCRIPT, *(s.relative_to(repo) for s in sources)] if sources else [],
+        arguments=lambda pyodide, out: [
+            repo / BYTECODE_SCRIPT, pyodide, PYODIDE_HOME, out, app, *(s.relative_to(app).as_posix() for s in sources)
+        ],
+        failure="the app's bytecode was not built, so a first visit compiles it",
+        run=run,
+    )
+
+
+def stdlib_name(pyodide_version: str) -> str:
+    """The page's standard library in ``runtime/``, named for the Pyodide it was built from.
+
+    Not immutable (a new start-up list rebuilds it), but a host that caches it
+    anyway still never pairs it with another Pyodide's wasm after an upgrade.
+
+    >>> stdlib_name("314.0.7")
+    'page-stdlib-314.0.7.zip'
+    """
+    return f"page-stdlib-{pyodide_version}.zip"
+
+
+def ensure_stdlib(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
+    """Make ``runtime/page-stdlib-<pyodide version>.zip`` the page's standard library; True if rebuilt.
+
+    Pyodide ships the standard library as source; ``scripts/stdlib-bytecode.mjs``
+    compiles the modules the page imports at start-up (``scripts/startup-modules.txt``)
+    and leaves out packages a page cannot use. Without Node, when the build
+    fails (with a warning) or when the script is not there, the page gets
+    Pyodide's own zip under the same name: slower to start, otherwise the same.
+    The page cannot start without this file, so it is replaced, never removed.
+    """
+    runtime = repo / "runtime"
+    try:
+        version = str(json.loads((runtime / RUNTIME_STAMP).read_text(encoding="utf-8"))[PYODIDE_PACKAGE])
+        fallback = pyodide_stdlib_zip(runtime)
+    except (OSError, ValueError, KeyError):
+        return False  # no runtime built: nothing to serve yet
+    return _build_with_node(
+        repo,
+        stdlib_name(version),
+        STDLIB_STAMP,
+        inputs=[STDLIB_SCRIPT, STDLIB_MODULES],
+        arguments=lambda pyodide, out: [repo / STDLIB_SCRIPT, pyodide, repo / STDLIB_MODULES, out],
+        failure="the standard library was not compiled, so a first visit compiles what it imports",
+        fallback=fallback,
+        run=run,
+    )
+
+
+def startup_modules(repo: Path = REPO) -> list[str]:
+    """The modules ``scripts/startup-modules.txt`` lists (``#`` starts a comment)."""
+    lines = (repo / STDLIB_MODULES).read_text(encoding="utf-8").splitlines()
+    return [name for name in (line.split("#")[0].strip() for line in lines) if name]
+
+
+def _node_build_stamp(repo: Path, inputs: Sequence[Path]) -> dict[str, str]:
+    """The pinned Pyodide version and a digest of the inputs' paths and bytes."""
+    digest = hashlib.sha256()
+    for source in inputs:
+        digest.update(source.as_posix().encode() + b"\0" + (repo / source).read_bytes() + b"\0")
+    stamp = json.loads((repo / "runtime" / RUNTIME_STAMP).read_text(encoding="utf-8"))
+    return {"pyodide": str(stamp[PYODIDE_PACKAGE]), "sources": digest.hexdigest()}
+
+
+def _build_with_node(
+    repo: Path,
+    name: str,
+    stamp_name: str,
+    *,
+    inputs: Sequence[Path],
+    arguments: Callable[[Path, Path], list[Path | str]],
+    failure: str,
+    fallback: Path | None = None,
+    run: Runner = subprocess.run,
+) -> bool:
+    """Build ``runtime/<name>`` with a Node script unless its stamp says it is current; True if rebuilt.
+
+    The stamp holds the pinned Pyodide version and a digest of ``inputs``
+    (paths relative to ``repo``; none, or one missing: nothing to build). A
+    failed build is a warning (``failure`` says what the page does without it).
+    Nothing stale is left: the file is replaced by a copy of ``fallback`` if
+    there is one, else removed. Each replacement is atomic, so a server serving
+    the file meanwhile sends the old one or the new one, never half of one.
+    """
+    runtime = repo / "runtime"
+    zipped, stamp_file = runtime / name, runtime / stamp_name
+    try:
+        stamp: dict[str, str] | None = _node_build_stamp(repo, inputs) if inputs else None
+    except (OSError, ValueError, KeyError):
+        stamp = None  # no runtime built, or an input is missing
+    try:
+        if stamp and zipped.is_file() and json.loads(stamp_file.read_text(encoding="utf-8")) == stamp:
+            return False
+    except (OSError, ValueError):
+        pass  # no stamp or a broken one: build again
+    stamp_file.unlink(missing_ok=True)  # first: interrupted from here on, the next start builds again
+    partial = runtime / f".{name}.{os.getpid()}"
+    try:
+        if stamp is not None and _run_node(repo, arguments(pyodide_dir(runtime), partial), partial, failure, run):
+            os.replace(partial, zipped)
+            stamp_file.write_text(json.dumps(stamp) + "\n", encoding="utf-8")
+            return True
+        if fallback is not None and fallback.is_file():
+            shutil.copy2(fallback, partial)  # its date too: an unchanged fallback keeps its validator
+            os.replace(partial, zipped)
+        else:
+            zipped.unlink(missing_ok=True)
+        return False
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _run_node(repo: Path, arguments: Sequence[Path | str], out: Path, failure: str, run: Runner) -> bool:
+    """Run ``node`` with ``arguments`` to write ``out``; False, after a warning saying ``failure``, if it did not."""
+    command = ["node", *map(str, arguments)]
+    try:
+        result = run(command, cwd=repo, check=False, capture_output=True, text=True, timeout=NODE_BUILD_TIMEOUT_S)
+        if result.returncode != 0 or not out.is_file():
+            raise SetupError(f"exit code {result.returncode}: {(result.stderr or '').strip()[-500:]}")
+        return True
+    except (OSError, SetupError, subprocess.TimeoutExpired) as error:
+        print(f"warning: {failure} ({error})", file=sys.stderr)
+        return False
+
