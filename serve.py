@@ -15,8 +15,9 @@ builds ``runtime/`` (nothing is ever loaded from a CDN); the parts live in
 - if something already listens on ``--api-port``, that is used instead;
 - with ``--api URL``, that URL (no demo proxy is started).
 
-``--test-faults`` turns on the demo proxy's ``/__test__/`` control API for
-browser tests. Ctrl-C or SIGTERM stops everything.
+The demo proxy streams its replies word by word (``--stream-delay-ms``
+apart); ``--no-stream`` makes it answer JSON. ``--test-faults`` turns on its
+``/__test__/`` control API for browser tests. Ctrl-C or SIGTERM stops everything.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo_proxy import ProxyServer, make_proxy_server
+from demo_proxy import DEFAULT_STREAM_DELAY_MS, ProxyServer, make_proxy_server
 from serving import REPO, SetupError
 from serving.builds import ensure_bytecode, ensure_stdlib
 from serving.config import configured_api_base, validate_api_url
@@ -83,9 +84,13 @@ def start_servers(
     api_url: str | None = None,
     test_faults: bool = False,
     verbose: bool = False,
+    stream_delay_ms: int | None = DEFAULT_STREAM_DELAY_MS,
     repo: Path = REPO,
 ) -> Servers:
     """Bind the page server and pick (or start) the proxy; not yet serving.
+
+    The demo proxy streams its replies, ``stream_delay_ms`` between words
+    (None: it answers JSON).
 
     Raises :class:`PagePortInUse` if ``port`` is taken. If ``api_port`` is
     taken, whatever listens there is used as the proxy.
@@ -103,7 +108,7 @@ def start_servers(
         page.api_base = api_url
         return Servers(page, None, api_url, "api")
     try:
-        proxy = make_proxy_server(host, api_port, test_faults, verbose=verbose)
+        proxy = make_proxy_server(host, api_port, test_faults, verbose=verbose, stream_delay_ms=stream_delay_ms)
     except OSError as error:
         if not is_address_in_use(error):
             page.server_close()
@@ -125,6 +130,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--api", metavar="URL", help="use the chat proxy at URL instead of the demo")
     parser.add_argument("--export", metavar="DIR", help="write a static site into DIR and exit")
     parser.add_argument("--test-faults", action="store_true", help="enable the demo proxy's /__test__/ API (tests)")
+    parser.add_argument("--no-stream", action="store_true", help="the demo proxy answers JSON, never streams")
+    parser.add_argument("--stream-delay-ms", type=int, default=DEFAULT_STREAM_DELAY_MS, metavar="MS",
+                        help=f"pause between the demo proxy's streamed words (default {DEFAULT_STREAM_DELAY_MS})")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser
 
@@ -168,6 +176,7 @@ def main(argv: Sequence[str] | None = None, *, repo: Path = REPO, run: Runner = 
             api_url=api_url,
             test_faults=args.test_faults,
             verbose=args.verbose,
+            stream_delay_ms=None if args.no_stream else max(0, args.stream_delay_ms),
             repo=repo,
         )
     except SetupError as error:
@@ -204,7 +213,8 @@ def _serve(servers: Servers, test_faults: bool) -> int:
     try:
         print(f"Chat page:  {servers.page_url}", flush=True)
         if servers.proxy_source == "demo":
-            print(f"Demo proxy: {servers.api_base}", flush=True)
+            print(f"Demo proxy: {servers.api_base}" + ("" if servers.proxy and servers.proxy.stream_delay_ms is not None
+                                                         else " (JSON replies, no streaming)"), flush=True)
             if test_faults:
                 print("Test control API enabled under /__test__/ (for tests only).", flush=True)
         elif servers.proxy_source == "api":

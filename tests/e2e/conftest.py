@@ -108,10 +108,16 @@ class Server:
 
 @contextmanager
 def serve() -> Iterator[Server]:
-    """Run serve.py (page and demo proxy with its test switches) on free ports."""
+    """Run serve.py (page and demo proxy with its test switches) on free ports.
+
+    The demo proxy streams its replies, without pauses between words: every
+    test goes through the streaming path, and tests that need it slow ask a
+    ``stream`` fault for their own pauses.
+    """
     port, api_port = free_port(), free_port()
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "serve.py"), "--port", str(port), "--api-port", str(api_port), "--test-faults"],
+        [sys.executable, str(ROOT / "serve.py"), "--port", str(port), "--api-port", str(api_port), "--test-faults",
+         "--stream-delay-ms", "0"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
