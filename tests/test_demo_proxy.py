@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from demo_proxy import MAX_BODY_BYTES, ProxyHandler, make_proxy_server, make_reply
+from app.stream import ReplyOutcome, ReplyStream
+from demo_proxy import MAX_BODY_BYTES, ProxyHandler, make_proxy_server, make_reply, stream_deltas
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -484,3 +485,101 @@ def test_running_as_a_script_serves_until_sigterm() -> None:
     assert process.returncode == 0
     assert out.strip().endswith("Stopped.")
     assert "Traceback" not in err
+
+
+# -- streamed replies --------------------------------------------------------------
+SSE_ACCEPT = {"Accept": "text/event-stream, application/json"}
+
+
+@pytest.fixture
+def streaming_proxy() -> Iterator[Client]:
+    server = make_proxy_server("127.0.0.1", 0, test_faults=True, stream_delay_ms=0)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield Client(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def read_stream(response: Response) -> ReplyStream:
+    """The body as the page reads it."""
+    assert response.headers["Content-Type"].startswith("text/event-stream"), response.headers["Content-Type"]
+    reply = ReplyStream()
+    reply.feed(response.raw)
+    reply.close()
+    return reply
+
+
+def streamed_chat(client: Client, session_id: str, text: str) -> Response:
+    return client.post("/api/chat", {"session_id": session_id, "config_id": "CHAR_luna", "input": text},
+                       headers=SSE_ACCEPT)
+
+
+def test_a_client_that_accepts_a_stream_gets_the_reply_word_by_word(streaming_proxy: Client) -> None:
+    session_id = streaming_proxy.new_session()
+    response = streamed_chat(streaming_proxy, session_id, "hi")
+    reply = read_stream(response)
+    assert reply.result().text == make_reply("CHAR_luna", "hi", 1)
+    assert reply.session_id == session_id
+    assert response.raw.count(b'"type": "text-delta"') == len(stream_deltas(make_reply("CHAR_luna", "hi", 1)))
+    assert response.raw.endswith(b"data: [DONE]\n\n")
+
+
+def test_a_client_that_accepts_only_json_gets_json_from_a_streaming_proxy(streaming_proxy: Client) -> None:
+    session_id = streaming_proxy.new_session()
+    assert streaming_proxy.chat(session_id, "hi").json["ai"] == make_reply("CHAR_luna", "hi", 1)
+
+
+def test_a_proxy_without_streaming_answers_json_even_when_a_stream_is_accepted(proxy: Client) -> None:
+    session_id = proxy.new_session()
+    assert streamed_chat(proxy, session_id, "hi").json["ai"] == make_reply("CHAR_luna", "hi", 1)
+
+
+def test_an_expired_session_is_a_status_before_any_event(streaming_proxy: Client) -> None:
+    session_id = streaming_proxy.new_session()
+    assert streaming_proxy.post("/__test__/expire", {"session_id": session_id}).status == 200
+    response = streamed_chat(streaming_proxy, session_id, "hi")
+    assert response.status == 410 and response.json == {"error": "Session expired"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "outcome", "text"),
+    [
+        ({"cut_after": 2}, ReplyOutcome.CUT_OFF, "Luna (message "),
+        ({"error_after": 1, "error_text": "overloaded"}, ReplyOutcome.FAILED, "Luna "),
+        ({"stall_after": 1, "stall_ms": 300}, ReplyOutcome.COMPLETE, make_reply("CHAR_luna", "hi", 1)),
+    ],
+)
+def test_stream_faults_cut_fail_or_stall_the_reply(
+    proxy: Client, spec: dict[str, Any], outcome: ReplyOutcome, text: str
+) -> None:
+    session_id = proxy.new_session()
+    proxy.fault(endpoint="chat", kind="stream", **spec)
+    started = time.monotonic()
+    reply = read_stream(streamed_chat(proxy, session_id, "hi"))
+    assert reply.outcome is outcome and reply.text == text
+    if "stall_ms" in spec:
+        assert time.monotonic() - started >= 0.3
+    if "error_text" in spec:
+        assert reply.error == "overloaded"
+
+
+def test_a_stream_fault_can_name_a_new_session_that_then_works(proxy: Client) -> None:
+    session_id = proxy.new_session()
+    proxy.fault(endpoint="chat", kind="stream", session_id="sess_rotated")
+    assert read_stream(streamed_chat(proxy, session_id, "hi")).session_id == "sess_rotated"
+    assert proxy.chat("sess_rotated", "again").json["message_count"] == 2
+
+
+def test_a_raw_stream_fault_is_sent_byte_for_byte(proxy: Client) -> None:
+    session_id = proxy.new_session()
+    raw = ': ping\r\ndata: {"type":"text-delta","id":"a","delta":"x"}\r\n\r\ndata: [DONE]\r\n\r\n'
+    proxy.fault(endpoint="chat", kind="stream", raw=raw)
+    assert streamed_chat(proxy, session_id, "hi").raw == raw.encode()
+
+
+@pytest.mark.parametrize("spec", [{"cut_after": -1}, {"delay_ms": "soon"}, {"extra_parts": ["x"]}, {"raw": 5}])
+def test_bad_stream_faults_are_refused(proxy: Client, spec: dict[str, Any]) -> None:
+    assert proxy.post("/__test__/fault", {"endpoint": "chat", "kind": "stream", **spec}).status == 400
