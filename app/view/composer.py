@@ -122,7 +122,7 @@ class Composer:
 
 
 class ActivityIndicator:
-    """"Name is replying…" (or "Starting a session…") and Stop, shown only once a wait lasts.
+    """The activity line, "<name> is replying…" (or "Starting a session…") and Stop, once a wait lasts.
 
     A reply within :data:`ACTIVITY_DELAY_MS` never flashes the indicator (nor
     shifts the layout twice). Also marks ``<html data-setting-up>`` while the
