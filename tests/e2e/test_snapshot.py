@@ -160,8 +160,8 @@ def test_changed_app_code_is_imported_fresh_and_a_new_snapshot_made(
 def test_changed_code_that_the_snapshot_only_compiled_is_compiled_fresh_and_a_new_snapshot_made(
     new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
 ) -> None:
-    """view.py touches the browser: the snapshot holds its compiled code, used only for the same bytes."""
-    edit = ("app/view.py", 'text="Copy"', 'text="Copy it"')
+    """The view touches the browser: the snapshot holds its compiled code, used only for the same bytes."""
+    edit = ("app/view/messages.py", 'text="Copy"', 'text="Copy it"')
     with restored_after_editing(new_context, server, tmp_path, *edit) as (page, _url):
         send_and_wait(page, "hello")
 

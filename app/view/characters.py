@@ -1,0 +1,140 @@
+"""The sidebar: the character list (select, remove, Clear all sessions) and the add-character form."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import js
+from pyscript import document
+
+from ..settings import Character
+from .dialogs import ConfirmDialog
+from .dom import Listeners, found, isolated
+
+if TYPE_CHECKING:
+    from . import ChatActions
+
+# The character list, built in one call into JavaScript from ``[config_id, name, added, current]``
+# rows as JSON (texts only through textContent and attributes): built from Python, it took a
+# dozen calls per character.
+_FILL_CHARACTERS = js.Function.new(
+    "list",
+    "rows",
+    """const fragment = document.createDocumentFragment();
+    const make = (tag, className, text) => {
+      const node = document.createElement(tag);
+      node.className = className;
+      if (text !== undefined) node.textContent = text;
+      return node;
+    };
+    for (const [configId, name, added, current] of JSON.parse(rows)) {
+      const button = make("button", "character");
+      button.type = "button";
+      button.dataset.testid = "character";
+      button.dataset.configId = configId;
+      button.title = configId;
+      button.append(make("span", "character-name", name));
+      if (name !== configId) button.append(make("span", "character-id", configId));
+      if (current) button.setAttribute("aria-current", "true");
+      const item = make("li", "character-item");
+      item.append(button);
+      if (added) {
+        const remove = make("button", "remove-character", "\u00d7");
+        remove.type = "button";
+        remove.dataset.testid = "remove-character";
+        remove.setAttribute("aria-label", `Remove ${name}`);
+        remove.dataset.configId = configId;
+        remove.title = `Remove ${name}`;
+        item.append(remove);
+      }
+      fragment.append(item);
+    }
+    list.replaceChildren(fragment);""",
+)
+
+
+class CharacterList:
+    """``#character-list``, and the sidebar's "Clear all sessions" below it."""
+
+    def __init__(self, dialog: ConfirmDialog) -> None:
+        self.list = document.getElementById("character-list")
+        self.clear_all = document.getElementById("clear-all-sessions")
+        self._dialog = dialog
+
+    def show(self, characters: list[Character], current: str | None) -> None:
+        """List ``characters``, marking ``current``; keyboard focus in the list stays on the current one."""
+        active = document.activeElement
+        had_focus = found(active) and found(active.closest("#character-list"))
+        rows = [(c.config_id, c.name, c.added, c.config_id == current) for c in characters]
+        _FILL_CHARACTERS(self.list, json.dumps(rows))
+        if had_focus:  # re-rendering must not throw keyboard users back to the top of the page
+            chosen = self.list.querySelector('[aria-current="true"]')
+            if found(chosen):
+                chosen.focus()
+
+    def bind(self, events: Listeners, actions: ChatActions) -> None:
+        """A character's button selects it, its × removes it (asking first), and Clear all clears all."""
+
+        def on_click(event: Any) -> None:
+            remove = event.target.closest("[data-testid=remove-character]")
+            if found(remove):
+                self._ask_to_remove(actions, str(remove.dataset.configId))
+                return
+            button = event.target.closest("[data-testid=character]")
+            if found(button):
+                actions.select_character(str(button.dataset.configId))
+
+        def on_clear_all(_event: Any) -> None:
+            self._dialog.confirm_if(
+                actions.needs_confirmation("clear-all"),
+                "Clear all sessions?",
+                "Every character's session and conversation in this browser is forgotten.",
+                "Clear all sessions",
+                actions.clear_all_sessions,
+            )
+
+        events.on(self.list, "click", on_click)
+        events.on(self.clear_all, "click", on_clear_all)
+
+    def _ask_to_remove(self, actions: ChatActions, config_id: str) -> None:
+        def remove_it() -> None:
+            actions.remove_character(config_id)
+
+        self._dialog.confirm_if(
+            actions.needs_confirmation("remove", config_id),
+            f"Remove {isolated(config_id)}?",
+            "This character, its session and its conversation in this browser are forgotten.",
+            "Remove",
+            remove_it,
+        )
+
+
+class AddCharacterForm:
+    """The "Add a character by config ID" form, and why an ID was refused."""
+
+    def __init__(self) -> None:
+        byid = document.getElementById
+        self.form = byid("add-character-form")
+        self.input = byid("add-character-input")
+        self.error = byid("add-character-error")
+
+    def show_error(self, text: str | None) -> None:
+        """Show why a config ID was refused; ``None`` means it was accepted (the field is cleared)."""
+        self.error.textContent = text or ""
+        self.error.hidden = text is None
+        if text is None:
+            self.input.value = ""
+            self.input.removeAttribute("aria-invalid")
+        else:
+            self.input.setAttribute("aria-invalid", "true")
+
+    def bind(self, events: Listeners, add: Callable[[str], object]) -> None:
+        """Submitting calls ``add`` with the typed config ID."""
+
+        def on_submit(event: Any) -> None:
+            event.preventDefault()
+            add(str(self.input.value))
+
+        events.on(self.form, "submit", on_submit)

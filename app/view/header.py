@@ -1,0 +1,80 @@
+"""The chat header: whose conversation, its session, New conversation and Export (and the download)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import js
+from pyodide.ffi import create_once_callable, to_js
+from pyscript import document
+
+from .dialogs import ConfirmDialog
+from .dom import Listeners, el, isolated
+
+if TYPE_CHECKING:
+    from . import ChatActions
+
+EXPORTS = {  # export button id: (format, file type)
+    "export-markdown": ("markdown", "text/markdown;charset=utf-8"),
+    "export-json": ("json", "application/json;charset=utf-8"),
+}
+
+
+def download(name: str, content: str, mime: str) -> None:
+    """Offer ``content`` as a file download named ``name``."""
+    blob = js.Blob.new(to_js([content]), to_js({"type": mime}, dict_converter=js.Object.fromEntries))
+    url = js.URL.createObjectURL(blob)
+    link = el("a", href=url, download=name, hidden="")
+    document.body.appendChild(link)
+    link.click()
+    link.remove()
+    js.setTimeout(create_once_callable(lambda: js.URL.revokeObjectURL(url)), 10_000)
+
+
+class ChatHeader:
+    """The title (also the tab's), the session line, and the buttons acting on this conversation."""
+
+    def __init__(self, dialog: ConfirmDialog) -> None:
+        byid = document.getElementById
+        self.title = byid("chat-title")
+        self.session_id = byid("session-id")
+        self.session_none = byid("session-none")
+        self.new_conversation = byid("new-conversation")
+        self._dialog = dialog
+        self._session_shown: str | None = None  # as index.html starts: "none yet"
+
+    def show_character(self, name: str) -> None:
+        self.title.textContent = name
+        document.title = f"{isolated(name)} \u00b7 Character Chat"
+
+    def show_session(self, session_id: str | None) -> None:
+        if session_id == self._session_shown:
+            return  # shown after every reply: an unchanged header must not be laid out again
+        self._session_shown = session_id
+        self.session_id.textContent = session_id or ""
+        self.session_none.hidden = bool(session_id)
+
+    def bind(self, events: Listeners, actions: ChatActions, character_name: Callable[[], str]) -> None:
+        """New conversation asks first (naming ``character_name()``) when something would be lost; Export downloads."""
+
+        def on_new(_event: Any) -> None:
+            self._dialog.confirm_if(
+                actions.needs_confirmation("new"),
+                f"Start a new conversation with {isolated(character_name())}?",
+                "This conversation and its session are forgotten; your next message starts a new session.",
+                "Start new conversation",
+                actions.new_conversation,
+            )
+
+        def on_export(fmt: str, mime: str) -> Callable[[Any], None]:
+            def handler(_event: Any) -> None:
+                exported = actions.export_conversation(fmt, str(js.Date.new().toISOString()))
+                if exported is not None:
+                    download(*exported, mime)
+
+            return handler
+
+        events.on(self.new_conversation, "click", on_new)
+        for button_id, (fmt, mime) in EXPORTS.items():
+            events.on(document.getElementById(button_id), "click", on_export(fmt, mime))

@@ -1,0 +1,173 @@
+"""The conversation: its messages, "show earlier" paging, copy and retry buttons, and announcements."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import js
+from pyscript import document, window
+
+from ..export import speaker
+from ..transcript import Message
+from .dom import Announcer, Listeners, el, found, isolated
+from .scroll import ScrollFollow
+
+RENDER_NEWEST = 100  # messages rendered when a conversation opens; older ones wait behind a button
+RENDER_MORE = 200  # how many more each "Show earlier messages" adds
+
+# One message's <li>, cloned from the template and filled in one call into JavaScript: each call
+# from Python into the DOM costs about as much as the work it does. Every outside string goes in
+# as text (textContent, an attribute value), never as HTML.
+_FILL_MESSAGE = js.Function.new(
+    "template",
+    "role",
+    "label",
+    "text",
+    "copyLabel",
+    """const item = template.cloneNode(true);
+    item.className = `message ${role}`;
+    const [speaker, bubble, tools] = item.children;
+    speaker.textContent = label;
+    bubble.textContent = text;
+    bubble.dataset.role = role;
+    tools.firstElementChild.setAttribute("aria-label", copyLabel);
+    return item;""",
+)
+
+
+def _make_message_template() -> Any:
+    """One message's elements, built once and cloned per message (fewer calls into JavaScript)."""
+    item = el("li", cls="message")
+    item.appendChild(el("span", cls="visually-hidden"))
+    item.appendChild(el("div", cls="bubble", data_testid="message"))
+    tools = el("div", cls="message-tools")
+    tools.appendChild(el("button", cls="copy", type="button", text="Copy", data_testid="copy-button"))
+    item.appendChild(tools)
+    return item
+
+
+class MessageList:
+    """``#message-list``: renders one character's conversation and follows its end.
+
+    Opening a conversation renders only its newest :data:`RENDER_NEWEST`
+    messages; the older ones wait behind a "Show earlier messages" button.
+    """
+
+    def __init__(self, announcer: Announcer, notify: Callable[[str], None]) -> None:
+        """``notify`` shows an info notice (a copy that failed)."""
+        self.list = document.getElementById("message-list")
+        self.empty = document.getElementById("empty-conversation")
+        self.character_name = ""  # whose conversation this is: the speaker of its replies
+        self._announcer = announcer
+        self._notify = notify
+        self._follow = ScrollFollow(self.list)
+        self._template = _make_message_template()
+        self._has_messages = False  # whether the list shows messages (and so hides "Say hello")
+        self._earlier: list[Message] = []  # the open conversation's oldest messages, not rendered yet
+        self._earlier_item: Any = None
+        self._tasks: set[Any] = set()
+
+    def show_conversation(self, name: str, messages: list[Message]) -> None:
+        """Render ``name``'s conversation: the newest :data:`RENDER_NEWEST` messages, the rest one click away."""
+        self.character_name = name
+        start = max(0, len(messages) - RENDER_NEWEST)
+        self._earlier = messages[:start]
+        fragment = document.createDocumentFragment()
+        for index in range(start, len(messages)):
+            fragment.appendChild(self._message_node(messages[index], index))
+        fragment.appendChild(self._follow.end)
+        self.list.replaceChildren(fragment)
+        self._earlier_item = None
+        self._update_earlier_control()
+        self.empty.hidden = self._has_messages = bool(messages)
+        self.empty.textContent = f"Say hello to {isolated(name)}."
+        self._follow.scroll_to_end(force=True, in_frame=True)
+
+    def append_message(self, message: Message, index: int) -> None:
+        """Add ``message`` (the conversation's ``index``-th) at the end; announce it unless the user wrote it."""
+        self.list.insertBefore(self._message_node(message, index), self._follow.end)
+        if not self._has_messages:
+            self.empty.hidden = self._has_messages = True
+        self._follow.scroll_to_end(force=message.role == "user")
+        if message.role != "user":  # announce replies and errors, not what the user just typed
+            who = speaker(message.role, self.character_name)
+            self._announcer.say(f"{isolated(who)}: {message.text[:500]}")
+
+    def show_earlier(self) -> None:
+        """Render up to :data:`RENDER_MORE` more of the older messages, keeping the view where it was."""
+        if not self._earlier:
+            return
+        start = max(0, len(self._earlier) - RENDER_MORE)
+        batch, self._earlier = self._earlier[start:], self._earlier[:start]
+        fragment = document.createDocumentFragment()
+        for offset, message in enumerate(batch):
+            fragment.appendChild(self._message_node(message, start + offset))
+        height = self.list.scrollHeight
+        self._earlier_item.after(fragment)
+        self._update_earlier_control()
+        self.list.scrollTop += self.list.scrollHeight - height
+
+    def bind(self, events: Listeners, retry: Callable[[int], object]) -> None:
+        """Clicks in the list: Retry calls ``retry`` with the failed message's index; also Copy and Show earlier."""
+
+        def on_click(event: Any) -> None:
+            target = event.target
+            button = target.closest("[data-testid=retry-button]")
+            if found(button):
+                retry(int(button.dataset.index))
+            if found(target.closest("[data-testid=show-earlier]")):
+                self.show_earlier()
+                return
+            copy = target.closest("[data-testid=copy-button]")
+            if found(copy):
+                self._copy_message(copy)
+
+        events.on(self.list, "click", on_click)
+
+    def _message_node(self, message: Message, index: int) -> Any:
+        who = isolated(speaker(message.role, self.character_name))
+        item = _FILL_MESSAGE(self._template, message.role, f"{who}: ", message.text, f"Copy {who}'s message")
+        if message.retry is not None:
+            retry = el("button", cls="retry", type="button", text="Retry", data_testid="retry-button")
+            retry.dataset.index = str(index)
+            retry.setAttribute("aria-label", "Retry sending this message")
+            item.lastChild.prepend(retry)
+        return item
+
+    def _update_earlier_control(self) -> None:
+        hidden = len(self._earlier)
+        if not hidden:
+            if self._earlier_item is not None:
+                had_focus = self._earlier_item.contains(document.activeElement)
+                self._earlier_item.remove()
+                self._earlier_item = None
+                if had_focus:
+                    self.list.focus()
+            return
+        if self._earlier_item is None:
+            self._earlier_item = el("li", cls="earlier")
+            self._earlier_item.appendChild(el("button", cls="quiet", type="button", data_testid="show-earlier"))
+            self.list.prepend(self._earlier_item)
+        more = min(hidden, RENDER_MORE)
+        self._earlier_item.firstChild.textContent = (
+            f"Show {more:,} earlier message{'s' if more != 1 else ''} ({hidden:,} not shown)"
+        )
+
+    def _copy_message(self, button: Any) -> None:
+        bubble = button.closest(".message").querySelector("[data-testid=message]")
+        if found(bubble):
+            task = asyncio.ensure_future(self._copy(button, str(bubble.textContent)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _copy(self, button: Any, text: str) -> None:
+        try:
+            await window.navigator.clipboard.writeText(text)
+        except Exception as exc:  # noqa: BLE001 - permission denied, insecure context...
+            self._notify(f"Could not copy: {exc}")
+            return
+        button.textContent = "Copied"
+        await asyncio.sleep(1.5)
+        button.textContent = "Copy"
