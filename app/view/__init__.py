@@ -85,6 +85,9 @@ class DomView:
     def append_message(self, message: Message, index: int) -> None:
         self.messages.append_message(message, index)
 
+    def show_streaming(self, text: str | None) -> None:
+        self.messages.live.show(text)
+
     def show_session(self, session_id: str | None) -> None:
         self.header.show_session(session_id)
 
@@ -143,5 +146,5 @@ class DomView:
         self.dialog.bind(events)
 
     def _stop(self, actions: ChatActions) -> None:
-        actions.stop()
-        self.composer.focus()  # the stopped text comes back here
+        if actions.stop():
+            self.composer.focus()  # the stopped text comes back here

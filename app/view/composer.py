@@ -24,6 +24,14 @@ _ON_ENTER = js.Function.new(
     " };",
 )
 
+# Escape with no dialog open (a dialog takes its own Escape first) asks to stop a pending reply.
+_ON_ESCAPE = js.Function.new(
+    "handler",
+    "return (event) => {"
+    " if (event.key === 'Escape' && !event.isComposing && !document.querySelector('dialog[open]')) handler(event);"
+    " };",
+)
+
 
 class Composer:
     """The message form: its input grows with the text, counts near the limit, and Send knows when it can.
@@ -161,7 +169,9 @@ class ActivityIndicator:
         return True
 
     def bind(self, events: Listeners, stop: Callable[[], object]) -> None:
+        """Stop, and Escape anywhere on the page, call ``stop`` (which does nothing if no reply is pending)."""
         events.on(self.stop_button, "click", lambda _event: stop())
+        events.on(document, "keydown", lambda _event: stop(), only=_ON_ESCAPE)
 
     def _show_now(self) -> None:
         self._timer = None

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import js
+from pyodide.ffi import create_proxy
 from pyscript import document, window
 
 from ..export import speaker
@@ -48,6 +49,54 @@ def _make_message_template() -> Any:
     return item
 
 
+class LiveReply:
+    """The reply streaming in: one message element that grows, redrawn at most once per frame.
+
+    It appears with the first text and carries ``aria-busy="true"`` while it
+    grows. It is not announced: the finished message that replaces it is,
+    once, so a screen reader hears the reply whole rather than token by token.
+    """
+
+    def __init__(self, make: Callable[[str], Any], follow: ScrollFollow) -> None:
+        """``make(text)``: a new message element for the reply."""
+        self._make = make
+        self._follow = follow
+        self._node: Any = None
+        self._bubble: Any = None
+        self._text = ""
+        self._frame_due = False
+        self._draw_proxy = create_proxy(self._draw)
+
+    def show(self, text: str | None) -> None:
+        """Show the reply as far as it came (None: it ended; the messages it ends as follow)."""
+        if text is None:
+            if self._node is not None:
+                self._node.remove()
+            self.forget()
+            return
+        self._text = text
+        if self._node is None:
+            self._node = self._make(text)
+            self._bubble = self._node.children[1]
+            for node in (self._node, self._bubble):
+                node.setAttribute("aria-busy", "true")
+            self._follow.scroller.insertBefore(self._node, self._follow.end)
+            self._follow.scroll_to_end(force=False)
+        elif not self._frame_due:
+            self._frame_due = True
+            js.requestAnimationFrame(self._draw_proxy)
+
+    def forget(self) -> None:
+        """The list was drawn anew, without this element."""
+        self._node = self._bubble = None
+
+    def _draw(self, _timestamp: Any = None) -> None:
+        self._frame_due = False
+        if self._bubble is not None:
+            self._bubble.textContent = self._text
+            self._follow.scroll_to_end(force=False)
+
+
 class MessageList:
     """``#message-list``: renders one character's conversation and follows its end.
 
@@ -68,6 +117,7 @@ class MessageList:
         self._earlier: list[Message] = []  # the open conversation's oldest messages, not rendered yet
         self._earlier_item: Any = None
         self._tasks: set[Any] = set()
+        self.live = LiveReply(lambda text: self._message_node(Message("assistant", text), -1), self._follow)
 
     def show_conversation(self, name: str, messages: list[Message]) -> None:
         """Render ``name``'s conversation: the newest :data:`RENDER_NEWEST` messages, the rest one click away."""
@@ -79,6 +129,7 @@ class MessageList:
             fragment.appendChild(self._message_node(messages[index], index))
         fragment.appendChild(self._follow.end)
         self.list.replaceChildren(fragment)
+        self.live.forget()
         self._earlier_item = None
         self._update_earlier_control()
         self.empty.hidden = self._has_messages = bool(messages)
@@ -129,6 +180,8 @@ class MessageList:
     def _message_node(self, message: Message, index: int) -> Any:
         who = isolated(speaker(message.role, self.character_name))
         item = _FILL_MESSAGE(self._template, message.role, f"{who}: ", message.text, f"Copy {who}'s message")
+        if message.incomplete:
+            item.dataset.incomplete = "true"  # what arrived of a reply stopped or cut off (styled as such)
         if message.retry is not None:
             retry = el("button", cls="retry", type="button", text="Retry", data_testid="retry-button")
             retry.dataset.index = str(index)
