@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 from .conftest import Server, open_app
 from .helpers import LUNA, messages, send, stored
 
-NETWORK = "Network error: Unable to connect to server"
+CUT_OFF = "The reply was cut off before it finished. Please try again."
 STOPPED = "Stopped: you cancelled this reply. Retry sends it again."
 FULL_REPLY = 'Luna (message 1 in this session): you said "tell me a story". The stars agree.'
 LIVE = 'li[aria-busy="true"]'
@@ -85,16 +85,16 @@ def test_a_cut_stream_keeps_its_text_with_an_error_and_retry_and_survives_a_relo
     open_app(page, server)
     server.fault("chat", "stream", cut_after=3)
     send(page, "tell me a story")
-    expect(messages(page, "error")).to_have_text([NETWORK])
+    expect(messages(page, "error")).to_have_text([CUT_OFF])
     expect(messages(page, "assistant")).to_have_text(["Luna (message 1 "])
     expect(page.get_by_test_id("retry-button")).to_be_visible()
     page.reload()
     page.wait_for_selector("html[data-app-state=ready]")
-    expect(messages(page)).to_have_text(["tell me a story", "Luna (message 1 ", NETWORK])
+    expect(messages(page)).to_have_text(["tell me a story", "Luna (message 1 ", CUT_OFF])
     expect(page.locator('li[data-incomplete="true"]')).to_have_count(1)
     page.get_by_test_id("retry-button").click()
     expect(messages(page)).to_have_text(
-        ["tell me a story", 'Luna (message 2 in this session): you said "tell me a story". Orion sends his regards.'])
+        ["tell me a story", 'Luna (message 2 in this session): you said "tell me a story". The moon is listening.'])
 
 
 def test_an_error_event_keeps_the_text_and_shows_the_servers_words(page: Page, server: Server) -> None:
