@@ -80,8 +80,8 @@ class Client:
         return self.request("GET", "/__test__/log").json
 
 
-def _serve(test_faults: bool) -> Iterator[Client]:
-    server = make_proxy_server("127.0.0.1", 0, test_faults=test_faults)
+def _serve(test_faults: bool, stream_delay_ms: int | None = None) -> Iterator[Client]:
+    server = make_proxy_server("127.0.0.1", 0, test_faults=test_faults, stream_delay_ms=stream_delay_ms)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
@@ -493,14 +493,7 @@ SSE_ACCEPT = {"Accept": "text/event-stream, application/json"}
 
 @pytest.fixture
 def streaming_proxy() -> Iterator[Client]:
-    server = make_proxy_server("127.0.0.1", 0, test_faults=True, stream_delay_ms=0)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield Client(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from _serve(test_faults=True, stream_delay_ms=0)
 
 
 def read_stream(response: Response) -> ReplyStream:

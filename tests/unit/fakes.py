@@ -11,6 +11,7 @@ from typing import Any
 from app.api import BodyStream, HttpResponse, ProxyClient
 from app.errors import NetworkError
 from app.settings import Character
+from app.storage import MemoryStorage
 from app.transcript import Message
 
 Handler = Callable[[dict[str, str]], HttpResponse]
@@ -236,3 +237,15 @@ class BrokenStorage:
         if self.fail_reads:
             raise RuntimeError("SecurityError")
         return list(self.items)
+
+
+class CountingStorage(MemoryStorage):
+    """Memory storage that records the key of every write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def set(self, key: str, value: str) -> None:
+        self.writes.append(key)
+        super().set(key, value)

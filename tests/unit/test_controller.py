@@ -11,7 +11,7 @@ from app.storage import GuardedStorage, MemoryStorage
 from app.transcript import MAX_MESSAGE_CHARS, Message, TranscriptStore, message_too_long
 from app.wording import NETWORK, SERVER
 
-from .fakes import DROPPED, BrokenStorage, FakeProxy, FakeView, Timers, ok, status
+from .fakes import DROPPED, BrokenStorage, CountingStorage, FakeProxy, FakeView, Timers, ok, status
 
 CHARACTERS = [Character("A", "Alice"), Character("B", "Bob")]
 
@@ -584,16 +584,6 @@ async def test_retry_is_refused_while_offline() -> None:
 
 
 # ----- storing after the page has shown the change (the browser page passes a ``defer``) -----------
-
-
-class CountingStorage(MemoryStorage):
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[str] = []
-
-    def set(self, key: str, value: str) -> None:
-        self.writes.append(key)
-        super().set(key, value)
 
 
 def stored_texts(storage: MemoryStorage, config_id: str = "A") -> list[tuple[str, str]]:

@@ -6,17 +6,7 @@ from app.conversations import Conversations
 from app.storage import MemoryStorage
 from app.transcript import Message, TranscriptStore
 
-from .fakes import Timers
-
-
-class CountingStorage(MemoryStorage):
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[str] = []
-
-    def set(self, key: str, value: str) -> None:
-        self.writes.append(key)
-        super().set(key, value)
+from .fakes import CountingStorage, Timers
 
 
 def stored(storage: MemoryStorage, config_id: str = "A") -> list[str]:
