@@ -16,12 +16,12 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import bounded_json
 from .errors import AuthError, BadResponse, ChatError, HttpError, RequestTimeout, ServerError, SessionExpired
 from .resume import CallbackFuture
 from .sessions import is_valid_session_id
@@ -133,8 +133,8 @@ _TAGS = re.compile(r"<[^>]*>")
 
 def _parse_json(body: str) -> Any:
     try:
-        return json.loads(body)
-    except ValueError:
+        return bounded_json.loads(body)
+    except ValueError:  # not JSON, or nested too deep to parse safely
         return None
 
 
@@ -142,7 +142,7 @@ def server_message(body: str) -> str:
     """The server's explanation in an error body, as short plain text ('' if none).
 
     Looks at ``error`` (text or ``{"message": ...}``), ``message`` and ``detail``
-    of a JSON object; falls back to a short non-HTML text body.
+    of a JSON object; falls back to a short plain-text body (not HTML, not broken JSON).
     """
     data = _parse_json(body)
     parts: list[str] = []
@@ -153,8 +153,8 @@ def server_message(body: str) -> str:
                 value = value.get("message")
             if isinstance(value, str) and value.strip() and value.strip() not in parts:
                 parts.append(value.strip())
-    elif data is None and body.strip() and "<" not in body[:200]:
-        parts.append(body.strip())
+    elif data is None and body.strip() and "<" not in body[:200] and body.lstrip()[:1] not in ("{", "["):
+        parts.append(body.strip())  # plain text; JSON that does not parse says nothing worth showing
     text = " - ".join(parts)
     text = " ".join(_TAGS.sub(" ", text).split())
     if len(text) > MAX_SERVER_MESSAGE:

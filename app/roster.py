@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from . import bounded_json
 from .errors import InvalidConfigId
 from .sessions import validate_config_id
 from .settings import Character
@@ -29,7 +30,7 @@ class Roster:
 
     def _load_added(self) -> list[str]:
         try:
-            data = json.loads(self._storage.get(ADDED_KEY) or "[]")
+            data = bounded_json.loads(self._storage.get(ADDED_KEY) or "[]")
         except ValueError:
             return []
         if not isinstance(data, list):

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from .api import MAX_SERVER_MESSAGE, ChatReply
+from .bounded_json import nesting_exceeds
 from .errors import BadStream, StreamCutOff, StreamFailed, StreamTooLarge
 from .sessions import is_valid_session_id
 
@@ -279,28 +280,7 @@ def _plain(text: str) -> str:
     return text
 
 
-# A JSON string (skipped whole, at C speed) or one bracket: enough to measure nesting.
-_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.S)
 _LEADING_TYPE = re.compile(r'\s*\{\s*"type"\s*:\s*"([^"\\]*)"')
-
-
-def _nesting_exceeds(data: str, limit: int) -> bool:
-    """True when the JSON text ``data`` nests arrays/objects deeper than ``limit`` (brackets in strings do not count).
-
-    Stops at the first bracket past the limit, so a megabyte of ``[`` costs microseconds.
-    """
-    if data.count("[") + data.count("{") <= limit:
-        return False  # the common case, at C speed
-    depth = 0
-    for token in _JSON_TOKEN.finditer(data):
-        char = data[token.start()]
-        if char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False
 
 
 _HANDLED = frozenset({"start", "text-start", "text-delta", "text-end", "finish", "error", "data-session"})
@@ -329,7 +309,7 @@ def parse_part(data: str) -> dict[str, Any] | None:
     peeked = _LEADING_TYPE.match(data)
     if peeked is not None and peeked.group(1) not in _HANDLED:
         return {"type": peeked.group(1)}
-    if _nesting_exceeds(data, MAX_JSON_DEPTH):
+    if nesting_exceeds(data, MAX_JSON_DEPTH):
         raise StreamTooLarge(f"a stream part is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         part = json.loads(data)

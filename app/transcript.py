@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from . import bounded_json
 from .storage import Storage
 
 TRANSCRIPT_PREFIX = "pychat:transcript:"
@@ -98,8 +99,8 @@ class TranscriptStore:
         if not raw:
             return []
         try:
-            data = json.loads(raw)
-        except ValueError:
+            data = bounded_json.loads(raw)
+        except ValueError:  # junk, or nested too deep to parse safely
             return []
         if not isinstance(data, list):
             return []
@@ -154,7 +155,7 @@ class TranscriptStore:
         if raw is not None and self._index_read is not None and self._index_read[0] == raw:
             return dict(self._index_read[1])  # as this store wrote it last (another tab's would differ)
         try:
-            data = json.loads(raw or "null")
+            data = bounded_json.loads(raw or "null")
         except ValueError:
             data = None
         if isinstance(data, dict) and all(isinstance(v, int) for v in data.values()):

@@ -120,6 +120,8 @@ async def test_session_expiry_on_create_is_not_mistaken_for_expiry() -> None:
         ('{"error": "<script>alert(1)</script>x"}', "alert(1) x"),
         ('{"error": "' + "y" * 1000 + '"}', "y" * 299 + "\u2026"),
         ("", ""),
+        ('{"error": "unterminated', ""),
+        ('{"error":' * 50_000, ""),
     ],
 )
 def test_server_message_is_short_plain_text(body: str, message: str) -> None:
