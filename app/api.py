@@ -22,7 +22,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import bounded_json
-from .errors import AuthError, BadResponse, ChatError, HttpError, RequestTimeout, ServerError, SessionExpired
+from .errors import (
+    AuthError,
+    BadResponse,
+    HttpError,
+    NetworkError,
+    RequestTimeout,
+    ServerError,
+    SessionExpired,
+    StreamCutOff,
+)
 from .resume import CallbackFuture
 from .sessions import is_valid_session_id
 
@@ -35,8 +44,11 @@ class BodyStream:
 
     The fetch adapter calls :meth:`push` with each piece of decoded text and
     :meth:`end` once (with the error that cut it short, if any). The reader
-    calls :meth:`listen` (pieces that came before are delivered first), awaits
-    :attr:`ended`, then :meth:`check`; it calls :meth:`cancel` if it gives up (Stop).
+    calls :meth:`listen` (pieces that came before are delivered first) and
+    awaits :attr:`ended`, which raises what ended the body early: the
+    adapter's error, or what the reader raised on a piece. The reader calls
+    :meth:`finish` when it needs no more (the reply is complete), and
+    :meth:`cancel` if it gives up (Stop); both abort the request.
 
         stream = BodyStream(cancel=abort_request)
         stream.push("data: ...")          # from the adapter
@@ -47,52 +59,57 @@ class BodyStream:
     def __init__(
         self, cancel: Callable[[], None] = lambda: None, *, loop: asyncio.AbstractEventLoop | None = None
     ) -> None:
-        """``loop``: the loop of the task that will read it (default: the running one)."""
-        self._cancel = cancel
+        """``cancel`` aborts the request; ``loop``: the loop of the task that reads it (default: the running one)."""
+        self._abort = cancel
         self._early: list[str] = []
+        self._early_end: tuple[BaseException | None] | None = None  # an end that came before listen()
         self._on_text: Callable[[str], None] | None = None
-        self._failure: ChatError | None = None
         self.ended: CallbackFuture[None] = CallbackFuture(loop=loop)
 
     def listen(self, on_text: Callable[[str], None]) -> None:
-        """Call ``on_text`` with every piece, those already arrived first; one it raises on ends the reading."""
+        """Call ``on_text`` with every piece, those already arrived first; what it raises ends the body."""
         self._on_text = on_text
         early, self._early = self._early, []
         for text in early:
             self._deliver(text)
+        if self._early_end is not None:
+            self.end(*self._early_end)
 
     def push(self, text: str) -> None:
         if self._on_text is None:
             self._early.append(text)
-        elif not self.ended.done():
+        else:
             self._deliver(text)
 
     def _deliver(self, text: str) -> None:
-        if self._failure is not None or self._on_text is None:
-            return
+        if self.ended.done() or self._on_text is None:
+            return  # ended (complete, failed or given up): nothing more is read
         try:
             self._on_text(text)
-        except ChatError as exc:  # the piece is not what the protocol allows: read no further
-            self._failure = exc
-            self.cancel()
+        except Exception as exc:  # noqa: BLE001 - a piece the protocol does not allow, or a bug: it ends the body
+            self.ended.fail(exc)
+            self._abort()
 
     def end(self, error: BaseException | None = None) -> None:
         """The body is complete (``error`` None) or was cut short by ``error``."""
-        if error is None:
+        if self._on_text is None:
+            self._early_end = (error,)  # after the pieces that came before it
+        elif error is None:
             self.ended.settle(None)
         else:
             self.ended.fail(error)
 
-    def check(self) -> None:
-        """Raise what a piece failed with, if one did."""
-        if self._failure is not None:
-            raise self._failure
+    def finish(self) -> None:
+        """The reader has all it needs: end the body now, and abort the rest of the request."""
+        if not self.ended.done():
+            self.ended.settle(None)
+        self._abort()
 
     def cancel(self) -> None:
         """Give up on the rest of the body: the request is aborted, and nothing more is read."""
         if not self.ended.done():
             self.ended.cancel()
-        self._cancel()
+        self._abort()
 
 
 @dataclass(frozen=True)
@@ -238,7 +255,13 @@ class ProxyClient:
         return session_id
 
     async def chat(
-        self, session_id: str, config_id: str, text: str, *, on_text: Callable[[str], None] | None = None
+        self,
+        session_id: str,
+        config_id: str,
+        text: str,
+        *,
+        on_text: Callable[[str], None] | None = None,
+        on_session: Callable[[str], None] | None = None,
     ) -> ChatReply:
         """``POST /api/chat``; returns the reply text and any session ID it names.
 
@@ -246,7 +269,8 @@ class ProxyClient:
         text so far each time it grows. It must finish: one cut short (the
         connection dropped, no event for the timeout, an ``error`` event)
         raises, and the text that came stays with the caller, never passed
-        off as the reply.
+        off as the reply. ``on_session`` gets a session the stream names, as
+        soon as it does (so it is kept even if the reply then fails).
         """
         response = await self._send(
             "/api/chat",
@@ -254,7 +278,7 @@ class ProxyClient:
             session_bound=True,
         )
         if response.stream is not None:
-            return await self._read_stream(response.stream, on_text)
+            return await self._read_stream(response.stream, on_text, on_session)
         data = self._json_object(response)
         reply = data.get("ai")
         if not isinstance(reply, str):
@@ -262,9 +286,14 @@ class ProxyClient:
         named = data.get("session_id")
         return ChatReply(reply, named if is_valid_session_id(named) else None)
 
-    async def _read_stream(self, stream: BodyStream, on_text: Callable[[str], None] | None) -> ChatReply:
+    async def _read_stream(
+        self,
+        stream: BodyStream,
+        on_text: Callable[[str], None] | None,
+        on_session: Callable[[str], None] | None,
+    ) -> ChatReply:
         """Read a streamed reply to its end; the timeout counts from the last piece that came."""
-        from .stream import ReplyStream  # here: app.stream builds on this module's ChatReply
+        from .stream import ReplyStream, SessionNamed  # here: app.stream builds on this module's ChatReply
 
         reply = ReplyStream()
         loop = asyncio.get_running_loop()
@@ -275,21 +304,31 @@ class ProxyClient:
             last_piece = loop.time()
             length = len(reply.text)
             try:
-                reply.feed(piece)
+                updates = reply.feed(piece)
             finally:  # text that came before a broken part still reaches the page
                 if on_text is not None and len(reply.text) != length:
                     on_text(reply.text)
+            if on_session is not None:
+                for update in updates:
+                    if isinstance(update, SessionNamed):
+                        on_session(update.session_id)
+            if reply.finished or reply.error is not None:
+                stream.finish()  # complete (or failed): a connection kept open has nothing more to say
 
-        stream.listen(feed)
         try:
+            stream.listen(feed)
             while not stream.ended.done():
                 try:
                     await asyncio.wait_for(asyncio.shield(stream.ended), self._timeout - (loop.time() - last_piece))
                 except TimeoutError:
                     if loop.time() - last_piece >= self._timeout:
                         raise RequestTimeout(f"no part of the reply within {self._timeout:g} s") from None
-            stream.check()
-            await stream.ended  # raises how the body was cut short, if it was
+            try:
+                await stream.ended  # raises what ended the body early, if anything did
+            except RequestTimeout:
+                raise
+            except NetworkError as exc:  # the connection dropped after the reply had begun
+                raise StreamCutOff("the connection dropped before the reply finished") from exc
         finally:
             stream.cancel()  # a no-op once the body is complete
             reply.close()

@@ -49,15 +49,20 @@ async def send_chat_message(
     token = manager.token(config_id)
     session_id = await manager.get_session(config_id)
     renewed = False
+
+    def adopt(named: str) -> None:  # a session a streamed reply names, kept even if the reply then fails
+        if named != session_id and manager.token(config_id) == token:
+            manager.replace_session(config_id, named)
+
     try:
-        reply = await client.chat(session_id, config_id, message, on_text=on_text)
+        reply = await client.chat(session_id, config_id, message, on_text=on_text, on_session=adopt)
     except SessionExpired:
         if manager.token(config_id) != token:
             raise  # cleared meanwhile: do not start a session for the discarded conversation
         manager.expire_session(config_id, session_id)
         session_id = await manager.get_session(config_id)
         renewed = True
-        reply = await client.chat(session_id, config_id, message, on_text=on_text)
+        reply = await client.chat(session_id, config_id, message, on_text=on_text, on_session=adopt)
     if reply.session_id is not None and reply.session_id != session_id and manager.token(config_id) == token:
         manager.replace_session(config_id, reply.session_id)
         session_id = reply.session_id

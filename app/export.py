@@ -38,15 +38,17 @@ def conversation_markdown(character: Character, messages: list[Message], exporte
              f"Character `{character.config_id.replace('`', '')}`, exported {exported_at}.", ""]
     for message in messages:
         who = speaker(message.role, character.name)
-        lines += [f"**{_markdown_text(who)[2:]}**", "", _markdown_text(message.text), ""]
+        mark = " *(incomplete)*" if message.incomplete else ""  # what arrived of a reply stopped or cut off
+        lines += [f"**{_markdown_text(who)[2:]}**{mark}", "", _markdown_text(message.text), ""]
     return f"{_file_stem(character, exported_at)}.md", "\n".join(lines)
 
 
 def conversation_json(character: Character, messages: list[Message], exported_at: str) -> tuple[str, str]:
-    """``(file name, JSON)`` of a conversation, one object per message with its role and text."""
+    """``(file name, JSON)`` of a conversation, one object per message: its role, text, and ``incomplete`` if so."""
     document = {
         "character": {"config_id": character.config_id, "name": character.name},
         "exported_at": exported_at,
-        "messages": [{"role": m.role, "text": m.text} for m in messages],
+        "messages": [{"role": m.role, "text": m.text, **({"incomplete": True} if m.incomplete else {})}
+                     for m in messages],
     }
     return f"{_file_stem(character, exported_at)}.json", json.dumps(document, ensure_ascii=False, indent=2)

@@ -109,6 +109,7 @@ class Sender:
                 if config_id == page.current:
                     page.view.show_notice(RENEWED_NOTICE if result.renewed else None)
         finally:
+            self._end_stream(config_id)  # gone with a conversation thrown away meanwhile, too
             page.inflight.end_send(config_id)
             if config_id == page.current:
                 page.view.show_session(page.sessions.peek(config_id))

@@ -138,13 +138,13 @@ class DomView:
         """Wire the page's controls to ``actions`` (the controller); each widget binds its own."""
         events = self._events
         self.composer.bind(events, actions.submit)
-        self.activity.bind(events, lambda: self._stop(actions))
+        self.activity.bind(events, lambda: self._stop(actions), lambda: self._stop(actions, only_if_stopped=True))
         self.messages.bind(events, actions.retry)
         self.characters.bind(events, actions)
         self.add_form.bind(events, actions.add_character)
         self.header.bind(events, actions, lambda: self.messages.character_name)
         self.dialog.bind(events)
 
-    def _stop(self, actions: ChatActions) -> None:
-        if actions.stop():
+    def _stop(self, actions: ChatActions, *, only_if_stopped: bool = False) -> None:
+        if actions.stop() or not only_if_stopped:
             self.composer.focus()  # the stopped text comes back here

@@ -168,10 +168,10 @@ class ActivityIndicator:
             self._timer = js.setTimeout(self._later, ACTIVITY_DELAY_MS)
         return True
 
-    def bind(self, events: Listeners, stop: Callable[[], object]) -> None:
-        """Stop, and Escape anywhere on the page, call ``stop`` (which does nothing if no reply is pending)."""
+    def bind(self, events: Listeners, stop: Callable[[], object], escape: Callable[[], object]) -> None:
+        """Stop calls ``stop``; Escape anywhere on the page (no dialog open) calls ``escape``."""
         events.on(self.stop_button, "click", lambda _event: stop())
-        events.on(document, "keydown", lambda _event: stop(), only=_ON_ESCAPE)
+        events.on(document, "keydown", lambda _event: escape(), only=_ON_ESCAPE)
 
     def _show_now(self) -> None:
         self._timer = None

@@ -34,3 +34,12 @@ def test_file_names_are_safe_for_any_config_id() -> None:
     name, _ = conversation_json(Character("../../etc/passwd <x>", "x"), [], AT)
     assert name == "chat-etc-passwd-x-2026-11-24.json"
     assert conversation_json(Character("///", "x"), [], AT)[0] == "chat-character-2026-11-24.json"
+
+
+def test_a_reply_that_only_partly_arrived_is_exported_as_incomplete() -> None:
+    partial = [Message("user", "Hi"), Message("assistant", "Half of", incomplete=True)]
+    data = json.loads(conversation_json(LUNA, partial, AT)[1])
+    assert data["messages"] == [{"role": "user", "text": "Hi"},
+                                {"role": "assistant", "text": "Half of", "incomplete": True}]
+    text = conversation_markdown(LUNA, partial, AT)[1]
+    assert "**Luna** *(incomplete)*\n\n> Half of" in text and "**You**\n" in text

@@ -9,7 +9,7 @@ import pytest
 from app.errors import BadResponse, BadStream, NetworkError, RequestTimeout, StreamCutOff, StreamFailed
 from app.sending import STOPPED
 from app.transcript import TranscriptStore
-from app.wording import NETWORK, TIMEOUT
+from app.wording import CUT_OFF, TIMEOUT
 
 from .fakes import DROPPED, FakeProxy, Streamed, reply_parts, sse
 from .test_controller import Page
@@ -33,13 +33,13 @@ async def test_pieces_split_anywhere_read_the_same() -> None:
     assert (await proxy.client().chat("s", "A", "hi")).text == "Ünïcode 🙂"
 
 
-async def test_a_stream_dropped_midway_raises_and_hands_over_what_came() -> None:
+async def test_a_stream_dropped_midway_is_cut_off_and_hands_over_what_came() -> None:
     proxy = FakeProxy()
     proxy.script("/api/chat", Streamed(sse(*reply_parts("Half a ", finish=False)), end=DROPPED))
     seen: list[str] = []
-    with pytest.raises(NetworkError):
+    with pytest.raises(StreamCutOff) as info:
         await proxy.client().chat("s", "A", "hi", on_text=seen.append)
-    assert seen == ["Half a "]
+    assert seen == ["Half a "] and isinstance(info.value.__cause__, NetworkError)
 
 
 async def test_a_stream_that_ends_before_finish_is_cut_off() -> None:
@@ -70,9 +70,9 @@ async def test_the_timeout_counts_from_the_last_piece_not_from_the_request() -> 
     proxy = FakeProxy()
     answer = Streamed(sse(*reply_parts(finish=False)), end=None)
     proxy.script("/api/chat", answer)
-    reading = asyncio.ensure_future(proxy.client(timeout=0.2).chat("s", "A", "hi"))
-    for word in ("one ", "two ", "three ", "four "):  # 0.4 s in all, never 0.2 s without a piece
-        await asyncio.sleep(0.1)
+    reading = asyncio.ensure_future(proxy.client(timeout=0.6).chat("s", "A", "hi"))
+    for word in ("one ", "two ", "three ", "four "):  # 0.8 s in all, never 0.6 s without a piece
+        await asyncio.sleep(0.2)
         assert answer.stream is not None
         answer.stream.push(sse({"type": "text-delta", "id": "t", "delta": word}))
     answer.stream.push(sse({"type": "finish"}))
@@ -145,7 +145,7 @@ async def test_a_cut_stream_keeps_what_came_with_an_error_and_retry_replaces_bot
     await page.controller.start()
     page.proxy.script("/api/chat", Streamed(sse(*reply_parts("Half a ", finish=False)), end=DROPPED))
     await page.send("question")
-    assert page.view.texts() == [("user", "question"), ("assistant", "Half a "), ("error", NETWORK)]
+    assert page.view.texts() == [("user", "question"), ("assistant", "Half a "), ("error", CUT_OFF)]
     stored = TranscriptStore(page.storage).load("A")
     assert [(m.role, m.incomplete) for m in stored] == [("user", False), ("assistant", True), ("error", False)]
     page.view.input = ""
@@ -199,3 +199,108 @@ async def test_a_stream_for_a_conversation_thrown_away_meanwhile_leaves_nothing(
     await asyncio.gather(task, return_exceptions=True)
     assert page.view.texts() == [] and page.view.streaming is None
     assert TranscriptStore(page.storage).load("A") == []
+
+
+# ----- what the review found -----------------------------------------------------------------------------------
+
+
+def later_piece(answer: Streamed, *parts: dict[str, object] | str) -> None:
+    """A piece arriving after the reader started listening."""
+    assert answer.stream is not None
+    answer.stream.push(sse(*parts))
+
+
+async def test_junk_in_the_middle_of_a_stream_is_a_bad_reply_not_a_stop() -> None:
+    page = Page()
+    await page.controller.start()
+    answer = Streamed(sse(*reply_parts("Good so far ", finish=False)), end=None)
+    page.proxy.script("/api/chat", answer)
+    page.view.input = "go"
+    task = page.controller.submit()
+    assert task is not None
+    await asyncio.sleep(0.01)
+    assert answer.stream is not None
+    answer.stream.push("data: {not json\n\n")
+    await asyncio.wait_for(task, 1)
+    assert answer.cancelled
+    assert page.view.texts()[1:] == [("assistant", "Good so far "),
+                                     ("error", "Unexpected reply from the server: a stream event is not valid JSON")]
+
+
+async def test_a_complete_reply_on_a_connection_kept_open_ends_at_its_finish() -> None:
+    proxy = FakeProxy()
+    answer = Streamed(*map(sse, reply_parts("Done.")), end=None)  # [DONE], and the body never ends
+    proxy.script("/api/chat", answer)
+    reply = await asyncio.wait_for(proxy.client(timeout=5).chat("s", "A", "hi"), 1)
+    assert reply.text == "Done." and answer.cancelled  # the rest of the request is aborted
+
+
+async def test_an_error_part_on_a_connection_kept_open_fails_at_once() -> None:
+    proxy = FakeProxy()
+    answer = Streamed(sse(*reply_parts("Par", finish=False), {"type": "error", "errorText": "boom"}), end=None)
+    proxy.script("/api/chat", answer)
+    with pytest.raises(StreamFailed, match="boom"):
+        await asyncio.wait_for(proxy.client(timeout=5).chat("s", "A", "hi"), 1)
+
+
+async def test_a_session_named_in_a_stream_is_kept_even_when_the_reply_is_stopped() -> None:
+    page = Page()
+    await page.controller.start()
+    answer = Streamed(sse(*reply_parts("Hi ", session_id="sess-rotated", finish=False)), end=None)
+    page.proxy.script("/api/chat", answer)
+    page.view.input = "hello"
+    task = page.controller.submit()
+    await asyncio.sleep(0.01)
+    assert page.controller.stop()
+    await asyncio.gather(task, return_exceptions=True)
+    assert page.storage.get("session_A") == "sess-rotated"
+
+
+async def test_a_stream_thrown_away_in_another_tab_leaves_no_streaming_reply_on_screen() -> None:
+    page = Page()
+    await page.controller.start()
+    answer = Streamed(sse(*reply_parts("Partial ", finish=False)), end=None)
+    page.proxy.script("/api/chat", answer)
+    page.view.input = "go"
+    task = page.controller.submit()
+    await asyncio.sleep(0.01)
+    assert page.view.streaming == "Partial "
+    page.storage.remove("session_A")  # the other tab started over
+    page.storage.remove("pychat:transcript:A")
+    page.controller.storage_changed(None)
+    await asyncio.gather(task, return_exceptions=True)
+    later_piece(answer, {"type": "text-delta", "id": "t", "delta": "late"})
+    assert page.view.streaming is None and page.view.texts() == []
+
+
+async def test_pieces_after_a_new_conversation_show_nothing() -> None:
+    page = Page()
+    await page.controller.start()
+    answer = Streamed(sse(*reply_parts("Old ", finish=False)), end=None)
+    page.proxy.script("/api/chat", answer)
+    page.view.input = "go"
+    task = page.controller.submit()
+    await asyncio.sleep(0.01)
+    page.controller.new_conversation()
+    later_piece(answer, {"type": "text-delta", "id": "t", "delta": "news"})  # before the cancel lands
+    await asyncio.gather(task, return_exceptions=True)
+    assert page.view.streamed == ["Old "] and page.view.streaming is None
+
+
+async def test_a_bug_while_showing_a_piece_is_reported_and_the_request_given_up() -> None:
+    page = Page()
+    await page.controller.start()
+    answer = Streamed(sse(*reply_parts("Boom", finish=False)), end=None)
+    page.proxy.script("/api/chat", answer)
+
+    def broken(text: str | None) -> None:
+        if text is not None:
+            raise RuntimeError("view bug")
+
+    page.view.show_streaming = broken  # type: ignore[method-assign]
+    page.view.input = "go"
+    task = page.controller.submit()
+    assert task is not None
+    await asyncio.wait_for(task, 1)
+    assert answer.cancelled
+    assert page.view.texts()[-1] == ("error", "Something went wrong in the page: RuntimeError: view bug")
