@@ -16,7 +16,11 @@ Contract (every response carries ``Access-Control-Allow-Origin: *``):
 
 ``POST /api/chat`` ``{"session_id", "config_id", "input"}``
     -> 200 ``{"ai": "<reply>", "session_id", "message_count"}``;
-    404 unknown session, 410 expired session, 400 bad request.
+    404 unknown session, 410 expired session, 400 bad request. Made with
+    ``stream_delay_ms`` (serve.py does), it streams the reply to a client that
+    accepts ``text/event-stream``: the AI SDK UI message stream (``start``,
+    ``data-session``, ``text-start``, a ``text-delta`` per word, ``text-end``,
+    ``finish``, ``[DONE]``), ``stream_delay_ms`` between words.
 
 Demo characters: ``CHAR_luna`` (Luna, a gentle stargazer), ``CHAR_atlas``
 (Atlas, a terse cartographer) and ``CHAR_echo`` (Echo, replies with the input
@@ -264,7 +268,10 @@ class ProxyHandler(QuietHandler):
       or string sent as text/plain), ``drop`` (close without answering),
       ``malformed`` (200 with truncated JSON), ``html`` (502 HTML page),
       ``delay`` (+ ``delay_ms``, then normal handling), ``reply`` (+ ``body``,
-      sent as the 200 JSON body).
+      sent as the 200 JSON body), ``stream`` (the reply streamed whatever the
+      client accepts, with the options of :meth:`_stream`: ``delay_ms``,
+      ``cut_after``, ``stall_after`` + ``stall_ms``, ``error_after`` +
+      ``error_text``, ``session_id``, ``extra_parts``, ``raw``).
     - ``POST /__test__/expire`` ``{"session_id": ...}`` or ``{}`` for all,
       optional ``"status": 404|410`` (default 410).
     - ``GET /__test__/log`` ``{"requests": [...], "sessions": {...}}``.

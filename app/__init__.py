@@ -20,6 +20,7 @@ from .chat import SentMessage, send_chat_message
 from .errors import (
     AuthError,
     BadResponse,
+    BadStream,
     ChatError,
     HttpError,
     InvalidConfigId,
@@ -27,6 +28,9 @@ from .errors import (
     RequestTimeout,
     ServerError,
     SessionExpired,
+    StreamCutOff,
+    StreamError,
+    StreamFailed,
 )
 from .sessions import (
     SessionManager,
@@ -40,6 +44,7 @@ from .storage import GuardedStorage, MemoryStorage, Storage
 __all__ = [
     "AuthError",
     "BadResponse",
+    "BadStream",
     "ChatError",
     "ChatReply",
     "GuardedStorage",
@@ -54,6 +59,9 @@ __all__ = [
     "ServerError",
     "SessionExpired",
     "SessionManager",
+    "StreamCutOff",
+    "StreamError",
+    "StreamFailed",
     "Storage",
     "classify_http_error",
     "get_or_create_session",

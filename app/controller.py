@@ -26,9 +26,10 @@ from .export import conversation_json, conversation_markdown
 from .inflight import Background, InFlight
 from .roster import Roster
 from .sending import Sender
-from .sessions import SESSION_KEY_PREFIX, SessionManager
+from .sessions import SessionManager
 from .settings import Character
-from .transcript import MAX_MESSAGES, TRANSCRIPT_PREFIX, Message, TranscriptStore
+from .tabs import OtherTabs
+from .transcript import MAX_MESSAGES, Message, TranscriptStore
 from .wording import describe_error
 
 STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations last only until this page is closed."
@@ -94,6 +95,7 @@ class ChatController:
         self.inflight = InFlight()
         self.background = Background(self._show_bug)
         self.sender = Sender(self)
+        self.tabs = OtherTabs(self)
         self._storage_problem = storage_problem
         self._storage_notice_shown = False
 
@@ -266,33 +268,11 @@ class ChatController:
         if online:
             self.view.show_notice(None)
 
-    # ----- other tabs -----------------------------------------------------------------------
+    # ----- other tabs (app.tabs) ------------------------------------------------------------
 
     def storage_changed(self, key: str | None) -> None:
         """Another tab changed storage (``key`` None: it cleared everything); adopt it now."""
-        for prefix in (SESSION_KEY_PREFIX, TRANSCRIPT_PREFIX):
-            if key is not None and not key.startswith(prefix):
-                continue
-            config_id = None if key is None else key[len(prefix) :]
-            known = {*self.conversations.loaded(), *self.inflight.waiting_for_reply()}
-            for character in [c for c in known if config_id in (None, c)]:
-                if self.storage_lost(prefix, character):
-                    # Cleared over there: this tab's pending reply and write are moot too.
-                    self.sessions.forget_cached(character, cleared=True)
-                    self.conversations.drop_pending(character)
-                    self.inflight.cancel(character)
-                if prefix == TRANSCRIPT_PREFIX:
-                    self.conversations.stored_elsewhere(character)
-            self.sessions.forget_cached(config_id)
-            if self.current is not None and config_id in (None, self.current):
-                self.view.show_session(self.sessions.peek(self.current))
-                self.show_open_conversation()
-
-    def storage_lost(self, prefix: str, config_id: str) -> bool:
-        """Whether another tab removed ``config_id``'s session or conversation."""
-        if prefix == SESSION_KEY_PREFIX:
-            return self.sessions.peek_stored(config_id) is None and config_id in self.inflight.waiting_for_reply()
-        return self.conversations.lost_elsewhere(config_id)
+        self.tabs.storage_changed(key)
 
     # ----- starting over -------------------------------------------------------------------
 

@@ -50,8 +50,8 @@ class ChatSettings:
 
 
 # scheme://netloc then path, query, fragment, split as the URL standard does for http(s).
-# (urllib.parse would do, but it and the ipaddress module it imports add ~50 ms to every
-# start in the browser; this is the one URL shape the page accepts.)
+# (urllib.parse would do, but it and the ipaddress module it imports slow every start in the
+# browser: see docs/performance.md; this is the one URL shape the page accepts.)
 _URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<netloc>[^/?#]*)(?P<path>[^?#]*)(?P<rest>[?#].*)?", re.S)
 
 

@@ -146,7 +146,7 @@ async function restore() {
 // when the snapshot was made; the zip itself is fetched anew on every start, and a new
 // build of it (serve.py makes one when its inputs change) has other offsets. So the
 // listings are dropped, and the next import from the zip, if any, reads the current one.
-// (importlib.invalidate_caches() would do it too, but re-reads at once: 40 ms in Node.)
+// (importlib.invalidate_caches() would do it too, but re-reads the zip at once, which is slower.)
 const FORGET_ZIP_LISTINGS = `
 def _forget_zip_listings():
     import importlib, zipimport
