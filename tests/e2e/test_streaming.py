@@ -143,3 +143,25 @@ def test_a_json_answer_still_works_beside_streaming(page: Page, server: Server) 
     send(page, "hi")
     expect(messages(page, "assistant")).to_have_text(["A plain JSON reply"])
     expect(page.get_by_test_id("send-button")).to_be_enabled()
+
+
+def test_a_fast_stream_is_redrawn_at_most_once_a_frame(page: Page, server: Server) -> None:
+    open_app(page, server, "?character=CHAR_echo")  # Echo streams back what it was sent, word by word
+    page.evaluate("""() => {
+        window.__frames = 0; window.__draws = 0;
+        const tick = () => { window.__frames++; requestAnimationFrame(tick); };
+        requestAnimationFrame(tick);
+        new MutationObserver((records) => {
+            for (const r of records) {
+                const node = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+                if (node && node.closest('li[aria-busy="true"]')) window.__draws++;
+            }
+        }).observe(document.getElementById('message-list'), {childList: true, characterData: true, subtree: true});
+    }""")
+    words = " ".join(f"word{i}" for i in range(150))
+    server.fault("chat", "stream", delay_ms=1)
+    frames_before = page.evaluate("window.__frames")
+    send(page, words)
+    expect(messages(page, "assistant")).to_have_text([words])
+    draws, frames = page.evaluate("[window.__draws, window.__frames]")
+    assert draws <= frames - frames_before + 1, (draws, frames - frames_before)
