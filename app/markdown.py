@@ -295,7 +295,7 @@ def _add_inline(block: Element, tokens: list[Token]) -> None:
         elif kind == "image":
             src = str(token.attrGet("src") or "")
             alt = _inline_text(token.children or [])
-            if is_safe_url(src):
+            if is_safe_url(src) and not any(opened[0] == "a" for opened in stack):  # no link inside a link
                 attributes = _link_attributes(src, str(token.attrGet("title") or ""))
                 attributes["class"] = "image-link"
                 parent.append(["a", attributes, alt or src])

@@ -268,6 +268,10 @@ def test_an_image_without_alt_text_shows_its_url() -> None:
     assert render("![](https://example.com/i.png)").elements("a")[0].textContent == "https://example.com/i.png"
 
 
+def test_an_image_inside_a_link_is_its_alt_text_not_a_second_link() -> None:
+    assert html("[![a cat](https://x.y/cat.png)](https://x.y)") == f'<p><a href="https://x.y" {LINK}>a cat</a></p>'
+
+
 @pytest.mark.parametrize("url", ["data:image/png;base64,iVBORw0KGgo=", "javascript:alert(1)", "/x.png", "//h/x.png"])
 def test_an_image_with_another_url_stays_text(url: str) -> None:
     root = render(f"![pic]({url})")
