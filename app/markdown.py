@@ -216,6 +216,39 @@ def build_nodes(document: DomDocument, parent: DomElement, nodes: Sequence[Node]
             stack.append((element, iter(content), []))
 
 
+JS_BUILDER_PARAMETERS = ("parent", "json", "keep")
+JS_BUILDER_BODY = (
+    f"const TAGS = new Set({json.dumps(sorted(ALLOWED_TAGS))}), "
+    f"ATTRIBUTES = new Set({json.dumps(sorted(ALLOWED_ATTRIBUTES))});\n"
+) + """const fragment = document.createDocumentFragment();
+const stack = [[fragment, JSON.parse(json), 0]];
+while (stack.length) {
+  const frame = stack[stack.length - 1];
+  if (frame[2] >= frame[1].length) { stack.pop(); continue; }
+  const child = frame[1][frame[2]++];
+  if (typeof child === "string") { frame[0].append(child); continue; }
+  const [tag, attributes, ...content] = child;
+  if (!TAGS.has(tag)) throw new Error(`tag not allowed: ${tag}`);
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (!ATTRIBUTES.has(name)) throw new Error(`attribute not allowed: ${name}`);
+    element.setAttribute(name, value);
+  }
+  frame[0].append(element);
+  if (content.length) stack.push([element, content, 0]);
+}
+while (parent.childNodes.length > keep) parent.lastChild.remove();
+parent.append(fragment);"""
+"""The one-call builder, for ``js.Function.new(*JS_BUILDER_PARAMETERS, JS_BUILDER_BODY)``.
+
+Called as ``build(parent, markdown_json_of_nodes, keep)``: removes ``parent``'s
+children after the first ``keep``, then appends the nodes, built like
+:func:`build_nodes` (strings as text, the same allowed tags and attributes).
+For a streaming frame: ``unchanged, nodes = partial_tree(text, shown)``, then
+``build(bubble, json.dumps(nodes[unchanged:]), unchanged)``.
+"""
+
+
 def render_markdown(document: DomDocument, parent: DomElement, markdown: str) -> None:
     """Append a reply's Markdown to ``parent``: :func:`build_nodes` of :func:`markdown_tree`."""
     build_nodes(document, parent, markdown_tree(markdown))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
 import time
 
@@ -11,6 +13,8 @@ import pytest
 from app.markdown import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
+    JS_BUILDER_BODY,
+    JS_BUILDER_PARAMETERS,
     LINK_REL,
     MAX_NESTING,
     build_nodes,
@@ -427,3 +431,64 @@ def test_the_json_form_keeps_non_ascii_as_written() -> None:
 
 def test_plain_text_is_the_words_without_markup_or_copy_labels() -> None:
     assert plain_text("# Hi\n\n*waves* **Luna**\n\n```\ncode\n```\n\n- a\n- b") == "Hi\nwaves Luna\ncode\na\nb"
+
+
+# The one-call JavaScript builder (run in Node, which CI has for npm)
+
+_NODE_DOM = r"""
+const esc = (s, quote) => { s = s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return quote ? s.replace(/"/g, "&quot;").replace(/'/g, "&#x27;") : s; };
+class Text { constructor(data) { this.data = data; } remove() { this.parent.childNodes.splice(
+  this.parent.childNodes.indexOf(this), 1); } }
+class Element {
+  constructor(tag) { this.tag = tag; this.attributes = []; this.childNodes = []; }
+  setAttribute(name, value) { this.attributes.push([name, String(value)]); }
+  append(...nodes) { for (const n of nodes) {
+    if (n instanceof Element && n.tag === "#fragment") { for (const c of n.childNodes) { c.parent = this;
+      this.childNodes.push(c); } continue; }
+    const node = typeof n === "string" ? new Text(n) : n; node.parent = this; this.childNodes.push(node); } }
+  get lastChild() { return this.childNodes[this.childNodes.length - 1]; }
+  remove() { Text.prototype.remove.call(this); }
+  html() { return this.childNodes.map((n) => n instanceof Text ? esc(n.data, false) :
+    `<${n.tag}${n.attributes.map(([k, v]) => ` ${k}="${esc(v, true)}"`).join("")}>` +
+    (["br", "hr"].includes(n.tag) ? "" : `${n.html()}</${n.tag}>`)).join(""); }
+}
+globalThis.document = { createElement: (t) => new Element(t), createDocumentFragment: () => new Element("#fragment") };
+const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const build = new Function(...input.parameters, input.body);
+const parent = new Element("div");
+for (const [json, keep] of input.calls) build(parent, json, keep);
+process.stdout.write(parent.html());
+"""
+
+
+def _node_build(calls: list[tuple[str, int]]) -> str:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    request = json.dumps({"parameters": JS_BUILDER_PARAMETERS, "body": JS_BUILDER_BODY, "calls": calls})
+    result = subprocess.run([node, "-e", _NODE_DOM], input=request, capture_output=True, text=True, timeout=30)
+    if result.returncode:
+        raise RuntimeError(result.stderr)
+    return result.stdout
+
+
+RICH = ("# T\n\n*a* **b** ~~c~~ `<d>` [e](https://e.f \"t\") ![i](https://i.j) <x@y.z>  \nnext\nline\n\n"
+        "> q\n\n3. a\n4. b\n\n- c\n\n---\n\n```py\n<script>'\"&\n```\n\n| h | k |\n|:-:|--:|\n| v | w |\n\n"
+        "<img src=x onerror=alert(1)> مرحبا")
+
+
+def test_the_javascript_builder_builds_what_the_python_builder_builds() -> None:
+    assert _node_build([(markdown_json(RICH), 0)]) == html(RICH)
+
+
+def test_the_javascript_builder_replaces_only_the_blocks_after_keep() -> None:
+    _, before = partial_tree("First.\n\nSecond par")
+    unchanged, after = partial_tree("First.\n\nSecond paragraph.", before)
+    calls = [(json.dumps(before), 0), (json.dumps(after[unchanged:]), unchanged)]
+    assert _node_build(calls) == "<p>First.</p><p>Second paragraph.</p>"
+
+
+def test_the_javascript_builder_refuses_a_tag_outside_the_allowed_set() -> None:
+    with pytest.raises(RuntimeError, match="tag not allowed: script"):
+        _node_build([(json.dumps([["script", {}, "alert(1)"]]), 0)])
