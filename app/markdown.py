@@ -1,5 +1,8 @@
 """A reply's CommonMark as DOM nodes, from markdown-it-py's tokens: never HTML strings.
 
+Not wired into the page yet (issue 16): serve.py does not ship markdown-it-py
+to the browser so far, and replies are still shown as plain text.
+
 The parser's tokens become a small tree of lists, JSON-able as it is::
 
     markdown_tree("*smiles* Hello **you**")

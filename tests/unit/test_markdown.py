@@ -465,7 +465,7 @@ process.stdout.write(parent.html());
 def _node_build(calls: list[tuple[str, int]]) -> str:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        pytest.fail("node is not installed (the README's test command needs Node 20)", pytrace=False)
     request = json.dumps({"parameters": JS_BUILDER_PARAMETERS, "body": JS_BUILDER_BODY, "calls": calls})
     result = subprocess.run([node, "-e", _NODE_DOM], input=request, capture_output=True, text=True, timeout=30)
     if result.returncode:
