@@ -101,6 +101,19 @@ async def test_a_streamed_answer_to_a_session_request_is_a_bad_reply() -> None:
 # ----- the page ---------------------------------------------------------------------------------------------------
 
 
+async def streaming(text: str, *pieces: str) -> tuple[Page, Streamed, asyncio.Future[None]]:
+    """A page that sent ``text`` and is reading a reply whose ``pieces`` came, the rest still to come."""
+    page = Page()
+    await page.controller.start()
+    answer = Streamed(*pieces, end=None)
+    page.proxy.script("/api/chat", answer)
+    page.view.input = text
+    task = page.controller.submit()
+    assert task is not None
+    await asyncio.sleep(0.01)
+    return page, answer, task
+
+
 async def test_a_streamed_reply_grows_on_screen_then_is_one_message_stored_whole() -> None:
     page = Page()
     await page.controller.start()
@@ -123,14 +136,7 @@ async def test_a_session_named_in_the_stream_is_stored_raw() -> None:
 
 
 async def test_stop_mid_stream_keeps_what_came_marked_incomplete_and_the_text_to_retry() -> None:
-    page = Page()
-    await page.controller.start()
-    answer = Streamed(sse(*reply_parts("The first ", "half", finish=False)), end=None)
-    page.proxy.script("/api/chat", answer)
-    page.view.input = "a long story"
-    task = page.controller.submit()
-    assert task is not None
-    await asyncio.sleep(0.01)
+    page, answer, task = await streaming("a long story", sse(*reply_parts("The first ", "half", finish=False)))
     assert page.view.streaming == "The first half"
     assert page.controller.stop() is True
     await asyncio.gather(task, return_exceptions=True)
@@ -164,13 +170,7 @@ async def test_a_stream_that_goes_silent_ends_as_a_timeout_with_what_came() -> N
 
 
 async def test_a_reply_still_streaming_shows_again_when_its_character_is_reopened() -> None:
-    page = Page()
-    await page.controller.start()
-    answer = Streamed(sse(*reply_parts("Still ", "going", finish=False)), end=None)
-    page.proxy.script("/api/chat", answer)
-    page.view.input = "go on"
-    task = page.controller.submit()
-    await asyncio.sleep(0.01)
+    page, answer, task = await streaming("go on", sse(*reply_parts("Still ", "going", finish=False)))
     opened = page.controller.select_character("B")
     assert opened is not None
     await opened
@@ -188,13 +188,7 @@ async def test_a_reply_still_streaming_shows_again_when_its_character_is_reopene
 
 
 async def test_a_stream_for_a_conversation_thrown_away_meanwhile_leaves_nothing() -> None:
-    page = Page()
-    await page.controller.start()
-    answer = Streamed(sse(*reply_parts("Unwanted", finish=False)), end=None)
-    page.proxy.script("/api/chat", answer)
-    page.view.input = "forget this"
-    task = page.controller.submit()
-    await asyncio.sleep(0.01)
+    page, answer, task = await streaming("forget this", sse(*reply_parts("Unwanted", finish=False)))
     page.controller.new_conversation()
     await asyncio.gather(task, return_exceptions=True)
     assert page.view.texts() == [] and page.view.streaming is None
@@ -211,14 +205,7 @@ def later_piece(answer: Streamed, *parts: dict[str, object] | str) -> None:
 
 
 async def test_junk_in_the_middle_of_a_stream_is_a_bad_reply_not_a_stop() -> None:
-    page = Page()
-    await page.controller.start()
-    answer = Streamed(sse(*reply_parts("Good so far ", finish=False)), end=None)
-    page.proxy.script("/api/chat", answer)
-    page.view.input = "go"
-    task = page.controller.submit()
-    assert task is not None
-    await asyncio.sleep(0.01)
+    page, answer, task = await streaming("go", sse(*reply_parts("Good so far ", finish=False)))
     assert answer.stream is not None
     answer.stream.push("data: {not json\n\n")
     await asyncio.wait_for(task, 1)
@@ -244,26 +231,14 @@ async def test_an_error_part_on_a_connection_kept_open_fails_at_once() -> None:
 
 
 async def test_a_session_named_in_a_stream_is_kept_even_when_the_reply_is_stopped() -> None:
-    page = Page()
-    await page.controller.start()
-    answer = Streamed(sse(*reply_parts("Hi ", session_id="sess-rotated", finish=False)), end=None)
-    page.proxy.script("/api/chat", answer)
-    page.view.input = "hello"
-    task = page.controller.submit()
-    await asyncio.sleep(0.01)
+    page, answer, task = await streaming("hello", sse(*reply_parts("Hi ", session_id="sess-rotated", finish=False)))
     assert page.controller.stop()
     await asyncio.gather(task, return_exceptions=True)
     assert page.storage.get("session_A") == "sess-rotated"
 
 
 async def test_a_stream_thrown_away_in_another_tab_leaves_no_streaming_reply_on_screen() -> None:
-    page = Page()
-    await page.controller.start()
-    answer = Streamed(sse(*reply_parts("Partial ", finish=False)), end=None)
-    page.proxy.script("/api/chat", answer)
-    page.view.input = "go"
-    task = page.controller.submit()
-    await asyncio.sleep(0.01)
+    page, answer, task = await streaming("go", sse(*reply_parts("Partial ", finish=False)))
     assert page.view.streaming == "Partial "
     page.storage.remove("session_A")  # the other tab started over
     page.storage.remove("pychat:transcript:A")
@@ -274,13 +249,7 @@ async def test_a_stream_thrown_away_in_another_tab_leaves_no_streaming_reply_on_
 
 
 async def test_pieces_after_a_new_conversation_show_nothing() -> None:
-    page = Page()
-    await page.controller.start()
-    answer = Streamed(sse(*reply_parts("Old ", finish=False)), end=None)
-    page.proxy.script("/api/chat", answer)
-    page.view.input = "go"
-    task = page.controller.submit()
-    await asyncio.sleep(0.01)
+    page, answer, task = await streaming("go", sse(*reply_parts("Old ", finish=False)))
     page.controller.new_conversation()
     later_piece(answer, {"type": "text-delta", "id": "t", "delta": "news"})  # before the cancel lands
     await asyncio.gather(task, return_exceptions=True)
