@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import codecs
 import enum
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from . import bounded_json
 from .api import MAX_SERVER_MESSAGE, ChatReply
-from .bounded_json import nesting_exceeds
 from .errors import BadStream, StreamCutOff, StreamFailed, StreamTooLarge
 from .sessions import is_valid_session_id
 
@@ -47,9 +46,8 @@ MAX_REPLY_CHARS = 1 << 20
 """Most text one reply may grow to, over all its text parts."""
 MAX_TEXT_PARTS = 1000
 """Most distinct text parts one reply may open."""
-MAX_JSON_DEPTH = 64
-"""Deepest nesting of a part read as JSON. Checked before parsing: in Pyodide, ``json.loads`` on some
-thousands of nested brackets exhausts the JavaScript stack and kills the interpreter (no RecursionError)."""
+MAX_JSON_DEPTH = bounded_json.MAX_DEPTH
+"""Deepest nesting of a part read as JSON, checked before parsing (see :mod:`app.bounded_json`)."""
 PART_SEPARATOR = "\n\n"
 """Between two text parts of one reply: a paragraph break, as useChat shows each text part as its own block."""
 DONE = "[DONE]"
@@ -309,14 +307,12 @@ def parse_part(data: str) -> dict[str, Any] | None:
     peeked = _LEADING_TYPE.match(data)
     if peeked is not None and peeked.group(1) not in _HANDLED:
         return {"type": peeked.group(1)}
-    if nesting_exceeds(data, MAX_JSON_DEPTH):
-        raise StreamTooLarge(f"a stream part is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        part = json.loads(data)
+        part = bounded_json.loads(data, max_depth=MAX_JSON_DEPTH)
+    except bounded_json.TooDeep as exc:
+        raise StreamTooLarge(f"a stream part is nested deeper than {MAX_JSON_DEPTH} levels") from exc
     except ValueError as exc:  # JSONDecodeError
         raise BadStream("a stream event is not valid JSON") from exc
-    except RecursionError as exc:  # not reached past the depth check; kept for other interpreters
-        raise StreamTooLarge("a stream part is nested too deeply") from exc
     if not isinstance(part, dict):
         raise BadStream("a stream event is not a JSON object")
     if not isinstance(part.get("type"), str):

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import app.bounded_json
 import app.stream
 from app.api import ChatReply
 from app.errors import BadResponse, BadStream, StreamCutOff, StreamFailed, StreamTooLarge
@@ -585,7 +586,7 @@ def test_deep_nesting_is_refused_before_parsing(data: str, monkeypatch: pytest.M
     def never(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("json.loads was called on text nested too deep")
 
-    monkeypatch.setattr(app.stream.json, "loads", never)
+    monkeypatch.setattr(app.bounded_json.json, "loads", never)
     with pytest.raises(StreamTooLarge, match="nested deeper"):
         parse_part(data)
 
