@@ -1,8 +1,5 @@
 """A reply's CommonMark as DOM nodes, from markdown-it-py's tokens: never HTML strings.
 
-Not wired into the page yet (issue 16): serve.py does not ship markdown-it-py
-to the browser so far, and replies are still shown as plain text.
-
 The parser's tokens become a small tree of lists, JSON-able as it is::
 
     markdown_tree("*smiles* Hello **you**")
@@ -22,11 +19,15 @@ The rules: raw HTML is parsed as text (``html`` off); only ``http(s)://`` and
 ``mailto:`` URLs make links (:func:`is_safe_url`), opening in a new tab with
 ``rel="noopener noreferrer nofollow"``; anything else stays the Markdown
 written; images are never loaded but shown as a link with their alt text;
-each code block gets a Copy button; nesting past :data:`MAX_NESTING` shows the
-whole reply as plain text rather than lose what is inside.
+each code block gets a Copy button; nesting past :data:`MAX_NESTING`, or a
+reply longer than :data:`MAX_MARKDOWN_CHARS`, shows the whole reply as plain
+text rather than lose what is inside or hold the page up.
 
-markdown-it is imported on the first render (or :func:`warm_up`), not with
-this module, so that the page can start before it is needed.
+A reply that is still streaming is rendered by :class:`LiveMarkdown`, which
+parses only its last top-level block again on each frame.
+
+Importing this module imports markdown-it (a moment's work in the browser), so
+the page imports it once it is idle, unless a memory snapshot holds it already.
 """
 
 from __future__ import annotations
@@ -35,19 +36,26 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
-if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
-    from markdown_it.token import Token
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import unescapeAll
+from markdown_it.token import Token
 
 Element: TypeAlias = list[Any]
 """``[tag, attributes, *children]``: ``tag`` a str, ``attributes`` a dict of str, children :data:`Node`."""
 Node: TypeAlias = "str | Element"
 """An element, or text (never markup)."""
 
+PINNED = "markdown-it-py==4.3.0"
+"""The release this module was written and tested for (requirements-page.txt pins it; a test
+keeps the two in step, so a new release changes this file and a stale snapshot is dropped)."""
+
 MAX_NESTING = 32
 """markdown-it's ``maxNesting``: blocks nested deeper than this are not parsed (and the reply shows as plain text)."""
+
+MAX_MARKDOWN_CHARS = 100_000
+"""Longer replies are shown as written, not formatted: parsing one would hold the page up for seconds."""
 
 LINK_REL = "noopener noreferrer nofollow"
 LINK_TARGET = "_blank"
@@ -107,8 +115,6 @@ def is_safe_url(url: str) -> bool:
 
 @cache
 def _parser() -> MarkdownIt:
-    from markdown_it import MarkdownIt
-
     parser = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING})
     parser.enable(["table", "strikethrough"])
     # Links, images, autolinks and reference definitions whose URL fails stay the text as written.
@@ -117,15 +123,24 @@ def _parser() -> MarkdownIt:
 
 
 def warm_up() -> None:
-    """Import and configure markdown-it now (it costs a moment), e.g. while the page is idle."""
+    """Configure markdown-it now (it costs a moment), e.g. while the page is idle."""
     _parser()
 
 
 def markdown_tree(markdown: str) -> list[Node]:
     """The nodes a reply's Markdown renders as, top-level blocks first; see the module's docstring."""
-    tokens = _parser().parse(markdown)
+    if len(markdown) > MAX_MARKDOWN_CHARS:
+        return _as_written(markdown)
+    return _tree(_parser().parse(markdown), markdown)
+
+
+def _as_written(markdown: str) -> list[Node]:
+    return [["p", {"class": "as-written"}, markdown]] if markdown else []
+
+
+def _tree(tokens: list[Token], markdown: str) -> list[Node]:
     if any(token.level >= MAX_NESTING - 1 for token in tokens):
-        return [["p", {}, markdown]] if markdown else []  # too deep to keep its shape: keep every word
+        return _as_written(markdown)  # too deep to keep its shape: keep every word
     root: Element = ["div", {}]
     stack = [root]
     for token in tokens:
@@ -155,28 +170,59 @@ def markdown_json(markdown: str) -> str:
     return json.dumps(markdown_tree(markdown), ensure_ascii=False, separators=(",", ":"))
 
 
-def partial_tree(markdown: str, shown: Sequence[Node] = ()) -> tuple[int, list[Node]]:
-    """A streaming reply's text as it stands: ``(unchanged, nodes)``.
+class LiveMarkdown:
+    """A streaming reply's Markdown as it stands, re-parsed from its last top-level block each time.
 
-    The same rendering as :func:`markdown_tree` (an unclosed fence is a code
-    block still growing). ``unchanged`` counts the leading top-level nodes that
-    equal those of ``shown``, the previous render: keep those DOM nodes, and
-    replace only the rest with ``nodes[unchanged:]``, so text already on screen
-    is not rebuilt.
+    Every top-level block but the last can no longer change as text is
+    appended (a later line cannot reopen a paragraph, list or fence that a
+    new block has ended), so those blocks are parsed once and kept; only the
+    open tail is parsed again. The finished reply is rendered whole by
+    :func:`markdown_tree` (a reference definition, say, reaches back).
+
+        live = LiveMarkdown()
+        keep, nodes = live.update("Hello *there")
+        # keep the first ``keep`` top-level nodes already shown, replace the rest with ``nodes``
     """
-    nodes = markdown_tree(markdown)
-    unchanged = 0
-    for old, new in zip(shown, nodes, strict=False):
-        if old != new:
-            break
-        unchanged += 1
-    return unchanged, nodes
+
+    def __init__(self) -> None:
+        self._kept: list[Node] = []  # the nodes of the blocks that can no longer change
+        self._kept_text = ""  # the (normalised) text they were parsed from; the open tail follows it
+        self._shown: list[Node] = []  # every node of the last update
+
+    def update(self, markdown: str) -> tuple[int, list[Node]]:
+        """``(keep, nodes)`` for the text so far: keep the first ``keep`` nodes shown, then add ``nodes``."""
+        text = markdown.replace("\r\n", "\n").replace("\r", "\n")  # as markdown-it normalises it
+        if len(text) > MAX_MARKDOWN_CHARS or not text.startswith(self._kept_text):
+            self._kept, self._kept_text = [], ""  # not a continuation of what was kept: start over
+            nodes = markdown_tree(text)
+        else:
+            tail = text[len(self._kept_text):]
+            tokens = _parser().parse(tail)
+            tail_nodes = _tree(tokens, tail)
+            starts = [t.map[0] for t in tokens if t.level == 0 and t.nesting != -1 and t.map is not None]
+            if len(starts) == len(tail_nodes) >= 2:  # one node per top-level block: all but the last are final
+                self._kept += tail_nodes[:-1]
+                self._kept_text += "".join(tail.splitlines(keepends=True)[: starts[-1]])
+                tail_nodes = tail_nodes[-1:]
+            nodes = self._kept + tail_nodes
+        keep = 0
+        for old, new in zip(self._shown, nodes, strict=False):
+            if old != new:
+                break
+            keep += 1
+        self._shown = nodes
+        return keep, nodes[keep:]
 
 
 def plain_text(markdown: str) -> str:
     """The words a reply shows, without markup or Copy labels: for a screen reader's announcement."""
+    return text_of(markdown_tree(markdown))
+
+
+def text_of(nodes: Sequence[Node]) -> str:
+    """The words ``nodes`` show, one line per block, without Copy labels."""
     parts: list[str] = []
-    for tag, text in _walk(markdown_tree(markdown)):
+    for tag, text in _walk(nodes):
         if text:
             parts.append(text)
         elif tag in _BLOCK_TAGS or tag == "br":
@@ -249,8 +295,8 @@ parent.append(fragment);"""
 Called as ``build(parent, markdown_json_of_nodes, keep)``: removes ``parent``'s
 children after the first ``keep``, then appends the nodes, built like
 :func:`build_nodes` (strings as text, the same allowed tags and attributes).
-For a streaming frame: ``unchanged, nodes = partial_tree(text, shown)``, then
-``build(bubble, json.dumps(nodes[unchanged:]), unchanged)``.
+For a streaming frame: ``keep, nodes = live.update(text)`` (:class:`LiveMarkdown`),
+then ``build(bubble, json.dumps(nodes), keep)``.
 """
 
 
@@ -278,8 +324,6 @@ def _block_element(token: Token) -> Element | None:
 
 
 def _code_block(token: Token) -> Element:
-    from markdown_it.common.utils import unescapeAll
-
     info = unescapeAll(token.info).strip()
     language = info.split(maxsplit=1)[0][:40] if info else ""
     code_attributes = {"data-lang": language} if language else {}

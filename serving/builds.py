@@ -128,10 +128,21 @@ def _stdlib_with_packages(stdlib: Path, wheels: Sequence[Path], out: Path) -> No
     os.utime(out, (newest, newest))
 
 
+IDLE_MARK = "# Not at start-up"  # in STDLIB_MODULES: the modules listed after it are imported later
+
+
 def startup_modules(repo: Path = REPO) -> list[str]:
-    """The modules ``scripts/startup-modules.txt`` lists (``#`` starts a comment)."""
+    """The modules ``scripts/startup-modules.txt`` lists (``#`` starts a comment), compiled into the zip."""
     lines = (repo / STDLIB_MODULES).read_text(encoding="utf-8").splitlines()
     return [name for name in (line.split("#")[0].strip() for line in lines) if name]
+
+
+def idle_modules(repo: Path = REPO) -> list[str]:
+    """Those of :func:`startup_modules` listed after :data:`IDLE_MARK`: imported once the page is idle."""
+    lines = (repo / STDLIB_MODULES).read_text(encoding="utf-8").splitlines()
+    marks = [n for n, line in enumerate(lines) if line.startswith(IDLE_MARK)]
+    later = lines[marks[0] + 1:] if marks else []
+    return [name for name in (line.split("#")[0].strip() for line in later) if name]
 
 
 def _node_build_stamp(repo: Path, inputs: Sequence[Path]) -> dict[str, str]:

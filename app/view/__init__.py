@@ -16,6 +16,7 @@ from typing import Protocol
 
 from pyscript import document
 
+from ..inflight import start_task
 from ..settings import Character
 from ..transcript import Message
 from ..wording import describe_error
@@ -23,6 +24,7 @@ from .characters import AddCharacterForm, CharacterList
 from .composer import ActivityIndicator, Composer
 from .dialogs import ConfirmDialog
 from .dom import Announcer, Listeners
+from .formatting import load_formatter, loaded_formatter
 from .header import ChatHeader, download
 from .messages import MessageList
 from .notices import Notices
@@ -87,6 +89,25 @@ class DomView:
 
     def show_streaming(self, text: str | None) -> None:
         self.messages.live.show(text)
+
+    # ----- Markdown ------------------------------------------------------------------------
+
+    def format_replies(self) -> object:
+        """Format replies as Markdown: at once if a snapshot holds markdown-it, else once it is loaded.
+
+        Returns the task loading it, or None; call before the first
+        conversation is shown, so that a restored page shows it formatted.
+        """
+        formatter = loaded_formatter()
+        if formatter is not None:
+            self.messages.use_formatter(formatter)
+            return None
+        return start_task(self._load_formatter())
+
+    async def _load_formatter(self) -> None:
+        formatter = await load_formatter()
+        if formatter is not None:
+            self.messages.use_formatter(formatter)
 
     def show_session(self, session_id: str | None) -> None:
         self.header.show_session(session_id)

@@ -18,6 +18,7 @@ from serving.builds import (
     STDLIB_STAMP,
     ensure_bytecode,
     ensure_stdlib,
+    idle_modules,
     startup_modules,
     stdlib_name,
 )
@@ -282,3 +283,10 @@ def test_without_node_the_page_packages_come_as_source_beside_pyodides_stdlib(ap
     with zipfile.ZipFile(app_copy / WHEELS / "markdown_it_py-4.3.0-py3-none-any.whl") as wheel:
         assert built["markdown_it/main.py"] == wheel.read("markdown_it/main.py")
     assert "mdurl/__init__.py" in built
+
+
+def test_the_modules_imported_when_idle_are_compiled_too_and_told_apart() -> None:
+    later = idle_modules(ROOT)
+    assert {"ipaddress", "urllib.parse"} <= set(later)
+    assert set(later) <= set(startup_modules(ROOT))  # compiled with the rest
+    assert "json" not in later

@@ -7,23 +7,27 @@ import shutil
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 
+from app import markdown as markdown_module
 from app.markdown import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
     JS_BUILDER_BODY,
     JS_BUILDER_PARAMETERS,
     LINK_REL,
+    MAX_MARKDOWN_CHARS,
     MAX_NESTING,
+    LiveMarkdown,
     build_nodes,
     is_safe_url,
     markdown_json,
     markdown_tree,
-    partial_tree,
     plain_text,
     render_markdown,
+    text_of,
 )
 
 from .fake_dom import FakeDocument, FakeElement
@@ -340,7 +344,7 @@ def test_a_list_ten_thousand_deep_shows_its_text() -> None:
 
 def test_nesting_deep_enough_to_reach_the_limit_shows_the_reply_as_written() -> None:
     markdown = ">" * MAX_NESTING + " inside"
-    assert markdown_tree(markdown) == [["p", {}, markdown]]
+    assert markdown_tree(markdown) == [["p", {"class": "as-written"}, markdown]]
 
 
 def test_building_a_very_deep_tree_needs_no_recursion() -> None:
@@ -362,7 +366,7 @@ def test_building_a_very_deep_tree_needs_no_recursion() -> None:
 
 
 def test_an_unclosed_fence_while_streaming_is_a_code_block_in_progress() -> None:
-    _, nodes = partial_tree("Here:\n\n```python\ndef f():\n    return")
+    _, nodes = LiveMarkdown().update("Here:\n\n```python\ndef f():\n    return")
     root = FakeDocument().root()
     build_nodes(FakeDocument(), root, nodes)
     assert root.elements("p")[0].textContent == "Here:"
@@ -370,16 +374,61 @@ def test_an_unclosed_fence_while_streaming_is_a_code_block_in_progress() -> None
     assert (code.attributes["data-lang"], code.textContent) == ("python", "def f():\n    return")
 
 
-def test_a_streaming_render_says_how_many_blocks_are_unchanged() -> None:
-    _, before = partial_tree("First.\n\nSecond par")
-    unchanged, after = partial_tree("First.\n\nSecond paragraph.\n\nThird", before)
-    assert unchanged == 1
-    assert after[unchanged:] == [["p", {}, "Second paragraph."], ["p", {}, "Third"]]
+def test_a_streaming_render_keeps_the_blocks_already_shown() -> None:
+    live = LiveMarkdown()
+    assert live.update("First.\n\nSecond par") == (0, [["p", {}, "First."], ["p", {}, "Second par"]])
+    assert live.update("First.\n\nSecond paragraph.\n\nThird") == (
+        1, [["p", {}, "Second paragraph."], ["p", {}, "Third"]])
 
 
 def test_a_streaming_render_of_the_same_text_changes_nothing() -> None:
-    _, before = partial_tree("a\n\n- b")
-    assert partial_tree("a\n\n- b", before)[0] == 2
+    live = LiveMarkdown()
+    live.update("a\n\n- b")
+    assert live.update("a\n\n- b") == (2, [])
+
+
+STREAMED = [
+    "# Title\n\nSome *emphasis* and **strong** text\nover two lines.\n\n- one\n- two\n\n  still two\n- three\n\n"
+    "1. first\n2. second\n\n> a quote\ncontinued lazily\n\n```python\ndef f():\n\n    return 1\n```\n\n"
+    "    indented code\n\nSetext heading\n---\n\n| a | b |\n|:--|--:|\n| 1 | 2 |\n\n***\n\nThe end.",
+    "*smiles* Hello.\r\n\r\n*waves*\r\n- a\r\n- b\r\n\r\nDone.",
+    "~~~\nfence with tildes\n~~~\nafter\n\n> > nested\n> back\n\n- [link](https://example.com) `code`\n",
+]
+
+
+@pytest.mark.parametrize("document", STREAMED)
+def test_every_streamed_prefix_renders_as_the_whole_text_would(document: str) -> None:
+    live = LiveMarkdown()
+    shown: list[Any] = []
+    for end in range(1, len(document) + 1):
+        keep, nodes = live.update(document[:end])
+        shown = shown[:keep] + nodes
+        assert shown == markdown_tree(document[:end]), document[:end]
+
+
+def test_a_streaming_render_parses_only_the_open_tail(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser = markdown_module._parser()
+    parsed: list[int] = []
+    original = parser.parse
+    monkeypatch.setattr(parser, "parse", lambda text, *a: parsed.append(len(text)) or original(text, *a))
+    live = LiveMarkdown()
+    text = ""
+    for n in range(200):
+        text += f"Paragraph {n} with *some* words.\n\n"
+        live.update(text)
+    assert max(parsed[-10:]) < 80  # the last paragraphs only, not the 7,000 characters before them
+
+
+def test_a_streaming_text_that_is_not_a_continuation_is_rendered_afresh() -> None:
+    live = LiveMarkdown()
+    live.update("One.\n\nTwo.\n\nThr")
+    assert live.update("Other.\n\nText") == (0, [["p", {}, "Other."], ["p", {}, "Text"]])
+
+
+def test_a_reply_too_long_to_format_is_shown_as_written() -> None:
+    text = "*word* " * (MAX_MARKDOWN_CHARS // 7 + 1)
+    assert markdown_tree(text) == [["p", {"class": "as-written"}, text]]
+    assert LiveMarkdown().update(text) == (0, [["p", {"class": "as-written"}, text]])
 
 
 # The builder and its output
@@ -430,7 +479,8 @@ def test_the_json_form_keeps_non_ascii_as_written() -> None:
 
 
 def test_plain_text_is_the_words_without_markup_or_copy_labels() -> None:
-    assert plain_text("# Hi\n\n*waves* **Luna**\n\n```\ncode\n```\n\n- a\n- b") == "Hi\nwaves Luna\ncode\na\nb"
+    source = "# Hi\n\n*waves* **Luna**\n\n```\ncode\n```\n\n- a\n- b"
+    assert plain_text(source) == text_of(markdown_tree(source)) == "Hi\nwaves Luna\ncode\na\nb"
 
 
 # The one-call JavaScript builder (run in Node, which CI has for npm)
@@ -483,9 +533,10 @@ def test_the_javascript_builder_builds_what_the_python_builder_builds() -> None:
 
 
 def test_the_javascript_builder_replaces_only_the_blocks_after_keep() -> None:
-    _, before = partial_tree("First.\n\nSecond par")
-    unchanged, after = partial_tree("First.\n\nSecond paragraph.", before)
-    calls = [(json.dumps(before), 0), (json.dumps(after[unchanged:]), unchanged)]
+    live = LiveMarkdown()
+    _, before = live.update("First.\n\nSecond par")
+    keep, after = live.update("First.\n\nSecond paragraph.")
+    calls = [(json.dumps(before), 0), (json.dumps(after), keep)]
     assert _node_build(calls) == "<p>First.</p><p>Second paragraph.</p>"
 
 
