@@ -96,12 +96,12 @@ class LiveReply:
             return
         self._text = text
         if self._node is None:
-            self._node = self._make(text)
+            self._node = self._make("")
             self._bubble = self._node.children[1]
             for node in (self._node, self._bubble):
                 node.setAttribute("aria-busy", "true")
             self._follow.scroller.insertBefore(self._node, self._follow.end)
-            self._follow.scroll_to_end(force=False)
+            self._draw()  # drawn as every later frame is, so that those keep what this one shows
         elif not self._frame_due:
             self._frame_due = True
             js.requestAnimationFrame(self._draw_proxy)
