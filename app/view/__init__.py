@@ -97,15 +97,20 @@ class DomView:
 
         Returns the task loading it, or None; call before the first
         conversation is shown, so that a restored page shows it formatted.
+        ``<html data-formatter>`` says how it went: ``preloaded`` (from the
+        snapshot), ``loading``, ``loaded`` or ``failed`` (replies stay as written).
         """
         formatter = loaded_formatter()
         if formatter is not None:
+            self.root.dataset.formatter = "preloaded"
             self.messages.use_formatter(formatter)
             return None
+        self.root.dataset.formatter = "loading"
         return start_task(self._load_formatter())
 
     async def _load_formatter(self) -> None:
         formatter = await load_formatter()
+        self.root.dataset.formatter = "failed" if formatter is None else "loaded"
         if formatter is not None:
             self.messages.use_formatter(formatter)
 

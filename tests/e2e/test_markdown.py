@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from .conftest import READY, Server, open_app
-from .helpers import ECHO, LUNA, send, stored
+from .helpers import ECHO, LUNA, send, serve_pyodides_own_stdlib, stored
 
 FORMATTED = ".message.assistant .bubble.markdown"
 SAMPLE = (
@@ -220,3 +220,12 @@ def test_the_markdown_export_keeps_a_replys_markdown_as_written(page: Page, serv
     text = open(info.value.path(), encoding="utf-8").read()
     assert re.search(r"\*\*You\*\*\n\n> \\\*smiles\\\* \\\*\\\*Hello\\\*\\\*\n", text)  # the user's words: literal
     assert "**Echo**\n\n> *smiles* **Hello**\n" in text  # the reply's Markdown, as written
+
+
+def test_without_markdown_it_replies_are_shown_as_written_and_the_page_works(page: Page, server: Server) -> None:
+    serve_pyodides_own_stdlib(page)  # a standard library without the page's packages in it
+    open_app(page, server, f"?character={ECHO}")
+    expect(page.locator("html")).to_have_attribute("data-formatter", "failed")
+    send(page, "**as written**")
+    expect(page.locator(".message.assistant .bubble")).to_have_text("**as written**")
+    expect(page.locator(FORMATTED)).to_have_count(0)
