@@ -19,6 +19,11 @@ from .scroll import ScrollFollow
 
 RENDER_NEWEST = 100  # messages rendered when a conversation opens; older ones wait behind a button
 RENDER_MORE = 200  # how many more each "Show earlier messages" adds
+# A long session keeps the list this short: past MAX_RENDERED + TRIM_BATCH messages (while the
+# user is at the end), the oldest go back behind "Show earlier messages", so that each new
+# message costs the same layout and memory however long the session has run.
+MAX_RENDERED = 300
+TRIM_BATCH = 50
 FORMAT_AT_ONCE = 12  # replies formatted before a conversation is shown; the older ones in idle time after
 FORMAT_SLICE_S = 0.008  # formatting in the background yields to the page this often
 
@@ -146,6 +151,7 @@ class MessageList:
         self._template = _make_message_template()
         self._has_messages = False  # whether the list shows messages (and so hides "Say hello")
         self._earlier: list[Message] = []  # the open conversation's oldest messages, not rendered yet
+        self._rendered: list[Message] = []  # the messages in the list now, oldest first
         self._earlier_item: Any = None
         self._tasks: set[Any] = set()
         self._formatter: Formatter | None = None
@@ -164,6 +170,7 @@ class MessageList:
         self.character_name = name
         start = max(0, len(messages) - RENDER_NEWEST)
         self._earlier = messages[:start]
+        self._rendered = messages[start:]
         fragment = document.createDocumentFragment()
         for index in range(start, len(messages)):
             formatted = len(messages) - index <= FORMAT_AT_ONCE  # the newest, on screen: formatted now
@@ -182,8 +189,11 @@ class MessageList:
         """Add ``message`` (the conversation's ``index``-th) at the end; announce it unless the user wrote it."""
         nodes = self._formatter.nodes(message.text) if self._formatter and message.role == "assistant" else None
         self.list.insertBefore(self._message_node(message, index, nodes=nodes), self._follow.end)
+        self._rendered.append(message)
         if not self._has_messages:
             self.empty.hidden = self._has_messages = True
+        if len(self._rendered) > MAX_RENDERED + TRIM_BATCH and self._follow.at_end:
+            self._trim()
         self._follow.scroll_to_end(force=message.role == "user")
         if message.role != "user":  # announce replies and errors, not what the user just typed
             who = speaker(message.role, self.character_name)
@@ -196,6 +206,7 @@ class MessageList:
             return
         start = max(0, len(self._earlier) - RENDER_MORE)
         batch, self._earlier = self._earlier[start:], self._earlier[:start]
+        self._rendered[:0] = batch
         fragment = document.createDocumentFragment()
         for offset, message in enumerate(batch):
             fragment.appendChild(self._message_node(message, start + offset, formatted=False))
@@ -244,6 +255,19 @@ class MessageList:
             retry.setAttribute("aria-label", "Retry sending this message")
             item.lastChild.prepend(retry)
         return item
+
+    def _trim(self) -> None:
+        """Put the oldest rendered messages back behind "Show earlier messages", down to :data:`MAX_RENDERED`."""
+        excess = len(self._rendered) - MAX_RENDERED
+        self._earlier += self._rendered[:excess]
+        del self._rendered[:excess]
+        earlier = self._earlier_item
+        oldest = earlier.nextElementSibling if earlier is not None else self.list.firstElementChild
+        for _ in range(excess):
+            following = oldest.nextElementSibling
+            oldest.remove()
+            oldest = following
+        self._update_earlier_control()
 
     def _update_earlier_control(self) -> None:
         hidden = len(self._earlier)

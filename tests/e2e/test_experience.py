@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from .conftest import ROOT, Server, open_app
-from .helpers import ATLAS, ECHO, LUNA, messages, send, send_and_wait
+from .helpers import ATLAS, ECHO, LUNA, messages, send, send_and_wait, serve_main_with
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ROOT / "test-results" / "screenshots"
@@ -267,3 +267,21 @@ def test_a_long_conversation_opens_at_its_newest_messages_and_shows_earlier_ones
     expect(messages(page, "user").last).to_have_text("message 4")
     expect(messages(page, "assistant").last).to_contain_text('you said "message 4"')
     expect(messages(page, "error")).to_have_count(0)  # the failure it replaced is gone
+
+
+def test_a_long_session_keeps_the_list_short_with_the_oldest_one_click_away(page: Page, server: Server) -> None:
+    # The bound made small for the test (it is 300 messages, trimmed 50 at a time).
+    serve_main_with(page, "import app.view.messages as _m\n_m.MAX_RENDERED, _m.TRIM_BATCH = 6, 2\n")
+    open_app(page, server, f"?character={ECHO}")
+    for n in range(6):
+        send(page, f"message {n}")
+        expect(messages(page, "assistant").last).to_have_text(f"message {n}")
+        expect(page.get_by_test_id("send-button")).to_be_enabled()
+    # 12 messages sent and answered: at most 6 + 2 in the list, the rest behind the button.
+    shown = page.evaluate("document.querySelectorAll('#message-list .message').length")
+    assert 6 <= shown <= 8
+    earlier = page.get_by_test_id("show-earlier")
+    expect(earlier).to_contain_text(f"({12 - shown} not shown)")
+    earlier.click()
+    expect(messages(page)).to_have_count(12)
+    expect(messages(page).first).to_have_text("message 0")
