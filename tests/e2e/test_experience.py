@@ -285,3 +285,23 @@ def test_a_long_session_keeps_the_list_short_with_the_oldest_one_click_away(page
     earlier.click()
     expect(messages(page)).to_have_count(12)
     expect(messages(page).first).to_have_text("message 0")
+
+
+def test_on_a_touch_screen_every_message_action_is_visible_and_a_44px_target(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    context = new_context(viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True)
+    page = open_app(context.new_page(), server, f"?character={ECHO}")
+    server.fault("chat", "status", status=503)
+    send(page, "first try")
+    page.get_by_test_id("retry-button").tap()
+    expect(messages(page, "assistant")).to_have_count(1)
+    send(page, "```\ncode\n```")
+    expect(page.get_by_test_id("copy-code")).to_have_count(1)
+    page.get_by_test_id("message-input").tap()  # nothing hovered or focused in the list
+    actions = page.locator("[data-testid=copy-button], [data-testid=retry-button], [data-testid=copy-code]")
+    for n in range(actions.count()):
+        action = actions.nth(n)
+        assert action.evaluate("b => getComputedStyle(b).opacity") == "1"
+        box = action.bounding_box()
+        assert box is not None and box["width"] >= 44 and box["height"] >= 44, box
