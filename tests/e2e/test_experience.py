@@ -305,3 +305,20 @@ def test_on_a_touch_screen_every_message_action_is_visible_and_a_44px_target(
         assert action.evaluate("b => getComputedStyle(b).opacity") == "1"
         box = action.bounding_box()
         assert box is not None and box["width"] >= 44 and box["height"] >= 44, box
+
+
+def test_a_wide_screen_gets_a_centred_reading_column(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = open_app(new_context(viewport={"width": 1920, "height": 1000}).new_page(), server, f"?character={ECHO}")
+    send(page, "a message long enough to fill its bubble " * 6)
+    expect(messages(page, "assistant")).to_have_count(1)
+    edges = page.evaluate("""() => {
+        const list = document.getElementById('message-list').getBoundingClientRect();
+        const [mine, reply] = [...document.querySelectorAll('#message-list .message')]
+            .map(m => m.getBoundingClientRect());
+        const input = document.querySelector('[data-testid=message-input]').getBoundingClientRect();
+        return {left: reply.left - list.left, right: list.right - mine.right, input: input.left - list.left};
+    }""")
+    assert edges["left"] > 200 and abs(edges["left"] - edges["right"]) < 24, edges  # centred, not edge to edge
+    assert abs(edges["input"] - edges["left"]) < 24, edges  # the input lines up with the column
