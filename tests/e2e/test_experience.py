@@ -322,3 +322,15 @@ def test_a_wide_screen_gets_a_centred_reading_column(
     }""")
     assert edges["left"] > 200 and abs(edges["left"] - edges["right"]) < 24, edges  # centred, not edge to edge
     assert abs(edges["input"] - edges["left"]) < 24, edges  # the input lines up with the column
+
+
+def test_on_a_phone_the_empty_input_is_one_line_and_says_how_to_send(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = open_app(new_context(viewport={"width": 360, "height": 740}).new_page(), server)
+    box = page.get_by_test_id("message-input")
+    empty = box.evaluate("b => b.getBoundingClientRect().height")
+    box.fill("a")
+    assert box.evaluate("b => b.getBoundingClientRect().height") == empty  # the placeholder fits on one line
+    hint = box.evaluate("b => document.getElementById(b.getAttribute('aria-describedby')).textContent")
+    assert "Enter" in hint and "Shift+Enter" in hint
