@@ -18,7 +18,7 @@ from pyscript import document
 
 from ..inflight import start_task
 from ..settings import Character
-from ..transcript import Message
+from ..transcript import Message, message_too_long
 from ..wording import describe_error
 from .characters import AddCharacterForm, CharacterList
 from .composer import ActivityIndicator, Composer
@@ -71,6 +71,8 @@ class DomView:
         self.composer = Composer(announcer)
         self.activity = ActivityIndicator(self.root)
         self._events = Listeners(lambda exc: self.notices.show(describe_error(exc), level="error"))
+        self._too_long_notice: str | None = None  # shown for the input's text; it goes once the text fits
+        self.composer.on_fits = self._withdraw_too_long_notice
 
     # ----- ChatView ------------------------------------------------------------------------
 
@@ -129,8 +131,18 @@ class DomView:
         self.composer.write(text)
 
     def show_notice(self, text: str | None, *, level: str = "info") -> None:
-        """Info replaces the previous info (``None`` clears it); warnings and errors accumulate."""
+        """Info replaces the previous info (``None`` clears it); warnings and errors accumulate.
+
+        The notice that the input's text is too long goes by itself once it is shortened.
+        """
+        if text is not None and text == message_too_long(self.composer.read()):
+            self._too_long_notice = text
         self.notices.show(text, level=level)
+
+    def _withdraw_too_long_notice(self) -> None:
+        if self._too_long_notice is not None:
+            self.notices.withdraw(self._too_long_notice)
+            self._too_long_notice = None
 
     def show_offline(self, offline: bool) -> None:
         self.notices.show_offline(offline)
