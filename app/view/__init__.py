@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import js
 from pyscript import document
 
 from ..inflight import start_task
@@ -73,6 +74,7 @@ class DomView:
         self._events = Listeners(lambda exc: self.notices.show(describe_error(exc), level="error"))
         self._too_long_notice: str | None = None  # shown for the input's text; it goes once the text fits
         self.composer.on_fits = self._withdraw_too_long_notice
+        self.dialog.after_close = self.focus_input
 
     # ----- ChatView ------------------------------------------------------------------------
 
@@ -161,6 +163,16 @@ class DomView:
             node.disabled = False
         document.getElementById("boot").hidden = True
         self.root.dataset.appState = "ready"
+        self.focus_input()
+
+    def focus_input(self) -> None:
+        """Put the cursor in the message input, where a keyboard user types next.
+
+        Not on touch screens, where focus would open the on-screen keyboard
+        over the conversation the user has not read yet.
+        """
+        if js.matchMedia("(pointer: fine)").matches:
+            self.composer.focus()
 
     def show_fatal(self, text: str) -> None:
         """The page could not start: say why, and mark ``<html data-app-state="error">``."""

@@ -334,3 +334,26 @@ def test_on_a_phone_the_empty_input_is_one_line_and_says_how_to_send(
     assert box.evaluate("b => b.getBoundingClientRect().height") == empty  # the placeholder fits on one line
     hint = box.evaluate("b => document.getElementById(b.getAttribute('aria-describedby')).textContent")
     assert "Enter" in hint and "Shift+Enter" in hint
+
+
+def active_id(page: Page) -> str:
+    return str(page.evaluate("document.activeElement && document.activeElement.id"))
+
+
+def test_the_input_has_focus_on_load_and_after_a_dialog_closes(page: Page, server: Server) -> None:
+    open_app(page, server)
+    assert active_id(page) == "message-input"
+    send_and_wait(page, "hello")
+    page.get_by_test_id("new-conversation").click()
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#confirm-dialog")).to_be_hidden()
+    expect(page.get_by_test_id("message-input")).to_be_focused()
+
+
+def test_on_a_touch_screen_the_input_is_not_focused_on_load(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    context = new_context(viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True)
+    page = open_app(context.new_page(), server)
+    assert active_id(page) != "message-input"  # no on-screen keyboard over the conversation
