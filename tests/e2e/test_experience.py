@@ -376,3 +376,17 @@ def test_the_first_tab_stop_skips_the_conversation_to_the_input(
     expect(page.get_by_test_id("message-input")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_test_id("send-button")).to_be_focused()
+
+
+def test_up_in_the_empty_input_brings_back_the_last_message_sent(page: Page, server: Server) -> None:
+    open_app(page, server, f"?character={ECHO}")
+    send_and_wait(page, "first message")
+    send_and_wait(page, "second\nmessage")
+    box = page.get_by_test_id("message-input")
+    box.press("ArrowUp")
+    expect(box).to_have_value("second\nmessage")
+    box.press("ArrowUp")  # not empty now: Up moves the cursor, as in any text
+    expect(box).to_have_value("second\nmessage")
+    box.fill("typed")
+    box.press("ArrowUp")
+    expect(box).to_have_value("typed")  # what the user typed is never replaced
