@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from demo_proxy import make_reply
+
 from .conftest import READY, ROOT, Server, open_app
 from .helpers import ATLAS, ECHO, LUNA, messages, send, send_and_wait, serve_main_with
 
@@ -157,7 +159,8 @@ def test_stop_cancels_a_slow_reply_and_keeps_the_text(page: Page, server: Server
 @pytest.mark.parametrize("fmt", ["markdown", "json"])
 def test_export_downloads_the_conversation(page: Page, server: Server, fmt: str, tmp_path: Path) -> None:
     open_app(page, server)
-    reply = send_and_wait(page, "export *this*")
+    send_and_wait(page, "export *this*")
+    reply = make_reply(LUNA, "export *this*", 1)  # as the proxy sent it, its Markdown as written
     with page.expect_download() as info:
         page.get_by_test_id(f"export-{fmt}").click()
     download = info.value
