@@ -301,6 +301,9 @@ def _check_hostile_spec(kind: str, body: dict[str, Any]) -> None:
     chunks = body.get("chunks", [])
     if not isinstance(chunks, list) or not all(isinstance(chunk, str) for chunk in chunks):
         raise BadRequest("chunks must be a list of strings")
+    deltas = body.get("deltas", [64 * 1024] * 32)
+    if not isinstance(deltas, list) or not all(isinstance(n, int) and 0 <= n <= MAX_OVERSIZED_BYTES for n in deltas):
+        raise BadRequest(f"deltas must be a list of sizes from 0 to {MAX_OVERSIZED_BYTES}")
 
 
 def sse_event(part: dict[str, Any] | str) -> bytes:
@@ -330,14 +333,17 @@ HOSTILE_STREAM_HEAD = (
 HOSTILE_STREAM_FILLER = b'data: {"type":"text-delta","id":"t","delta":"."}\n\n'
 
 
-def _oversized_stream(size: int) -> bytes:
-    """A complete UI message stream whose text deltas add up to ``size`` characters (64 KiB a delta)."""
-    piece = 64 * 1024
+def _oversized_stream(sizes: list[int]) -> bytes:
+    """A complete UI message stream with one text delta of each of ``sizes`` characters."""
     parts: list[dict[str, Any] | str] = [{"type": "start"}, {"type": "text-start", "id": "t"}]
-    parts += [{"type": "text-delta", "id": "t", "delta": "x" * min(piece, size - start)}
-              for start in range(0, size, piece)]
+    parts += [{"type": "text-delta", "id": "t", "delta": _words(size)} for size in sizes]
     parts += [{"type": "text-end", "id": "t"}, {"type": "finish"}, "[DONE]"]
     return b"".join(map(sse_event, parts))
+
+
+def _words(size: int) -> str:
+    """``size`` characters of words and spaces: a long reply, not one unbroken word."""
+    return ("Lorem ipsum dolor sit amet. " * (size // 28 + 1))[:size]
 
 
 def _byte(value: int) -> bytes:
@@ -364,8 +370,9 @@ class ProxyHandler(QuietHandler):
       ``nested`` (+ ``depth``, ``status``: JSON nested that deep, in
       ``ai`` for a 2xx, in ``error`` otherwise), ``redirect`` (+
       ``location``, ``status`` 301/302/303/307/308), ``oversized`` (+
-      ``size`` characters of reply, ``stream``, ``announce``: send
-      ``Content-Length``), ``lying_length`` (+ ``length`` announced, ``body``
+      ``size`` characters of JSON reply, ``announce``: send
+      ``Content-Length``; or with ``stream``, a text delta of each of
+      ``deltas`` characters, default 32 of 64 KiB), ``lying_length`` (+ ``length`` announced, ``body``
       sent, then silence for ``hold_ms``), ``stalled_chunks`` (+ ``chunks``
       sent chunked, then silence, never the last chunk), ``trickle`` (+
       ``interval_ms``: one byte of an endless body each interval, or the
@@ -653,8 +660,10 @@ class ProxyHandler(QuietHandler):
         elif kind == "redirect":
             self._send(spec.get("status", 307), extra={"Location": spec["location"]})
         elif kind == "oversized":
-            size = spec.get("size", 2 * 1024 * 1024)
-            body = _oversized_stream(size) if stream else json.dumps({"ai": "x" * size}).encode()
+            if stream:
+                body = _oversized_stream(spec.get("deltas", [64 * 1024] * 32))
+            else:
+                body = json.dumps({"ai": _words(spec.get("size", 2 * 1024 * 1024))}).encode()
             extra = {"Content-Length": str(len(body))} if spec.get("announce", True) else {}
             self._send_head(200, content_type, extra)
             self.wfile.write(body)
