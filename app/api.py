@@ -246,8 +246,10 @@ class ProxyClient:
         except TimeoutError as exc:  # builtin TimeoutError on 3.11+, kept explicit for clarity
             raise RequestTimeout(f"no answer within {self._timeout:g} s") from exc
         if not 200 <= response.status < 300:
-            raise classify_http_error(response.status, response.body, session_bound=session_bound)
-        if response.too_large:
+            if response.stream is not None:
+                response.stream.cancel()  # an error's body is not read as it comes
+            raise classify_http_error(response.status, response.body[:MAX_REPLY_SIZE], session_bound=session_bound)
+        if response.too_large or len(response.body) > MAX_REPLY_SIZE:  # the second: an adapter that read it all
             raise ReplyTooLarge(f"the reply is larger than {MAX_REPLY_SIZE:,} bytes")
         return response
 
