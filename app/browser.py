@@ -170,7 +170,7 @@ _POST_JSON = js.Function.new(
     const bounded = async (request, response) => {
       if (!response.body) return settle(request, response.status, '');
       if (Number(response.headers.get('Content-Length')) > limit) {  // said before it is sent: not read at all
-        response.body.cancel();
+        response.body.cancel().catch(() => {});
         return refused(request, response.status, 'too-large');
       }
       const reader = response.body.getReader();
@@ -181,7 +181,7 @@ _POST_JSON = js.Function.new(
         if (done) break;
         size += value.byteLength;
         if (size > limit) {
-          reader.cancel();
+          reader.cancel().catch(() => {});
           return refused(request, response.status, 'too-large');
         }
         parts.push(decoder.decode(value, {stream: true}));
