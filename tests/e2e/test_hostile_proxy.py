@@ -187,8 +187,7 @@ def test_a_stream_that_keeps_growing_forever_stops_at_the_reply_time_limit(
 # ----- invalid session IDs -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["", "undefined", "s" * 513, "sess\u0000x", None, 42],
-                         ids=["empty", "undefined", "513-chars", "control-char", "null", "number"])
+@pytest.mark.parametrize("value", ["undefined", "s" * 513, None], ids=["undefined", "513-chars", "null"])
 def test_a_rejected_session_id_leaves_the_message_in_the_input_and_send_usable(
         page: Page, server: Server, origins: set[str], value: object) -> None:
     server.fault("sessions", "bad_session_id", value=value, times=2)
