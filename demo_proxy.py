@@ -45,9 +45,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import re
 import secrets
+import select
 import socket
 import sys
 import threading
@@ -75,6 +77,11 @@ TEST_PATHS = {
 }
 FAULT_ENDPOINTS = {"chat": (CHAT_PATH,), "sessions": (SESSIONS_PATH,), "any": API_PATHS}
 FAULT_KINDS = ("status", "drop", "malformed", "html", "delay", "reply", "stream")
+# A hostile proxy's answers (issue 19), each a class of response the page must survive.
+HOSTILE_KINDS = ("nested", "redirect", "oversized", "lying_length", "trickle", "stalled_chunks", "bad_session_id")
+MAX_HOLD_MS = 120_000  # the longest a hostile answer keeps a connection open (the page gives up far sooner)
+MAX_OVERSIZED_BYTES = 64 * 1024 * 1024
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # A streamed reply's options (fault kind "stream"): each a count of deltas, or milliseconds.
 STREAM_COUNTS = ("cut_after", "stall_after", "error_after")
 DEFAULT_STREAM_DELAY_MS = 35  # between words: fast enough to read along, slow enough to see it stream
@@ -234,8 +241,8 @@ def parse_fault(body: Any) -> Fault:
     if endpoint not in FAULT_ENDPOINTS:
         raise BadRequest('endpoint must be "chat", "sessions" or "any"')
     kind = body.get("kind")
-    if kind not in FAULT_KINDS:
-        raise BadRequest("kind must be one of: " + ", ".join(FAULT_KINDS))
+    if kind not in FAULT_KINDS + HOSTILE_KINDS:
+        raise BadRequest("kind must be one of: " + ", ".join(FAULT_KINDS + HOSTILE_KINDS))
     times = _positive_int(body.get("times", 1), "times")
     if kind == "status":
         status = body.get("status")
@@ -253,6 +260,8 @@ def parse_fault(body: Any) -> Fault:
         raise BadRequest("a reply fault needs a body")
     elif kind == "stream":
         _check_stream_spec(body)
+    elif kind in HOSTILE_KINDS:
+        _check_hostile_spec(kind, body)
     return Fault(endpoint=endpoint, kind=kind, times=times, spec=body)
 
 
@@ -267,6 +276,34 @@ def _check_stream_spec(body: dict[str, Any]) -> None:
     parts = body.get("extra_parts", [])
     if not isinstance(parts, list) or not all(isinstance(part, dict) for part in parts):
         raise BadRequest("extra_parts must be a list of JSON objects")
+
+
+def _check_hostile_spec(kind: str, body: dict[str, Any]) -> None:
+    def whole(name: str, default: int, low: int, high: int) -> None:
+        value = body.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise BadRequest(f"{name} must be a whole number from {low} to {high}")
+
+    whole("hold_ms", MAX_HOLD_MS, 0, MAX_HOLD_MS)
+    whole("interval_ms", 1000, 1, MAX_HOLD_MS)
+    whole("status", 307 if kind == "redirect" else 200, 200, 599)
+    whole("depth", 20_000, 1, 10_000_000)
+    whole("size", 2 * 1024 * 1024, 0, MAX_OVERSIZED_BYTES)
+    whole("length", 100_000, 0, MAX_OVERSIZED_BYTES)
+    for name in ("stream", "announce"):
+        if not isinstance(body.get(name, False), bool):
+            raise BadRequest(f"{name} must be true or false")
+    for name in ("body", "chunk", "location"):
+        if name in body and not isinstance(body[name], str):
+            raise BadRequest(f"{name} must be a string")
+    if kind == "redirect" and ("location" not in body or body.get("status", 307) not in REDIRECT_STATUSES):
+        raise BadRequest("a redirect needs a location and a status of " + ", ".join(map(str, REDIRECT_STATUSES)))
+    chunks = body.get("chunks", [])
+    if not isinstance(chunks, list) or not all(isinstance(chunk, str) for chunk in chunks):
+        raise BadRequest("chunks must be a list of strings")
+    deltas = body.get("deltas", [64 * 1024] * 32)
+    if not isinstance(deltas, list) or not all(isinstance(n, int) and 0 <= n <= MAX_OVERSIZED_BYTES for n in deltas):
+        raise BadRequest(f"deltas must be a list of sizes from 0 to {MAX_OVERSIZED_BYTES}")
 
 
 def sse_event(part: dict[str, Any] | str) -> bytes:
@@ -288,6 +325,31 @@ def stream_deltas(text: str) -> list[str]:
     return re.findall(r"\s*\S+\s*|\s+", text) or [text]
 
 
+HOSTILE_JSON_HEAD = '{"ai": "The start of a reply that never ends'
+HOSTILE_STREAM_HEAD = (
+    'data: {"type":"start"}\n\ndata: {"type":"text-start","id":"t"}\n\n'
+    'data: {"type":"text-delta","id":"t","delta":"The start of a reply that never ends"}\n\n'
+)
+HOSTILE_STREAM_FILLER = b'data: {"type":"text-delta","id":"t","delta":"."}\n\n'
+
+
+def _oversized_stream(sizes: list[int]) -> bytes:
+    """A complete UI message stream with one text delta of each of ``sizes`` characters."""
+    parts: list[dict[str, Any] | str] = [{"type": "start"}, {"type": "text-start", "id": "t"}]
+    parts += [{"type": "text-delta", "id": "t", "delta": _words(size)} for size in sizes]
+    parts += [{"type": "text-end", "id": "t"}, {"type": "finish"}, "[DONE]"]
+    return b"".join(map(sse_event, parts))
+
+
+def _words(size: int) -> str:
+    """``size`` characters of words and spaces: a long reply, not one unbroken word."""
+    return ("Lorem ipsum dolor sit amet. " * (size // 28 + 1))[:size]
+
+
+def _byte(value: int) -> bytes:
+    return bytes((value,))
+
+
 class ProxyHandler(QuietHandler):
     """Routes the proxy contract and, when enabled, the ``/__test__/`` API.
 
@@ -304,6 +366,19 @@ class ProxyHandler(QuietHandler):
       client accepts, with the options of :meth:`_stream`: ``delay_ms``,
       ``cut_after``, ``stall_after`` + ``stall_ms``, ``error_after`` +
       ``error_text``, ``session_id``, ``extra_parts``, ``raw``).
+      A hostile proxy's kinds (each closes the connection when done):
+      ``nested`` (+ ``depth``, ``status``: JSON nested that deep, in
+      ``ai`` for a 2xx, in ``error`` otherwise), ``redirect`` (+
+      ``location``, ``status`` 301/302/303/307/308), ``oversized`` (+
+      ``size`` characters of JSON reply, ``announce``: send
+      ``Content-Length``; or with ``stream``, a text delta of each of
+      ``deltas`` characters, default 32 of 64 KiB), ``lying_length`` (+ ``length`` announced, ``body``
+      sent, then silence for ``hold_ms``), ``stalled_chunks`` (+ ``chunks``
+      sent chunked, then silence, never the last chunk), ``trickle`` (+
+      ``interval_ms``: one byte of an endless body each interval, or the
+      whole ``chunk`` each time; for ``hold_ms``), ``bad_session_id`` (+
+      ``value``: any JSON, named as the session in an otherwise normal
+      answer). ``stream`` makes the body an event stream, else JSON.
     - ``POST /__test__/expire`` ``{"session_id": ...}`` or ``{}`` for all,
       optional ``"status": 404|410`` (default 410).
     - ``GET /__test__/log`` ``{"requests": [...], "sessions": {...}}``.
@@ -474,10 +549,13 @@ class ProxyHandler(QuietHandler):
         body = self._parse_json(raw)
         if not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
+        answer = self._create_session(body) if route == SESSIONS_PATH else self._chat(body)
+        if fault is not None and fault.kind == "bad_session_id":  # the real session exists; the answer names junk
+            answer["session_id"] = fault.spec.get("value")
         if route == SESSIONS_PATH:
-            self._send_json(200, self._create_session(body))
+            self._send_json(200, answer)
             return
-        reply = self._chat(body)
+        reply = answer
         if fault is not None and fault.kind == "stream":
             self._stream(reply, fault.spec)
         elif self.server.stream_delay_ms is not None and "text/event-stream" in self.headers.get("Accept", ""):
@@ -539,8 +617,13 @@ class ProxyHandler(QuietHandler):
         if fault.kind == "delay":
             time.sleep(float(spec["delay_ms"]) / 1000)
             return False
-        if fault.kind == "stream":
-            return False  # handled as a normal reply, then streamed as the fault says
+        if fault.kind in ("stream", "bad_session_id"):
+            return False  # handled as a normal reply, then streamed or altered as the fault says
+        if fault.kind in HOSTILE_KINDS:
+            self.close_connection = True
+            with contextlib.suppress(OSError):  # the page gave up on the answer: nothing to finish
+                self._hostile(fault.kind, spec)
+            return True
         if fault.kind == "drop":
             self.close_connection = True
             with contextlib.suppress(OSError):
@@ -562,6 +645,61 @@ class ProxyHandler(QuietHandler):
                 default = {"error": _reason(status)}
                 self._send_json(status, body if body is not None else default)
         return True
+
+    # -- a hostile proxy (issue 19) -------------------------------------------
+    def _hostile(self, kind: str, spec: dict[str, Any]) -> None:
+        """Answer as a hostile proxy would; see :data:`HOSTILE_KINDS` and the class docstring."""
+        stream = spec.get("stream", False)
+        content_type = "text/event-stream; charset=utf-8" if stream else "application/json"
+        head = spec.get("body", HOSTILE_STREAM_HEAD if stream else HOSTILE_JSON_HEAD).encode("utf-8")
+        if kind == "nested":
+            status = spec.get("status", 200)
+            opening = '{"ai":' if 200 <= status < 300 else '{"error":'
+            depth = spec.get("depth", 20_000)
+            self._send(status, (opening * depth + "null" + "}" * depth).encode(), "application/json")
+        elif kind == "redirect":
+            self._send(spec.get("status", 307), extra={"Location": spec["location"]})
+        elif kind == "oversized":
+            if stream:
+                body = _oversized_stream(spec.get("deltas", [64 * 1024] * 32))
+            else:
+                body = json.dumps({"ai": _words(spec.get("size", 2 * 1024 * 1024))}).encode()
+            extra = {"Content-Length": str(len(body))} if spec.get("announce", True) else {}
+            self._send_head(200, content_type, extra)
+            self.wfile.write(body)
+        elif kind == "lying_length":
+            self._send_head(200, content_type, {"Content-Length": str(spec.get("length", len(head) + 100_000))})
+            self.wfile.write(head)
+            self._hold(spec.get("hold_ms", MAX_HOLD_MS))
+        elif kind == "stalled_chunks":
+            self.protocol_version = "HTTP/1.1"  # for this answer only: chunked framing needs it
+            self._send_head(200, content_type, {"Transfer-Encoding": "chunked", "Connection": "close"})
+            for chunk in [c.encode("utf-8") for c in spec.get("chunks", [])] or [head]:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self._hold(spec.get("hold_ms", MAX_HOLD_MS))  # never the closing zero-size chunk
+        else:  # trickle: ``chunk`` each interval, else one byte at a time of a body that never ends
+            self._send_head(200, content_type)
+            endless = itertools.chain(head, itertools.cycle(HOSTILE_STREAM_FILLER if stream else b"a"))
+            pieces = itertools.repeat(spec["chunk"].encode("utf-8")) if "chunk" in spec else map(_byte, endless)
+            deadline = time.monotonic() + spec.get("hold_ms", MAX_HOLD_MS) / 1000
+            for piece in pieces:
+                self.wfile.write(piece)
+                if time.monotonic() >= deadline or self._hold(spec.get("interval_ms", 1000)):
+                    return
+
+    def _send_head(self, status: int, content_type: str, extra: dict[str, str] | None = None) -> None:
+        """The status line and headers only: the body is the caller's (no ``Content-Length`` unless in ``extra``)."""
+        self.send_response(status)
+        self._cors_headers()
+        self.send_header("Content-Type", content_type)
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def _hold(self, milliseconds: int) -> bool:
+        """Keep the connection open, sending nothing, for ``milliseconds``; True if the client left first."""
+        readable, _, _ = select.select([self.connection], [], [], milliseconds / 1000)
+        return bool(readable)  # a client that sent its request and then is readable has closed (or aborted)
 
     def _create_session(self, body: dict[str, Any]) -> dict[str, Any]:
         config_id = body.get("config_id")

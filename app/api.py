@@ -27,6 +27,7 @@ from .errors import (
     BadResponse,
     HttpError,
     NetworkError,
+    ReplyTooLarge,
     RequestTimeout,
     ServerError,
     SessionExpired,
@@ -36,6 +37,12 @@ from .resume import CallbackFuture
 from .sessions import is_valid_session_id
 
 DEFAULT_TIMEOUT_SECONDS = 20.0
+"""How long a request may go without progress: until a JSON answer is complete, or between a stream's parts."""
+DEFAULT_REPLY_TIME_LIMIT_SECONDS = 300.0
+"""How long one reply may take in all, from the request to its last part, however steadily it comes."""
+MAX_REPLY_SIZE = 1 << 20
+"""The largest reply, 1 MiB: a JSON answer's body in bytes (read no further), a streamed reply's text in
+characters (the sum of its deltas). An ASCII reply is the same size either way."""
 MAX_SERVER_MESSAGE = 300
 
 
@@ -117,14 +124,18 @@ class HttpResponse:
     """What ``post_json`` returns: the status and the body as text, or a body still streaming.
 
     ``stream`` is set for a 2xx ``text/event-stream`` answer: ``body`` is then empty.
+    ``too_large`` says the body was bigger than :data:`MAX_REPLY_SIZE` (or its
+    ``Content-Length`` said so) and was not read: ``body`` is then empty too.
     """
 
     status: int
     body: str
     stream: BodyStream | None = None
+    too_large: bool = False
 
 
-# post_json(url, body) -> HttpResponse; raises NetworkError when no HTTP answer arrived.
+# post_json(url, body) -> HttpResponse; raises NetworkError when no HTTP answer arrived,
+# RedirectRefused for a redirect (never followed).
 PostJson = Callable[[str, dict[str, str]], Awaitable[HttpResponse]]
 
 
@@ -213,10 +224,20 @@ def classify_http_error(status: int, body: str, *, session_bound: bool) -> HttpE
 class ProxyClient:
     """Typed access to the proxy; see the module docstring for an example."""
 
-    def __init__(self, api_base: str, post_json: PostJson, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        api_base: str,
+        post_json: PostJson,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        reply_time_limit: float = DEFAULT_REPLY_TIME_LIMIT_SECONDS,
+    ) -> None:
+        """``timeout``: the most time without progress; ``reply_time_limit``: the most for a whole reply
+        (never less than ``timeout``). A JSON answer must be complete within ``timeout``."""
         self.api_base = api_base.rstrip("/")
         self._post_json = post_json
         self._timeout = timeout
+        self._reply_time_limit = max(reply_time_limit, timeout)
 
     async def _send(self, path: str, body: dict[str, str], *, session_bound: bool) -> HttpResponse:
         """POST and check the status: a 2xx answer, or the error its status means."""
@@ -225,7 +246,11 @@ class ProxyClient:
         except TimeoutError as exc:  # builtin TimeoutError on 3.11+, kept explicit for clarity
             raise RequestTimeout(f"no answer within {self._timeout:g} s") from exc
         if not 200 <= response.status < 300:
-            raise classify_http_error(response.status, response.body, session_bound=session_bound)
+            if response.stream is not None:
+                response.stream.cancel()  # an error's body is not read as it comes
+            raise classify_http_error(response.status, response.body[:MAX_REPLY_SIZE], session_bound=session_bound)
+        if response.too_large or len(response.body) > MAX_REPLY_SIZE:  # the second: an adapter that read it all
+            raise ReplyTooLarge(f"the reply is larger than {MAX_REPLY_SIZE:,} bytes")
         return response
 
     async def _post(self, path: str, body: dict[str, str], *, session_bound: bool) -> dict[str, Any]:
@@ -272,13 +297,14 @@ class ProxyClient:
         off as the reply. ``on_session`` gets a session the stream names, as
         soon as it does (so it is kept even if the reply then fails).
         """
+        deadline = asyncio.get_running_loop().time() + self._reply_time_limit
         response = await self._send(
             "/api/chat",
             {"session_id": session_id, "config_id": config_id, "input": text},
             session_bound=True,
         )
         if response.stream is not None:
-            return await self._read_stream(response.stream, on_text, on_session)
+            return await self._read_stream(response.stream, on_text, on_session, deadline)
         data = self._json_object(response)
         reply = data.get("ai")
         if not isinstance(reply, str):
@@ -291,21 +317,27 @@ class ProxyClient:
         stream: BodyStream,
         on_text: Callable[[str], None] | None,
         on_session: Callable[[str], None] | None,
+        deadline: float,
     ) -> ChatReply:
-        """Read a streamed reply to its end; the timeout counts from the last piece that came."""
+        """Read a streamed reply to its end, by ``deadline`` (loop time) and with no gap longer than the timeout.
+
+        Progress is a complete event: bytes that never finish one (a trickle,
+        comments) do not hold the reply open.
+        """
         from .stream import ReplyStream, SessionNamed  # here: app.stream builds on this module's ChatReply
 
         reply = ReplyStream()
         loop = asyncio.get_running_loop()
-        last_piece = loop.time()
+        last_progress = loop.time()
 
         def feed(piece: str) -> None:
-            nonlocal last_piece
-            last_piece = loop.time()
-            length = len(reply.text)
+            nonlocal last_progress
+            length, events = len(reply.text), reply.events
             try:
                 updates = reply.feed(piece)
             finally:  # text that came before a broken part still reaches the page
+                if reply.events != events:
+                    last_progress = loop.time()
                 if on_text is not None and len(reply.text) != length:
                     on_text(reply.text)
             if on_session is not None:
@@ -319,9 +351,12 @@ class ProxyClient:
             stream.listen(feed)
             while not stream.ended.done():
                 try:
-                    await asyncio.wait_for(asyncio.shield(stream.ended), self._timeout - (loop.time() - last_piece))
+                    wait = min(last_progress + self._timeout, deadline) - loop.time()
+                    await asyncio.wait_for(asyncio.shield(stream.ended), max(wait, 0))
                 except TimeoutError:
-                    if loop.time() - last_piece >= self._timeout:
+                    if loop.time() >= deadline:
+                        raise RequestTimeout(f"the reply took more than {self._reply_time_limit:g} s") from None
+                    if loop.time() - last_progress >= self._timeout:
                         raise RequestTimeout(f"no part of the reply within {self._timeout:g} s") from None
             try:
                 await stream.ended  # raises what ended the body early, if anything did

@@ -14,8 +14,8 @@ import js
 from pyodide.ffi import JsException, create_once_callable, create_proxy, jsnull
 from pyscript import window
 
-from .api import BodyStream, HttpResponse
-from .errors import NetworkError
+from .api import MAX_REPLY_SIZE, BodyStream, HttpResponse
+from .errors import NetworkError, RedirectRefused
 from .resume import CallbackFuture
 from .storage import Storage
 
@@ -54,6 +54,11 @@ def local_storage() -> Storage | None:
 
 async def post_json(url: str, body: dict[str, str]) -> HttpResponse:
     """POST ``body`` as JSON; raise :class:`NetworkError` when no HTTP answer arrives.
+
+    A redirect is never followed (nothing is sent where it points): it raises
+    :class:`~app.errors.RedirectRefused`. A body over
+    :data:`~app.api.MAX_REPLY_SIZE` bytes is not read past the limit (nor at
+    all when its ``Content-Length`` says so): it comes back ``too_large``.
 
     It accepts a streamed answer too: a 2xx ``text/event-stream`` response
     comes back as soon as its headers are in, with its body as a
@@ -94,6 +99,18 @@ def _settle(request: int, status: int, text: str, error: str | None = None) -> N
         future.settle(HttpResponse(int(status), str(text)))
 
 
+def _refused(request: int, status: int, why: str) -> None:
+    """The answer is not read: ``why`` is ``"redirect"`` (not followed) or ``"too-large"`` (over the limit)."""
+    future = _pending.pop(request, None)
+    _aborts.pop(request, None)
+    if future is None:
+        return
+    if why == "redirect":
+        future.fail(RedirectRefused("the server answered with a redirect, which the page does not follow"))
+    else:
+        future.settle(HttpResponse(int(status), "", too_large=True))
+
+
 def _opened(request: int, status: int) -> None:
     """A streamed answer's headers are in: the awaiting task gets it now, its body as it comes."""
     future = _pending.pop(request, None)
@@ -125,12 +142,16 @@ _request_ids = itertools.count()
 # Posts, then reads the status and body, all in JavaScript: Python is entered once, when both
 # are in, with two strings rather than a response object to convert. (Not a Pyodide future:
 # awaiting a JavaScript promise resumes the task two browser tasks after the promise settles.)
-# A streamed body is decoded here and handed over piece by piece.
+# A streamed body is decoded here and handed over piece by piece; any other body is read whole, but
+# never past `limit` bytes. Redirects are not followed ('manual': the browser sends nothing to where
+# they point and hands over an opaque answer, which is refused).
 _POST_JSON = js.Function.new(
     "settle",
     "opened",
     "chunk",
     "finished",
+    "refused",
+    "limit",
     """const streamed = (response) => response.ok && response.body
       && /^\\s*text\\/event-stream\\s*(;|$)/i.test(response.headers.get('Content-Type') || '');
     const pump = async (request, body) => {
@@ -146,17 +167,42 @@ _POST_JSON = js.Function.new(
         finished(request, String(error));
       }
     };
+    const bounded = async (request, response) => {
+      if (!response.body) return settle(request, response.status, '');
+      if (Number(response.headers.get('Content-Length')) > limit) {  // said before it is sent: not read at all
+        response.body.cancel().catch(() => {});
+        return refused(request, response.status, 'too-large');
+      }
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      const parts = [];
+      for (let size = 0; ;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > limit) {
+          reader.cancel().catch(() => {});
+          return refused(request, response.status, 'too-large');
+        }
+        parts.push(decoder.decode(value, {stream: true}));
+      }
+      parts.push(decoder.decode());
+      settle(request, response.status, parts.join(''));
+    };
     return (url, body, signal, request) => {
       fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json',
-                                            'Accept': 'text/event-stream, application/json'}, body, signal})
+                                            'Accept': 'text/event-stream, application/json'},
+                  body, signal, redirect: 'manual'})
         .then((response) => {
-          if (!streamed(response)) return response.text().then((text) => settle(request, response.status, text));
+          if (response.type === 'opaqueredirect') return refused(request, 0, 'redirect');
+          if (!streamed(response)) return bounded(request, response);
           opened(request, response.status);
           return pump(request, response.body);
         })
         .catch((error) => settle(request, 0, '', String(error)));
     };""",
-)(create_proxy(_settle), create_proxy(_opened), create_proxy(_chunk), create_proxy(_finished))
+)(create_proxy(_settle), create_proxy(_opened), create_proxy(_chunk), create_proxy(_finished),
+  create_proxy(_refused), MAX_REPLY_SIZE)
 
 
 _listeners: list[Any] = []

@@ -48,6 +48,14 @@ class BadResponse(ChatError):
     """A 2xx answer that is not the JSON the contract promises."""
 
 
+class RedirectRefused(BadResponse):
+    """The proxy answered with a redirect: not followed, so nothing went to where it pointed."""
+
+
+class ReplyTooLarge(BadResponse):
+    """A reply over :data:`app.api.MAX_REPLY_SIZE`: refused, and not read (or parsed) past the limit."""
+
+
 class InvalidConfigId(ChatError, ValueError):
     """A character config ID that is empty, too long or contains control characters."""
 
@@ -62,6 +70,10 @@ class BadStream(StreamError, BadResponse):
 
 class StreamTooLarge(BadStream):
     """A line, an event, a part's nesting or the whole reply went past the reader's limits."""
+
+
+class StreamReplyTooLarge(StreamTooLarge, ReplyTooLarge):
+    """A streamed reply whose text (the sum of its deltas) went past :data:`app.api.MAX_REPLY_SIZE`."""
 
 
 class StreamCutOff(StreamError):

@@ -56,7 +56,9 @@ def start() -> tuple[asyncio.Task[None], object] | None:
             settings.api_base, query.get("api"), page_origin(), settings.allowed_api_bases
         )
         storage = GuardedStorage(local_storage())
-        client = ProxyClient(api_base, post_json, timeout=settings.request_timeout)
+        client = ProxyClient(
+            api_base, post_json, timeout=settings.request_timeout, reply_time_limit=settings.reply_time_limit
+        )
         controller = ChatController(
             view,
             SessionManager(storage, client.create_session),

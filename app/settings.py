@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .api import DEFAULT_TIMEOUT_SECONDS
+from .api import DEFAULT_REPLY_TIME_LIMIT_SECONDS, DEFAULT_TIMEOUT_SECONDS
 from .errors import InvalidConfigId
 from .sessions import validate_config_id
 
@@ -28,6 +28,7 @@ _NETLOC = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f
 
 DEFAULT_API_BASE = "http://localhost:3000"
 TIMEOUT_RANGE = (1.0, 300.0)
+REPLY_TIME_LIMIT_RANGE = (1.0, 3600.0)
 MAX_NAME_LENGTH = 80
 
 
@@ -46,6 +47,7 @@ class ChatSettings:
     characters: list[Character] = field(default_factory=list)
     allowed_api_bases: list[str] = field(default_factory=list)
     request_timeout: float = DEFAULT_TIMEOUT_SECONDS
+    reply_time_limit: float = DEFAULT_REPLY_TIME_LIMIT_SECONDS  # never below request_timeout (ProxyClient)
     problems: list[str] = field(default_factory=list)
 
 
@@ -142,14 +144,10 @@ def load_settings(raw: Mapping[str, Any] | None) -> ChatSettings:
             settings.problems.append(f"pyscript.toml: ignored allowed_api_bases entry {entry!r}.")
         else:
             settings.allowed_api_bases.append(allowed)
-    timeout = table.get("request_timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
-    low, high = TIMEOUT_RANGE
-    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and low <= timeout <= high:
-        settings.request_timeout = float(timeout)
-    else:
-        settings.problems.append(
-            f"pyscript.toml: chat.request_timeout_seconds must be {low:g}-{high:g}; using {DEFAULT_TIMEOUT_SECONDS:g}."
-        )
+    settings.request_timeout = _seconds(table, "request_timeout_seconds", DEFAULT_TIMEOUT_SECONDS, TIMEOUT_RANGE,
+                                        settings.problems)
+    settings.reply_time_limit = _seconds(table, "reply_time_limit_seconds", DEFAULT_REPLY_TIME_LIMIT_SECONDS,
+                                         REPLY_TIME_LIMIT_RANGE, settings.problems)
     seen: set[str] = set()
     for entry in table.get("characters", []) or []:
         try:
@@ -163,6 +161,18 @@ def load_settings(raw: Mapping[str, Any] | None) -> ChatSettings:
         name = entry.get("name") if isinstance(entry.get("name"), str) else ""
         settings.characters.append(Character(config_id, clean_name(name) or config_id))
     return settings
+
+
+def _seconds(
+    table: Mapping[str, Any], key: str, default: float, bounds: tuple[float, float], problems: list[str]
+) -> float:
+    """The number of seconds under ``key`` when within ``bounds``, else ``default`` (and a problem noted)."""
+    value = table.get(key, default)
+    low, high = bounds
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high:
+        return float(value)
+    problems.append(f"pyscript.toml: chat.{key} must be {low:g}-{high:g}; using {default:g}.")
+    return default
 
 
 def clean_name(name: str) -> str:

@@ -34,16 +34,14 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from . import bounded_json
-from .api import MAX_SERVER_MESSAGE, ChatReply
-from .errors import BadStream, StreamCutOff, StreamFailed, StreamTooLarge
+from .api import MAX_REPLY_SIZE, MAX_SERVER_MESSAGE, ChatReply
+from .errors import BadStream, StreamCutOff, StreamFailed, StreamReplyTooLarge, StreamTooLarge
 from .sessions import is_valid_session_id
 
 MAX_LINE_CHARS = 1 << 20
 """Longest SSE line accepted (characters after decoding), 1 MiB: a text delta is a few bytes."""
 MAX_EVENT_CHARS = 1 << 20
 """Most ``data`` one SSE event may gather over its lines."""
-MAX_REPLY_CHARS = 1 << 20
-"""Most text one reply may grow to, over all its text parts."""
 MAX_TEXT_PARTS = 1000
 """Most distinct text parts one reply may open."""
 MAX_JSON_DEPTH = bounded_json.MAX_DEPTH
@@ -353,8 +351,9 @@ class ReplyStream:
     (<ReplyOutcome.COMPLETE: 'complete'>, 'Hi')
     """
 
-    def __init__(self, *, max_reply_chars: int = MAX_REPLY_CHARS, parser: SseParser | None = None) -> None:
-        self.max_reply_chars = max_reply_chars
+    def __init__(self, *, max_reply_chars: int = MAX_REPLY_SIZE, parser: SseParser | None = None) -> None:
+        self.max_reply_chars = max_reply_chars  # over all its text parts: app.api.MAX_REPLY_SIZE
+        self.events = 0  # complete SSE events read so far, of any kind: the stream's progress
         self.session_id: str | None = None  # from the last valid ``data-session`` part
         self.finished = False  # a ``finish`` part or ``[DONE]`` arrived
         self.done = False  # ``[DONE]`` arrived: nothing after it is read
@@ -415,6 +414,7 @@ class ReplyStream:
             return updates
         try:
             for event in self._parser.iter_feed(chunk):
+                self.events += 1
                 if event.event == "message":
                     self._apply(event.data, updates)
                     if self.done or self.error is not None:
@@ -471,7 +471,7 @@ class ReplyStream:
         if kind == "text-delta":
             part_id, delta = _text_field(part, "id"), _text_field(part, "delta")
             if len(delta) > self.max_reply_chars - self._chars:
-                raise StreamTooLarge(f"the reply is longer than {self.max_reply_chars:,} characters")
+                raise StreamReplyTooLarge(f"the reply is longer than {self.max_reply_chars:,} characters")
             self._open(part_id).append(delta)
             self._chars += len(delta)
             if delta:

@@ -8,6 +8,7 @@ from .errors import (
     ChatError,
     HttpError,
     NetworkError,
+    ReplyTooLarge,
     RequestTimeout,
     ServerError,
     SessionExpired,
@@ -20,6 +21,7 @@ TIMEOUT = "Network error: The server did not answer in time"
 AUTH = "Authentication error: Please refresh the page"
 SERVER = "Server error: Please try again later"
 CUT_OFF = "The reply was cut off before it finished. Please try again."
+TOO_LARGE = "The reply was too large to show"
 
 
 def describe_error(error: BaseException) -> str:
@@ -38,6 +40,8 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, HttpError):
         detail = error.message or "the server gave no reason"
         return f"Request failed ({error.status}): {detail}"
+    if isinstance(error, ReplyTooLarge):
+        return TOO_LARGE
     if isinstance(error, BadResponse):
         return f"Unexpected reply from the server: {error}"
     if isinstance(error, StreamCutOff):

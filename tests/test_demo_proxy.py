@@ -576,3 +576,95 @@ def test_a_raw_stream_fault_is_sent_byte_for_byte(proxy: Client) -> None:
 @pytest.mark.parametrize("spec", [{"cut_after": -1}, {"delay_ms": "soon"}, {"extra_parts": ["x"]}, {"raw": 5}])
 def test_bad_stream_faults_are_refused(proxy: Client, spec: dict[str, Any]) -> None:
     assert proxy.post("/__test__/fault", {"endpoint": "chat", "kind": "stream", **spec}).status == 400
+
+
+# -- a hostile proxy ---------------------------------------------------------------
+
+
+def _raw_chat(proxy: Client, session_id: str, read_for: float = 0.6) -> bytes:
+    """What the proxy sends in ``read_for`` seconds to a chat request (a hostile answer may never end)."""
+    body = json.dumps({"session_id": session_id, "config_id": "CHAR_luna", "input": "hi"}).encode()
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=read_for) as conn:
+        conn.sendall(b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        received = b""
+        deadline = time.monotonic() + read_for
+        while time.monotonic() < deadline:
+            try:
+                piece = conn.recv(65536)
+            except TimeoutError:
+                break
+            if not piece:
+                break
+            received += piece
+        return received
+
+
+def test_a_nested_fault_nests_the_reply_or_the_error_that_deep(proxy: Client) -> None:
+    session_id = proxy.new_session()
+    proxy.fault(endpoint="chat", kind="nested", depth=3)
+    assert proxy.chat(session_id, "hi").raw == b'{"ai":{"ai":{"ai":null}}}'
+    proxy.fault(endpoint="chat", kind="nested", depth=2, status=400)
+    answer = proxy.chat(session_id, "hi")
+    assert (answer.status, answer.raw) == (400, b'{"error":{"error":null}}')
+
+
+def test_a_redirect_fault_points_elsewhere_with_cors_headers(proxy: Client) -> None:
+    proxy.fault(endpoint="sessions", kind="redirect", location="http://127.0.0.1:9/api/sessions")
+    answer = proxy.post("/api/sessions", {"config_id": "CHAR_luna"})
+    assert answer.status == 307 and answer.headers["Location"] == "http://127.0.0.1:9/api/sessions"
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_an_oversized_fault_sends_that_much_with_or_without_its_length(proxy: Client) -> None:
+    session_id = proxy.new_session()
+    proxy.fault(endpoint="chat", kind="oversized", size=3000)
+    answer = proxy.chat(session_id, "hi")
+    assert len(answer.json["ai"]) == 3000 and answer.headers["Content-Length"] == str(len(answer.raw))
+    proxy.fault(endpoint="chat", kind="oversized", size=3000, announce=False)
+    answer = proxy.chat(session_id, "hi")
+    assert answer.headers["Content-Length"] is None and len(json.loads(answer.raw)["ai"]) == 3000
+    proxy.fault(endpoint="chat", kind="oversized", stream=True, deltas=[10, 20])
+    reply = ReplyStream()
+    reply.feed(proxy.chat(session_id, "hi").raw)
+    reply.close()
+    assert reply.outcome is ReplyOutcome.COMPLETE and len(reply.text) == 30
+
+
+def test_a_lying_length_fault_announces_more_than_it_sends_and_holds_on(proxy: Client) -> None:
+    session_id = proxy.new_session()
+    proxy.fault(endpoint="chat", kind="lying_length", length=5000, body='{"ai": "short')
+    received = _raw_chat(proxy, session_id)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert b"Content-Length: 5000" in head and body == b'{"ai": "short'
+
+
+def test_a_stalled_chunks_fault_sends_chunks_and_never_the_last_one(proxy: Client) -> None:
+    session_id = proxy.new_session()
+    proxy.fault(endpoint="chat", kind="stalled_chunks", chunks=['{"ai": ', '"half'])
+    head, _, body = _raw_chat(proxy, session_id).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"Transfer-Encoding: chunked" in head
+    assert body == b'7\r\n{"ai": \r\n5\r\n"half\r\n'  # no "0\r\n\r\n"
+
+
+def test_a_trickle_fault_sends_one_byte_an_interval(proxy: Client) -> None:
+    session_id = proxy.new_session()
+    proxy.fault(endpoint="chat", kind="trickle", interval_ms=100)
+    body = _raw_chat(proxy, session_id, read_for=0.55).partition(b"\r\n\r\n")[2]
+    assert 3 <= len(body) <= 7 and b'{"ai": "The start'.startswith(body)
+
+
+def test_a_bad_session_id_fault_names_junk_in_an_otherwise_normal_answer(proxy: Client) -> None:
+    proxy.fault(endpoint="sessions", kind="bad_session_id", value=None)
+    assert proxy.post("/api/sessions", {"config_id": "CHAR_luna"}).json["session_id"] is None
+    session_id = proxy.new_session()
+    proxy.fault(endpoint="chat", kind="bad_session_id", value="undefined")
+    answer = proxy.chat(session_id, "hi").json
+    assert answer["session_id"] == "undefined" and answer["ai"] == make_reply("CHAR_luna", "hi", 1)
+
+
+@pytest.mark.parametrize("spec", [{"kind": "redirect"}, {"kind": "redirect", "location": "x", "status": 200},
+                                  {"kind": "trickle", "interval_ms": 0}, {"kind": "oversized", "deltas": ["x"]},
+                                  {"kind": "stalled_chunks", "chunks": [1]}, {"kind": "nested", "depth": 0}])
+def test_bad_hostile_faults_are_refused(proxy: Client, spec: dict[str, Any]) -> None:
+    assert proxy.post("/__test__/fault", {"endpoint": "chat", **spec}).status == 400

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +25,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 from serving.browsers import CHROMIUM_ARGS, ChromiumNotFound, find_chromium
+from serving.http import LocalServer, QuietHandler
 
 ROOT = Path(__file__).resolve().parents[2]
 # The page is ready (usable) before its first session exists; most tests want both.
@@ -204,3 +206,43 @@ def open_app(page: Page, server: Server, query: str = "") -> Page:
     page.goto(server.url + query)
     page.wait_for_selector(READY, timeout=60_000)
     return page
+
+
+@dataclass
+class SecondOrigin:
+    """A server on another origin that answers anything (CORS allowed) and records what reached it."""
+
+    url: str
+    seen: list[str]
+
+
+class _Recording(QuietHandler):
+    protocol_version = "HTTP/1.0"
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.seen.append(f"{self.command} {self.path} {self.rfile.read(length)!r}")  # type: ignore[attr-defined]
+        body = json.dumps({"ai": "Answered by the second origin", "session_id": "sess_second_origin"}).encode()
+        self.send_response(200)
+        for name, value in (("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", "POST"),
+                            ("Access-Control-Allow-Headers", "Content-Type"),
+                            ("Access-Control-Allow-Private-Network", "true"), ("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body)))):
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_OPTIONS = _answer
+
+
+@pytest.fixture
+def second_origin() -> Iterator[SecondOrigin]:
+    recorder = LocalServer(("127.0.0.1", 0), _Recording)
+    recorder.seen = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=recorder.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield SecondOrigin(f"http://127.0.0.1:{recorder.server_address[1]}", recorder.seen)  # type: ignore[attr-defined]
+    finally:
+        recorder.shutdown()
+        recorder.server_close()

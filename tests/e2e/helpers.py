@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from serving.runtime import pyodide_stdlib_zip
 
@@ -64,3 +64,14 @@ def serve_pyodides_own_stdlib(page: Page) -> None:
     body = pyodide_stdlib_zip(ROOT / "runtime").read_bytes()
     page.route(re.compile(r".*/runtime/page-stdlib-[^/]*\.zip$"),
                lambda route: route.fulfill(body=body, content_type="application/zip"))
+
+
+def with_timeouts(page: Page, request: float, reply: float | None = None) -> None:
+    """Serve the page's ``pyscript.toml`` with ``request_timeout_seconds`` (and ``reply_time_limit_seconds``) set."""
+    settings = f"request_timeout_seconds = {request}\n" + (f"reply_time_limit_seconds = {reply}\n" if reply else "")
+
+    def shorten(route: Route) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, body=response.text().replace("[chat]\n", f"[chat]\n{settings}", 1))
+
+    page.route(re.compile(r".*/pyscript\.toml$"), shorten)

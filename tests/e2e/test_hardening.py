@@ -7,10 +7,10 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Route, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from .conftest import READY, Server, open_app
-from .helpers import ATLAS, ECHO, LUNA, messages, open_character, send, send_and_wait, stored
+from .helpers import ATLAS, ECHO, LUNA, messages, open_character, send, send_and_wait, stored, with_timeouts
 
 # Each payload comes back from the server as a reply (through Echo or a scripted reply).
 HOSTILE_REPLIES = {
@@ -130,17 +130,8 @@ def test_megabytes_of_junk_in_stored_conversations_do_not_break_the_page(page: P
 # ----- network faults ----------------------------------------------------------------------
 
 
-def _with_timeout(page: Page, seconds: int) -> None:
-    def shorten(route: Route) -> None:
-        response = route.fetch()
-        body = response.text().replace("[chat]\n", f"[chat]\nrequest_timeout_seconds = {seconds}\n", 1)
-        route.fulfill(response=response, body=body)
-
-    page.route(re.compile(r".*/pyscript\.toml$"), shorten)
-
-
 def test_a_request_that_hangs_times_out_with_a_clear_message_and_keeps_the_text(page: Page, server: Server) -> None:
-    _with_timeout(page, 1)
+    with_timeouts(page, 1)
     open_app(page, server)
     server.fault("chat", "delay", delay_ms=2500)
     send(page, "are you there?")

@@ -67,8 +67,8 @@ class FakeProxy:
                        "session_status": "active", "updated_at": 0})
         return ok({"ai": f"reply to {body['input']}", "session_id": body["session_id"]})
 
-    def client(self, timeout: float = 5.0) -> ProxyClient:
-        return ProxyClient("http://proxy.test", self.post_json, timeout=timeout)
+    def client(self, timeout: float = 5.0, reply_time_limit: float = 60.0) -> ProxyClient:
+        return ProxyClient("http://proxy.test", self.post_json, timeout=timeout, reply_time_limit=reply_time_limit)
 
 
 DROPPED = NetworkError("Failed to fetch")

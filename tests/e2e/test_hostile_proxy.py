@@ -1,0 +1,211 @@
+"""A hostile proxy (the demo proxy's hostile fault kinds): every answer ends in a reply or a clear error, fast.
+
+Each test checks the same four things after its fault: the message shown, the
+typed text back in the input (Send usable again), a page that answers a
+``page.evaluate`` within a second, and no answer from any origin but the page's
+and the proxy's. (Playwright reports the target of a redirect that is not
+followed as a request, aborted before it is sent; the redirect tests also
+check, on the second origin itself, that nothing reached it.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import READY, SecondOrigin, Server, open_app
+from .helpers import LUNA, messages, send, stored, with_timeouts
+
+DEPTH = 20_000
+TIMEOUT = "Network error: The server did not answer in time"
+TOO_LARGE = "The reply was too large to show"
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def origins(page: Page) -> Iterator[set[str]]:
+    """The origins of every answer the page gets (its own files and the proxy, nothing else)."""
+    seen: set[str] = set()
+    page.on("response", lambda response: seen.add("/".join(response.url.split("/")[:3])))
+    yield seen
+
+
+def settles(page: Page, server: Server, origins: set[str], text: str, error: str) -> None:
+    """The message failed with ``error``, ``text`` is back in the input, and the page is responsive and contained."""
+    expect(messages(page, "error")).to_have_text([error])
+    expect(page.get_by_test_id("message-input")).to_have_value(text)
+    expect(page.get_by_test_id("send-button")).to_be_enabled()
+    start = time.monotonic()
+    assert page.evaluate("() => document.querySelectorAll('[data-testid=message]').length") >= 2
+    assert time.monotonic() - start < 1, "the page did not answer within a second"
+    assert origins <= {server.url.rstrip("/"), server.api}, origins
+
+
+# ----- deeply nested JSON ----------------------------------------------------------------------
+
+
+def test_a_deeply_nested_reply_is_an_unexpected_reply_and_the_page_goes_on(
+        page: Page, server: Server, origins: set[str]) -> None:
+    open_app(page, server)
+    server.fault("chat", "nested", depth=DEPTH)
+    send(page, "are you there?")
+    settles(page, server, origins, "are you there?", "Unexpected reply from the server: the reply is not valid JSON")
+    page.get_by_test_id("retry-button").click()
+    expect(messages(page, "assistant")).to_have_count(1)
+
+
+def test_a_deeply_nested_error_body_still_shows_the_statuss_error(
+        page: Page, server: Server, origins: set[str]) -> None:
+    open_app(page, server)
+    server.fault("chat", "nested", depth=DEPTH, status=400)
+    send(page, "hello")
+    settles(page, server, origins, "hello", "Request failed (400): the server gave no reason")
+
+
+def test_deeply_nested_junk_in_the_pages_own_keys_does_not_stop_it_starting(page: Page, server: Server) -> None:
+    open_app(page, server)
+    page.evaluate(
+        """([depth, id]) => {
+            const junk = '['.repeat(depth) + ']'.repeat(depth);
+            for (const key of ['pychat:characters', `pychat:transcript:${id}`, 'pychat:transcripts']) {
+                localStorage.setItem(key, junk);
+            }
+        }""",
+        [DEPTH, LUNA],
+    )
+    page.reload()
+    page.wait_for_selector(READY)
+    expect(messages(page)).to_have_count(0)
+    send(page, "still works")
+    expect(messages(page, "assistant")).to_have_count(1)
+
+
+# ----- redirects -----------------------------------------------------------------------------------
+
+REDIRECTED = "Unexpected reply from the server: the server answered with a redirect, which the page does not follow"
+
+
+@pytest.mark.parametrize("status", [307, 302])
+def test_a_redirected_chat_request_is_an_error_and_nothing_reaches_the_other_origin(
+        page: Page, server: Server, origins: set[str], second_origin: SecondOrigin, status: int) -> None:
+    open_app(page, server)
+    session_id = stored(page, f"session_{LUNA}")
+    server.fault("chat", "redirect", status=status, location=f"{second_origin.url}/api/chat")
+    send(page, "my secret message")
+    settles(page, server, origins, "my secret message", REDIRECTED)
+    assert second_origin.seen == []
+    assert stored(page, f"session_{LUNA}") == session_id
+    page.get_by_test_id("retry-button").click()
+    expect(messages(page, "assistant")).to_have_count(1)
+    assert second_origin.seen == []
+
+
+def test_a_redirected_session_request_is_an_error_stores_nothing_and_reaches_nothing(
+        page: Page, server: Server, origins: set[str], second_origin: SecondOrigin) -> None:
+    server.fault("sessions", "redirect", location=f"{second_origin.url}/api/sessions", times=2)
+    open_app(page, server)
+    expect(messages(page, "error")).to_have_text([REDIRECTED])  # setting up the first session
+    send(page, "hello")
+    settles(page, server, origins, "hello", REDIRECTED)
+    assert stored(page, f"session_{LUNA}") is None
+    assert second_origin.seen == []
+
+
+# ----- huge replies ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"size": 2 * MIB, "announce": True}, {"size": 8 * MIB, "announce": False}],
+    ids=["json-with-content-length", "json-8-mib-unannounced"],
+)
+def test_a_json_reply_over_one_mib_is_too_large_to_show(
+        page: Page, server: Server, origins: set[str], options: dict[str, object]) -> None:
+    open_app(page, server)
+    server.fault("chat", "oversized", **options)
+    send(page, "tell me everything")
+    settles(page, server, origins, "tell me everything", TOO_LARGE)
+    expect(messages(page, "assistant")).to_have_count(0)
+
+
+def test_a_stream_whose_deltas_add_up_to_over_one_mib_is_too_large_to_show(
+        page: Page, server: Server, origins: set[str]) -> None:
+    open_app(page, server)
+    # Each delta fits (the second one's event line too, just under 1 MiB): their sum does not.
+    server.fault("chat", "oversized", stream=True, deltas=[100, MIB - 60])
+    send(page, "tell me everything")
+    settles(page, server, origins, "tell me everything", TOO_LARGE)
+    expect(messages(page, "assistant")).to_have_text([("Lorem ipsum dolor sit amet. " * 4)[:100]])
+    expect(page.locator('li[data-incomplete="true"]')).to_have_count(1)  # what fitted, marked incomplete
+
+
+# ----- bodies that lie ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("kind", ["lying_length", "stalled_chunks"])
+def test_a_body_that_stops_short_times_out(
+        page: Page, server: Server, origins: set[str], kind: str, stream: bool) -> None:
+    with_timeouts(page, 1)
+    open_app(page, server)
+    server.fault("chat", kind, stream=stream)
+    started = time.monotonic()
+    send(page, "are you there?")
+    settles(page, server, origins, "are you there?", TIMEOUT)
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_a_body_trickling_bytes_faster_than_the_timeout_still_times_out(
+        page: Page, server: Server, origins: set[str], stream: bool) -> None:
+    with_timeouts(page, 1)  # a byte every 100 ms: never a complete JSON body, never a complete event in 1 s
+    open_app(page, server)
+    server.fault("chat", "trickle", interval_ms=100, stream=stream)
+    started = time.monotonic()
+    send(page, "are you there?")
+    settles(page, server, origins, "are you there?", TIMEOUT)
+    assert time.monotonic() - started < 5
+
+
+def test_a_stream_that_keeps_growing_forever_stops_at_the_reply_time_limit(
+        page: Page, server: Server, origins: set[str]) -> None:
+    with_timeouts(page, 1, reply=3)
+    open_app(page, server)
+    server.fault("chat", "trickle", interval_ms=100, stream=True,
+                 chunk='data: {"type":"text-delta","id":"t","delta":"."}\n\n')
+    started = time.monotonic()
+    send(page, "are you there?")
+    expect(page.locator('li[aria-busy="true"]')).to_have_count(1)  # it did stream
+    settles(page, server, origins, "are you there?", TIMEOUT)
+    assert 3 <= time.monotonic() - started < 7
+    expect(page.locator('li[data-incomplete="true"]')).to_have_count(1)
+
+
+# ----- invalid session IDs -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["undefined", "s" * 513, None], ids=["undefined", "513-chars", "null"])
+def test_a_rejected_session_id_leaves_the_message_in_the_input_and_send_usable(
+        page: Page, server: Server, origins: set[str], value: object) -> None:
+    server.fault("sessions", "bad_session_id", value=value, times=2)
+    open_app(page, server)
+    no_id = "Unexpected reply from the server: the server did not return a session ID"
+    expect(messages(page, "error")).to_have_text([no_id])  # setting up the first session
+    send(page, "hello")
+    settles(page, server, origins, "hello", no_id)
+    assert stored(page, f"session_{LUNA}") is None
+    page.get_by_test_id("retry-button").click()
+    expect(messages(page, "assistant")).to_have_count(1)
+
+
+def test_an_invalid_session_id_named_by_a_reply_is_ignored(page: Page, server: Server) -> None:
+    open_app(page, server)
+    session_id = stored(page, f"session_{LUNA}")
+    server.fault("chat", "bad_session_id", value="undefined")
+    send(page, "hello")
+    expect(messages(page, "assistant")).to_have_count(1)
+    expect(page.get_by_test_id("send-button")).to_be_enabled()
+    assert stored(page, f"session_{LUNA}") == session_id
