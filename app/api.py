@@ -302,11 +302,11 @@ class ProxyClient:
         def feed(piece: str) -> None:
             nonlocal last_piece
             last_piece = loop.time()
-            length = len(reply.text)
+            length = reply.text_length  # not len(reply.text): that would join the reply at every piece
             try:
                 updates = reply.feed(piece)
             finally:  # text that came before a broken part still reaches the page
-                if on_text is not None and len(reply.text) != length:
+                if on_text is not None and reply.text_length != length:
                     on_text(reply.text)
             if on_session is not None:
                 for update in updates:
