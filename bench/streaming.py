@@ -79,10 +79,16 @@ STREAM_PROBE = """(() => {
     const f = s.frames[s.frames.length - 1];
     return !!f && f[2] > before && f[3] >= length;
   };
+  // A long frame's share of rendering and its three longest scripts: what made it long.
+  const explain = (e) => e.entryType !== 'long-animation-frame' ? null : {
+    render_ms: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
+    scripts: [...e.scripts].sort((x, y) => y.duration - x.duration).slice(0, 3)
+      .map((x) => [x.invoker || x.name, x.duration]),
+  };
   for (const [type, into] of [['long-animation-frame', 'loaf'], ['longtask', 'longtasks']]) {
     try {
       new PerformanceObserver((list) => {
-        if (s.on) for (const e of list.getEntries()) s[into].push(e.duration);
+        if (s.on) for (const e of list.getEntries()) s[into].push([e.duration, explain(e)]);
       }).observe({type});
     } catch (e) { /* not supported: that list stays empty */ }
   }
@@ -102,8 +108,8 @@ class StreamRun:
     latencies: list[float] = field(default_factory=list)
     unpainted: int = 0  # deltas no recorded frame showed (should stay 0)
     frame_gaps: list[float] = field(default_factory=list)
-    long_frames: list[float] = field(default_factory=list)  # long-animation-frame durations
-    long_tasks: list[float] = field(default_factory=list)
+    long_frames: list[list[Any]] = field(default_factory=list)  # long-animation-frame [duration, what]
+    long_tasks: list[list[Any]] = field(default_factory=list)  # longtask [duration, None]
 
     def add(self, other: StreamRun) -> None:
         self.latencies += other.latencies
@@ -114,6 +120,7 @@ class StreamRun:
 
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.latencies)
+        worst = max(self.long_frames, key=lambda entry: entry[0], default=None)
         return {
             "deltas": len(ordered),
             "unpainted_deltas": self.unpainted,
@@ -123,8 +130,9 @@ class StreamRun:
             "longest_frame_gap_ms": max(self.frame_gaps, default=None),
             "frames": len(self.frame_gaps) + 1 if self.frame_gaps else 0,
             "long_animation_frames": len(self.long_frames),
-            "longest_animation_frame_ms": max(self.long_frames, default=None),
-            "longest_task_ms": max(self.long_tasks, default=None),
+            "longest_animation_frame_ms": worst[0] if worst else None,
+            "longest_animation_frame": worst[1] if worst else None,
+            "longest_task_ms": max((entry[0] for entry in self.long_tasks), default=None),
         }
 
 
