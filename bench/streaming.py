@@ -21,7 +21,10 @@ streams:
 marked pieces has an arrival time (its piece's mark) and a length the reply
 reaches with it; it is painted by the first frame whose reply is at least
 that long. Long frames are the gaps between animation frames, plus any
-``long-animation-frame`` and ``longtask`` entries (50 ms and more).
+``long-animation-frame`` and ``longtask`` entries (50 ms and more). A frame's
+work is the time from its first animation frame callback (the probe's, which
+was asked for first) to the task after its paint: the page's redraw, style,
+layout and paint.
 """
 
 from __future__ import annotations
@@ -48,13 +51,14 @@ STREAM_PROBE = """(() => {
     if (!s.on) return;
     const replies = document.querySelectorAll(sel);
     const last = replies[replies.length - 1];
-    seen = [performance.now(), replies.length, last ? last.textContent.length : 0];
+    seen = [performance.now(), replies.length, last ? last.textContent.length : 0, s.tickAt];
     channel.port1.postMessage(0);
   });
   const tick = (now) => {
     if (!s.on) return;
     if (lastTick) s.gaps.push(now - lastTick);
     lastTick = now;
+    s.tickAt = performance.now();
     flip = !flip;
     box.style.width = flip ? '2px' : '1px';
     requestAnimationFrame(tick);
@@ -107,6 +111,7 @@ class StreamRun:
 
     latencies: list[float] = field(default_factory=list)
     unpainted: int = 0  # deltas no recorded frame showed (should stay 0)
+    frame_work: list[float] = field(default_factory=list)  # each frame, from its rAF callbacks to after paint
     frame_gaps: list[float] = field(default_factory=list)
     long_frames: list[list[Any]] = field(default_factory=list)  # long-animation-frame [duration, what]
     long_tasks: list[list[Any]] = field(default_factory=list)  # longtask [duration, None]
@@ -114,12 +119,13 @@ class StreamRun:
     def add(self, other: StreamRun) -> None:
         self.latencies += other.latencies
         self.unpainted += other.unpainted
+        self.frame_work += other.frame_work
         self.frame_gaps += other.frame_gaps
         self.long_frames += other.long_frames
         self.long_tasks += other.long_tasks
 
     def summary(self) -> dict[str, Any]:
-        ordered = sorted(self.latencies)
+        ordered, work = sorted(self.latencies), sorted(self.frame_work)
         worst = max(self.long_frames, key=lambda entry: entry[0], default=None)
         return {
             "deltas": len(ordered),
@@ -127,6 +133,9 @@ class StreamRun:
             "paint_p50_ms": statistics.median(ordered) if ordered else None,
             "paint_p95_ms": percentile(ordered, 0.95),
             "paint_max_ms": ordered[-1] if ordered else None,
+            "frame_work_p50_ms": statistics.median(work) if work else None,
+            "frame_work_p95_ms": percentile(work, 0.95),
+            "frame_work_max_ms": work[-1] if work else None,
             "longest_frame_gap_ms": max(self.frame_gaps, default=None),
             "frames": len(self.frame_gaps) + 1 if self.frame_gaps else 0,
             "long_animation_frames": len(self.long_frames),
@@ -175,15 +184,15 @@ def delta_latencies(marks: list[tuple[float, str]], frames: list[list[float]], r
     """Pair each delta's arrival with the first frame that painted it (see the module's docstring).
 
     ``frames`` are ``[after paint, after layout, reply elements, last reply's
-    length]``; only frames showing more than ``replies_before`` reply elements
-    show this reply.
+    length, the frame's first animation frame callback]``; only frames showing
+    more than ``replies_before`` reply elements show this reply.
 
     >>> run = delta_latencies([(10.0, 'data: {"type":"text-delta","id":"t","delta":"ab"}\\n\\n')],
-    ...                       [[9.0, 8.5, 1, 5], [14.0, 13.0, 2, 1], [30.0, 29.0, 2, 2]], 1)
-    >>> run.latencies, run.unpainted
-    ([20.0], 0)
+    ...                       [[9.0, 8.5, 1, 5, 8.0], [14.0, 13.0, 2, 1, 12.0], [30.0, 29.0, 2, 2, 28.0]], 1)
+    >>> run.latencies, run.unpainted, run.frame_work
+    ([20.0], 0, [1.0, 2.0, 2.0])
     """
-    run = StreamRun()
+    run = StreamRun(frame_work=[f[0] - f[4] for f in frames if f[4] is not None])
     shown = [(f[0], f[3]) for f in frames if f[2] > replies_before]
     j = 0
     for arrived, length in text_deltas(marks):
