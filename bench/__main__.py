@@ -458,6 +458,8 @@ def table(r: dict[str, Any]) -> str:
          get(c, "streaming", "long", "frame_work_p50_ms")),
         ("long reply, frame work p95 (ms)", get(a, "streaming", "long", "frame_work_p95_ms"), None,
          get(c, "streaming", "long", "frame_work_p95_ms")),
+        ("long reply, frame work p50, last quarter (ms)", get(a, "streaming", "long", "frame_work_end_p50_ms"), None,
+         get(c, "streaming", "long", "frame_work_end_p50_ms")),
         ("long reply, longest frame (ms, rAF gap)", get(a, "streaming", "long", "longest_frame_gap_ms"), None,
          get(c, "streaming", "long", "longest_frame_gap_ms")),
         ("long reply, frames of 50 ms or more (LoAF)", get(a, "streaming", "long", "long_animation_frames"), None,

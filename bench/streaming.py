@@ -112,6 +112,7 @@ class StreamRun:
     latencies: list[float] = field(default_factory=list)
     unpainted: int = 0  # deltas no recorded frame showed (should stay 0)
     frame_work: list[float] = field(default_factory=list)  # each frame, from its rAF callbacks to after paint
+    frame_work_end: list[float] = field(default_factory=list)  # the frames showing the last quarter of the text
     frame_gaps: list[float] = field(default_factory=list)
     long_frames: list[list[Any]] = field(default_factory=list)  # long-animation-frame [duration, what]
     long_tasks: list[list[Any]] = field(default_factory=list)  # longtask [duration, None]
@@ -120,6 +121,7 @@ class StreamRun:
         self.latencies += other.latencies
         self.unpainted += other.unpainted
         self.frame_work += other.frame_work
+        self.frame_work_end += other.frame_work_end
         self.frame_gaps += other.frame_gaps
         self.long_frames += other.long_frames
         self.long_tasks += other.long_tasks
@@ -136,6 +138,7 @@ class StreamRun:
             "frame_work_p50_ms": statistics.median(work) if work else None,
             "frame_work_p95_ms": percentile(work, 0.95),
             "frame_work_max_ms": work[-1] if work else None,
+            "frame_work_end_p50_ms": statistics.median(self.frame_work_end) if self.frame_work_end else None,
             "longest_frame_gap_ms": max(self.frame_gaps, default=None),
             "frames": len(self.frame_gaps) + 1 if self.frame_gaps else 0,
             "long_animation_frames": len(self.long_frames),
@@ -189,10 +192,13 @@ def delta_latencies(marks: list[tuple[float, str]], frames: list[list[float]], r
 
     >>> run = delta_latencies([(10.0, 'data: {"type":"text-delta","id":"t","delta":"ab"}\\n\\n')],
     ...                       [[9.0, 8.5, 1, 5, 8.0], [14.0, 13.0, 2, 1, 12.0], [30.0, 29.0, 2, 2, 28.0]], 1)
-    >>> run.latencies, run.unpainted, run.frame_work
-    ([20.0], 0, [1.0, 2.0, 2.0])
+    >>> run.latencies, run.unpainted, run.frame_work, run.frame_work_end
+    ([20.0], 0, [1.0, 2.0, 2.0], [2.0])
     """
     run = StreamRun(frame_work=[f[0] - f[4] for f in frames if f[4] is not None])
+    final = max((f[3] for f in frames if f[2] > replies_before), default=0)
+    run.frame_work_end = [f[0] - f[4] for f in frames if f[4] is not None and f[2] > replies_before
+                          and f[3] > 0.75 * final]
     shown = [(f[0], f[3]) for f in frames if f[2] > replies_before]
     j = 0
     for arrived, length in text_deltas(marks):
