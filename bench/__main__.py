@@ -430,15 +430,20 @@ def table(r: dict[str, Any]) -> str:
         value: Any = page
         for key in keys:
             value = value.get(key) if isinstance(value, dict) else None
-        return None if value is None else value if scale == 1.0 else value * scale
+        return None if value is None else float(value) * scale
+
+    def count(page: dict[str, Any], *keys: str) -> int | None:
+        value = get(page, *keys)
+        return None if value is None else int(value)
 
     paced, long = r.get("streaming", {}).get("paced", {}), r.get("streaming", {}).get("long", {})
     pace = f"{paced.get('words', 0):,} words, {paced.get('delay_ms', 0)} ms apart, x{paced.get('replies', 0)}"
     long_pace = f"{long.get('words', 0):,} words, {long.get('delay_ms', 0)} ms apart"
-    rows = [
-        ("first visit, ready (ms)", *(get(p, "first_visit_ms") for p in (a, b, c))),
-        ("reload, ready (median ms)", *(get(p, "reload_ms") for p in (a, b, c))),
-        ("first visit, transferred (MB)", *(get(p, "first_visit_bytes", scale=1e-6) for p in (a, b, c))),
+    rows: list[tuple[str, float | None, float | None, float | None]] = [
+        ("first visit, ready (ms)", get(a, "first_visit_ms"), get(b, "first_visit_ms"), get(c, "first_visit_ms")),
+        ("reload, ready (median ms)", get(a, "reload_ms"), get(b, "reload_ms"), get(c, "reload_ms")),
+        ("first visit, transferred (MB)", get(a, "first_visit_bytes", scale=1e-6),
+         get(b, "first_visit_bytes", scale=1e-6), get(c, "first_visit_bytes", scale=1e-6)),
         ("send p50 (ms)", get(a, "send_p50_ms"), None, get(c, "send_p50_ms")),
         ("send p95 (ms)", get(a, "send_p95_ms"), None, get(c, "send_p95_ms")),
         ("reload, nothing stored (2nd round, ms)", get(a, "reload_stored_nothing_ms"), None, None),
@@ -448,8 +453,8 @@ def table(r: dict[str, Any]) -> str:
          get(c, "streaming", "paced", "paint_p50_ms")),
         ("stream, delta to paint p95 (ms)", get(a, "streaming", "paced", "paint_p95_ms"), None,
          get(c, "streaming", "paced", "paint_p95_ms")),
-        ("stream, deltas measured", get(a, "streaming", "paced", "deltas"), None,
-         get(c, "streaming", "paced", "deltas")),
+        ("stream, deltas measured", count(a, "streaming", "paced", "deltas"), None,
+         count(c, "streaming", "paced", "deltas")),
         (f"long reply, delta to paint p50 (ms; {long_pace})", get(a, "streaming", "long", "paint_p50_ms"), None,
          get(c, "streaming", "long", "paint_p50_ms")),
         ("long reply, delta to paint p95 (ms)", get(a, "streaming", "long", "paint_p95_ms"), None,
@@ -462,16 +467,19 @@ def table(r: dict[str, Any]) -> str:
          get(c, "streaming", "long", "frame_work_end_p50_ms")),
         ("long reply, longest frame (ms, rAF gap)", get(a, "streaming", "long", "longest_frame_gap_ms"), None,
          get(c, "streaming", "long", "longest_frame_gap_ms")),
-        ("long reply, frames of 50 ms or more (LoAF)", get(a, "streaming", "long", "long_animation_frames"), None,
-         get(c, "streaming", "long", "long_animation_frames")),
+        ("long reply, frames of 50 ms or more (LoAF)", count(a, "streaming", "long", "long_animation_frames"), None,
+         count(c, "streaming", "long", "long_animation_frames")),
         ("Markdown, 2,000 words, final render (ms)", get(a, "markdown_final_render_ms"), None, None),
     ]
     rows = [row for row in rows if any(v is not None for v in row[1:])]
-    fmt = lambda v: "" if v is None else f"{v:,}" if isinstance(v, int) else f"{v:,.1f}"  # noqa: E731
+
+    def fmt(v: float | None) -> str:
+        return "" if v is None else f"{v:,}" if isinstance(v, int) else f"{v:,.1f}"
+
     width = max(40, *(len(row[0]) for row in rows)) if rows else 40
     lines = [f"Benchmark {r['date']} on {r['machine']}, Chromium {r['chromium']} ({', '.join(r['parts'])})", "",
              f"| {'measure':{width}} | {'(a) this page':>14} | {'(b) stock PyScript':>18} | {'(c) plain JS':>12} |",
-             f"|{'-' * (width + 2)}|{'-' * 16}:|{'-' * 20}:|{'-' * 14}:|"]
+             f"|{'-' * (width + 2)}|{'-' * 15}:|{'-' * 19}:|{'-' * 13}:|"]
     lines += [f"| {n:{width}} | {fmt(x):>14} | {fmt(y):>18} | {fmt(z):>12} |" for n, x, y, z in rows]
     lines.append("")
     if "reload_ms" in a:
@@ -487,6 +495,7 @@ def table(r: dict[str, Any]) -> str:
     if "streaming" in a:
         ours, plain = a["streaming"], c["streaming"]
         lines += [
+            "",
             f"stream p50 a - c = {ours['paced']['paint_p50_ms'] - plain['paced']['paint_p50_ms']:+.1f} ms, "
             f"a/c = {ours['paced']['paint_p50_ms'] / plain['paced']['paint_p50_ms']:.2f}x (target <= +4 ms)",
             f"stream p95 a - c = {ours['paced']['paint_p95_ms'] - plain['paced']['paint_p95_ms']:+.1f} ms",
