@@ -21,7 +21,9 @@ streams:
 marked pieces has an arrival time (its piece's mark) and a length the reply
 reaches with it; it is painted by the first frame whose reply is at least
 that long. Long frames are the gaps between animation frames, plus any
-``long-animation-frame`` and ``longtask`` entries (50 ms and more). A frame's
+``long-animation-frame`` and ``longtask`` entries (50 ms and more; a long
+animation frame whose scripts and rendering add up to less than 50 ms waited
+for the CPU, which a busy machine does to any page). A frame's
 work is the time from its first animation frame callback (the probe's, which
 was asked for first) to the task after its paint: the page's redraw, style,
 layout and paint.
@@ -84,10 +86,16 @@ STREAM_PROBE = """(() => {
     return !!f && f[2] > before && f[3] >= length;
   };
   // A long frame's share of rendering and its three longest scripts: what made it long.
-  const explain = (e) => e.entryType !== 'long-animation-frame' ? null : {
-    render_ms: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
-    scripts: [...e.scripts].sort((x, y) => y.duration - x.duration).slice(0, 3)
-      .map((x) => [x.invoker || x.name, x.duration]),
+  // Its work: scripts plus rendering. A frame much longer than its work waited for the CPU.
+  const explain = (e) => {
+    if (e.entryType !== 'long-animation-frame') return null;
+    const render = e.renderStart ? e.startTime + e.duration - e.renderStart : 0;
+    return {
+      render_ms: render,
+      work_ms: render + e.scripts.reduce((sum, x) => sum + x.duration, 0),
+      scripts: [...e.scripts].sort((x, y) => y.duration - x.duration).slice(0, 3)
+        .map((x) => [x.invoker || x.name, x.duration]),
+    };
   };
   for (const [type, into] of [['long-animation-frame', 'loaf'], ['longtask', 'longtasks']]) {
     try {
@@ -142,6 +150,8 @@ class StreamRun:
             "longest_frame_gap_ms": max(self.frame_gaps, default=None),
             "frames": len(self.frame_gaps) + 1 if self.frame_gaps else 0,
             "long_animation_frames": len(self.long_frames),
+            "long_animation_frames_with_50ms_of_work": sum(1 for _, what in self.long_frames
+                                                           if what and what["work_ms"] >= 50),
             "longest_animation_frame_ms": worst[0] if worst else None,
             "longest_animation_frame": worst[1] if worst else None,
             "longest_task_ms": max((entry[0] for entry in self.long_tasks), default=None),
