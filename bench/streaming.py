@@ -90,11 +90,12 @@ STREAM_PROBE = """(() => {
   const explain = (e) => {
     if (e.entryType !== 'long-animation-frame') return null;
     const render = e.renderStart ? e.startTime + e.duration - e.renderStart : 0;
+    const before = e.scripts.filter((x) => !e.renderStart || x.startTime < e.renderStart);  // rAF ones are in render
     return {
       render_ms: render,
-      work_ms: render + e.scripts.reduce((sum, x) => sum + x.duration, 0),
+      work_ms: render + before.reduce((sum, x) => sum + x.duration, 0),
       scripts: [...e.scripts].sort((x, y) => y.duration - x.duration).slice(0, 3)
-        .map((x) => [x.invoker || x.name, x.duration]),
+        .map((x) => [x.invoker || x.name, x.duration, x.sourceFunctionName || '', x.forcedStyleAndLayoutDuration]),
     };
   };
   for (const [type, into] of [['long-animation-frame', 'loaf'], ['longtask', 'longtasks']]) {
