@@ -84,6 +84,9 @@ MAX_OVERSIZED_BYTES = 64 * 1024 * 1024
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # A streamed reply's options (fault kind "stream"): each a count of deltas, or milliseconds.
 STREAM_COUNTS = ("cut_after", "stall_after", "error_after")
+MAX_STREAM_WORDS = 100_000  # fault option "words": a long reply of that many words, for the benchmark
+LONG_REPLY_WORDS = ("the", "stars", "drift", "over", "a", "quiet", "sea", "and", "Luna", "counts", "them",
+                    "one", "by", "one,")
 DEFAULT_STREAM_DELAY_MS = 35  # between words: fast enough to read along, slow enough to see it stream
 
 MALFORMED_JSON = b'{"ai": "unterminated'
@@ -143,6 +146,16 @@ def greet(name):
 
 ---
 *{sign_off}*"""
+
+
+def long_reply(words: int) -> str:
+    """A reply of exactly ``words`` words (ASCII, deterministic), for timing long streamed replies.
+
+    >>> long_reply(5)
+    'The stars drift over a'
+    """
+    text = " ".join(LONG_REPLY_WORDS[i % len(LONG_REPLY_WORDS)] for i in range(words))
+    return text[:1].upper() + text[1:]
 
 
 def make_reply(config_id: str, text: str, message_number: int) -> str:
@@ -270,6 +283,9 @@ def _check_stream_spec(body: dict[str, Any]) -> None:
         value = body.get(name, 0)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DELAY_MS:
             raise BadRequest(f"{name} must be a whole number from 0 to {MAX_DELAY_MS}")
+    words = body.get("words", 1)
+    if isinstance(words, bool) or not isinstance(words, int) or not 1 <= words <= MAX_STREAM_WORDS:
+        raise BadRequest(f"words must be a whole number from 1 to {MAX_STREAM_WORDS}")
     for name in ("error_text", "raw", "session_id"):
         if name in body and not isinstance(body[name], str):
             raise BadRequest(f"{name} must be a string")
@@ -365,7 +381,7 @@ class ProxyHandler(QuietHandler):
       sent as the 200 JSON body), ``stream`` (the reply streamed whatever the
       client accepts, with the options of :meth:`_stream`: ``delay_ms``,
       ``cut_after``, ``stall_after`` + ``stall_ms``, ``error_after`` +
-      ``error_text``, ``session_id``, ``extra_parts``, ``raw``).
+      ``error_text``, ``session_id``, ``extra_parts``, ``words``, ``raw``).
       A hostile proxy's kinds (each closes the connection when done):
       ``nested`` (+ ``depth``, ``status``: JSON nested that deep, in
       ``ai`` for a 2xx, in ``error`` otherwise), ``redirect`` (+
@@ -570,8 +586,9 @@ class ProxyHandler(QuietHandler):
         drops, after ``stall_after`` it stalls ``stall_ms``, after
         ``error_after`` an ``error`` part (``error_text``) ends it.
         ``session_id`` names a session in a ``data-session`` part (made
-        valid here), ``extra_parts`` come before the text, and ``raw`` is
-        sent instead of everything, byte for byte.
+        valid here), ``extra_parts`` come before the text, ``words`` replaces
+        the reply's text with :func:`long_reply` of that many words, and
+        ``raw`` is sent instead of everything, byte for byte.
         """
         self.send_response(200)
         self._cors_headers()
@@ -593,7 +610,8 @@ class ProxyHandler(QuietHandler):
                 self.wfile.write(str(spec["raw"]).encode("utf-8"))
                 return
             self.wfile.write(b"".join(map(sse_event, opening)))
-            for count, delta in enumerate(stream_deltas(reply["ai"])):
+            text = long_reply(spec["words"]) if "words" in spec else reply["ai"]
+            for count, delta in enumerate(stream_deltas(text)):
                 if count == spec.get("cut_after"):
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return

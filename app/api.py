@@ -332,13 +332,13 @@ class ProxyClient:
 
         def feed(piece: str) -> None:
             nonlocal last_progress
-            length, events = len(reply.text), reply.events
+            length, events = reply.text_length, reply.events  # not len(reply.text): it would join the reply
             try:
                 updates = reply.feed(piece)
             finally:  # text that came before a broken part still reaches the page
                 if reply.events != events:
                     last_progress = loop.time()
-                if on_text is not None and len(reply.text) != length:
+                if on_text is not None and reply.text_length != length:
                     on_text(reply.text)
             if on_session is not None:
                 for update in updates:

@@ -144,7 +144,8 @@ _request_ids = itertools.count()
 # awaiting a JavaScript promise resumes the task two browser tasks after the promise settles.)
 # A streamed body is decoded here and handed over piece by piece; any other body is read whole, but
 # never past `limit` bytes. Redirects are not followed ('manual': the browser sends nothing to where
-# they point and hands over an opaque answer, which is refused).
+# they point and hands over an opaque answer, which is refused). When the benchmark sets
+# globalThis.__chatStreamMarks, each piece's arrival is marked first (`python3 -m bench`).
 _POST_JSON = js.Function.new(
     "settle",
     "opened",
@@ -160,7 +161,9 @@ _POST_JSON = js.Function.new(
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          if (value) chunk(request, value);
+          if (!value) continue;
+          if (globalThis.__chatStreamMarks) performance.mark('chat:stream-chunk', {detail: value});
+          chunk(request, value);
         }
         finished(request);
       } catch (error) {

@@ -362,9 +362,10 @@ class ReplyStream:
         self.broken: BadStream | None = None  # what feed() raised, once the stream broke its protocol
         self.closed = False
         self._parser = parser if parser is not None else SseParser()
-        self._parts: dict[str, list[str]] = {}
-        self._chars = 0
-        self._text: str | None = ""
+        self._parts: dict[str, list[str]] = {}  # each text part's non-empty deltas, joined when read
+        self._chars = 0  # the deltas' characters, over all parts
+        self._length = 0  # len(self.text), kept as deltas come: no join to learn it
+        self._text: str | None = ""  # the text as last read, or None once a delta came since
 
     @property
     def text(self) -> str:
@@ -385,6 +386,22 @@ class ReplyStream:
                     joined.append(pieces[0])
             self._text = PART_SEPARATOR.join(joined)
         return self._text
+
+    @property
+    def text_length(self) -> int:
+        """``len(self.text)``, without building the text: a reader can see the reply grew for free.
+
+        Reading :attr:`text` joins what came since the last read, so a reader
+        that reads it after every piece copies the reply again each time
+        (quadratic over a long reply); this costs nothing.
+
+        >>> reply = ReplyStream()
+        >>> _ = reply.feed('data: {"type":"text-delta","id":"a","delta":"One."}\\n\\n'
+        ...                'data: {"type":"text-delta","id":"b","delta":"Two."}\\n\\n')
+        >>> reply.text_length == len(reply.text) == 10
+        True
+        """
+        return self._length
 
     @property
     def outcome(self) -> ReplyOutcome:
@@ -472,9 +489,13 @@ class ReplyStream:
             part_id, delta = _text_field(part, "id"), _text_field(part, "delta")
             if len(delta) > self.max_reply_chars - self._chars:
                 raise StreamReplyTooLarge(f"the reply is longer than {self.max_reply_chars:,} characters")
-            self._open(part_id).append(delta)
-            self._chars += len(delta)
+            pieces = self._open(part_id)
             if delta:
+                if not pieces and self._length:  # a part's first text: a separator before it
+                    self._length += len(PART_SEPARATOR)
+                pieces.append(delta)
+                self._chars += len(delta)
+                self._length += len(delta)
                 self._text = None
                 updates.append(TextAppended(part_id, delta))
         elif kind == "text-start":

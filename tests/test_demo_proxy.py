@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from app.stream import ReplyOutcome, ReplyStream
-from demo_proxy import MAX_BODY_BYTES, ProxyHandler, make_proxy_server, make_reply, stream_deltas
+from demo_proxy import MAX_BODY_BYTES, ProxyHandler, long_reply, make_proxy_server, make_reply, stream_deltas
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -668,3 +668,17 @@ def test_a_bad_session_id_fault_names_junk_in_an_otherwise_normal_answer(proxy: 
                                   {"kind": "stalled_chunks", "chunks": [1]}, {"kind": "nested", "depth": 0}])
 def test_bad_hostile_faults_are_refused(proxy: Client, spec: dict[str, Any]) -> None:
     assert proxy.post("/__test__/fault", {"endpoint": "chat", **spec}).status == 400
+
+
+def test_a_stream_fault_can_ask_for_a_long_reply_of_so_many_words(proxy: Client) -> None:
+    session_id = proxy.new_session()
+    proxy.fault(endpoint="chat", kind="stream", words=4000)
+    reply = read_stream(streamed_chat(proxy, session_id, "hi"))
+    assert reply.outcome is ReplyOutcome.COMPLETE and len(reply.text.split()) == 4000
+    assert reply.text == long_reply(4000)
+
+
+@pytest.mark.parametrize("words", [0, -1, 100_001, 2.5, True, "9"])
+def test_a_stream_fault_refuses_a_reply_length_that_is_not_a_sensible_count(proxy: Client, words: Any) -> None:
+    response = proxy.post("/__test__/fault", {"endpoint": "chat", "kind": "stream", "words": words})
+    assert response.status == 400 and "words" in response.json["error"]

@@ -325,6 +325,14 @@ def test_text_parts_are_joined_by_a_blank_line_in_order_of_first_appearance() ->
     assert reply.text == "First. More.\n\nSecond."
 
 
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.text(max_size=4)), max_size=30))
+def test_text_length_is_the_length_of_the_text_after_every_delta(deltas: list[tuple[str, str]]) -> None:
+    reply = ReplyStream()
+    for part_id, text in deltas:
+        reply.feed(sse(delta(part_id, text)))
+        assert reply.text_length == len(reply.text)
+
+
 def test_an_empty_text_part_adds_no_separator() -> None:
     reply = read(sse({"type": "text-start", "id": "a"}, {"type": "text-end", "id": "a"}, delta("b", "Only")))
     assert reply.text == "Only"

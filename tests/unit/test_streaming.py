@@ -8,6 +8,7 @@ import pytest
 
 from app.errors import BadResponse, BadStream, NetworkError, RequestTimeout, StreamCutOff, StreamFailed
 from app.sending import STOPPED
+from app.stream import ReplyStream
 from app.transcript import TranscriptStore
 from app.wording import CUT_OFF, TIMEOUT
 
@@ -24,6 +25,31 @@ async def test_a_streamed_reply_is_read_to_its_text_and_the_session_it_names() -
     reply = await proxy.client().chat("s", "A", "hi", on_text=seen.append)
     assert (reply.text, reply.session_id) == ("Hello", "sess-new")
     assert seen == ["Hel", "Hello"]
+
+
+def count_text_reads(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """Each read of a ReplyStream's text (each may join the whole reply) appends to the list returned."""
+    reads: list[None] = []
+    text = ReplyStream.text
+    monkeypatch.setattr(ReplyStream, "text", property(lambda self: reads.append(None) or text.fget(self)))
+    return reads
+
+
+async def test_a_long_stream_read_without_on_text_builds_its_text_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = count_text_reads(monkeypatch)
+    proxy = FakeProxy()
+    proxy.script("/api/chat", Streamed(*map(sse, reply_parts(*["word "] * 500))))
+    assert (await proxy.client().chat("s", "A", "hi")).text == "word " * 500
+    assert len(reads) == 1  # for the result: never per piece, which is quadratic over a long reply
+
+
+async def test_a_long_stream_builds_its_text_once_per_piece_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = count_text_reads(monkeypatch)
+    proxy = FakeProxy()
+    proxy.script("/api/chat", Streamed(*map(sse, reply_parts(*["word "] * 500))))
+    seen: list[str] = []
+    await proxy.client().chat("s", "A", "hi", on_text=seen.append)
+    assert len(seen) == 500 and len(reads) == len(seen) + 1  # + 1: the result
 
 
 async def test_pieces_split_anywhere_read_the_same() -> None:
