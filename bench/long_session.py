@@ -25,30 +25,12 @@ from playwright.sync_api import Browser, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.probes import SEND_PROBE  # noqa: E402
 from serving.browsers import CHROMIUM_ARGS, find_chromium  # noqa: E402
 
 TARGET_RATIO = 1.1  # issue 19: the last hundred sends at most 1.1x the first hundred (p50)
 PAUSE_MS = 60  # between filling the input and Enter, as a person would pause
 WINDOW = 100
-
-# Time from the Enter keydown to the reply's element appearing (as bench/__main__.py's SEND_PROBE).
-PROBE = """(() => {
-  window.__sends = [];
-  document.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey) window.__t0 = performance.now();
-  }, true);
-  new MutationObserver((records) => {
-    for (const r of records) for (const n of r.addedNodes) {
-      const sel = '[data-role=assistant]';
-      const reply = n.nodeType === 1 && (n.matches(sel) || n.querySelector(sel));
-      if (reply && window.__t0) {
-        window.__sends.push(performance.now() - window.__t0);
-        window.__t0 = 0;
-      }
-    }
-  }).observe(document, {childList: true, subtree: true});
-})();"""
-
 
 def heap_bytes(cdp: Any) -> int:
     cdp.send("HeapProfiler.collectGarbage")
@@ -59,7 +41,7 @@ def long_session(browser: Browser, url: str, count: int) -> dict[str, Any]:
     """Send ``count`` messages in one page; the first and last hundred sends' p50, their ratio, the DOM and heap."""
     context = browser.new_context()
     try:
-        context.add_init_script(PROBE)
+        context.add_init_script(SEND_PROBE)
         page = context.new_page()
         page.goto(url)
         page.wait_for_selector("html[data-app-state=ready]", timeout=120_000)
