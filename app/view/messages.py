@@ -182,6 +182,8 @@ class MessageList:
         item = _FILL_MESSAGE(self._template, message.role, f"{who}: ", message.text, f"Copy {who}'s message")
         if message.incomplete:
             item.dataset.incomplete = "true"  # what arrived of a reply stopped or cut off (styled as such)
+        if message.greeting:
+            item.children[1].dataset.greeting = "true"  # the character's opening line, never sent
         if message.retry is not None:
             retry = el("button", cls="retry", type="button", text="Retry", data_testid="retry-button")
             retry.dataset.index = str(index)
