@@ -15,8 +15,14 @@ LUNA, ATLAS, ECHO = "CHAR_luna", "CHAR_atlas", "CHAR_echo"
 
 
 def messages(page: Page, role: str | None = None) -> Locator:
-    selector = '[data-testid="message"]' + (f'[data-role="{role}"]' if role else "")
+    """The conversation's messages (of ``role``), without the character's greeting: what was said."""
+    selector = '[data-testid="message"]:not([data-greeting])' + (f'[data-role="{role}"]' if role else "")
     return page.locator(selector)
+
+
+def greetings(page: Page) -> Locator:
+    """The character's greeting at the top of the conversation (Luna and Atlas have one; Echo has none)."""
+    return page.locator('[data-testid="message"][data-greeting="true"]')
 
 
 def send(page: Page, text: str) -> None:

@@ -205,11 +205,11 @@ def test_a_session_replaced_in_another_tab_is_adopted_before_the_next_send(
 def test_a_new_conversation_in_another_tab_is_followed(two_tabs: tuple[Page, Page], server: Server) -> None:
     first, second = two_tabs
     send_and_wait(first, "before")
-    expect(second.get_by_test_id("message")).to_have_count(2)  # the conversation follows, too
+    expect(messages(second)).to_have_count(2)  # the conversation follows, too
     second.get_by_test_id("new-conversation").click()
     second.get_by_test_id("confirm-button").click()
     expect(first.get_by_test_id("session-id")).to_have_text("")
-    expect(first.get_by_test_id("message")).to_have_count(0)
+    expect(messages(first)).to_have_count(0)
     assert "message 1 in this session" in send_and_wait(first, "after")
     assert stored(second, f"session_{LUNA}") == stored(first, f"session_{LUNA}")
 
