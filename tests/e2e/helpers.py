@@ -25,6 +25,12 @@ def greetings(page: Page) -> Locator:
     return page.locator('[data-testid="message"][data-greeting="true"]')
 
 
+def foreign_images(page: Page) -> list[str]:
+    """The sources of images on the page other than the configured characters' avatars (none should be)."""
+    sources = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.getAttribute('src') || '')")
+    return [src for src in sources if not src.startswith("static/avatars/")]
+
+
 def send(page: Page, text: str) -> None:
     """Type ``text`` and press Enter, like a person."""
     page.get_by_test_id("message-input").fill(text)
