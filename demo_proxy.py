@@ -98,25 +98,55 @@ CHARACTERS: dict[str, Character] = {
     "CHAR_luna": Character(
         "Luna",
         "a gentle stargazer",
-        ("The stars agree.", "The moon is listening.", "Orion sends his regards."),
+        ("*The stars agree.*", "*The moon is listening.*", "*Orion sends his regards.*"),
     ),
     "CHAR_atlas": Character(
         "Atlas",
         "a terse cartographer",
-        ("Noted on the map.", "Charted.", "Bearing logged."),
+        ("**Noted on the map.**", "**Charted.**", "**Bearing logged.**"),
     ),
     "CHAR_echo": Character("Echo", "repeats every message verbatim"),
 }
 GENERIC_SIGN_OFFS = ("Thanks for chatting.", "Tell me more.", "Nice to hear from you.")
 
 
+# What a character answers to a message that mentions Markdown: what the page can format.
+MARKDOWN_SAMPLE = """\
+*{name} smiles.* Here is what I can write, **{where}**:
+
+## A little of everything
+
+1. *emphasis*, **strong** and ~~struck~~ text, `inline code`
+2. a [link](https://commonmark.org/help/) that opens in a new tab
+3. a list inside a list:
+   - stars
+   - maps
+
+> A quote, for the wise.
+
+```python
+def greet(name):
+    return f"Hello, {{name}}!"
+```
+
+| Star | Constellation |
+| :--- | ---: |
+| Betelgeuse | Orion |
+| Vega | Lyra |
+
+---
+*{sign_off}*"""
+
+
 def make_reply(config_id: str, text: str, message_number: int) -> str:
-    """The deterministic reply of character ``config_id`` to its nth message.
+    """The deterministic reply of character ``config_id`` to its nth message, in Markdown.
 
     >>> make_reply("CHAR_luna", "hi", 1)
-    'Luna (message 1 in this session): you said "hi". The stars agree.'
+    'Luna (message 1 in this session): you said "hi". *The stars agree.*'
     >>> make_reply("CHAR_echo", "<b>hi</b>", 7)
     '<b>hi</b>'
+
+    A message that mentions Markdown gets :data:`MARKDOWN_SAMPLE`.
     """
     character = CHARACTERS.get(config_id)
     if config_id == "CHAR_echo":
@@ -128,6 +158,8 @@ def make_reply(config_id: str, text: str, message_number: int) -> str:
         name, sign_offs = character.name, character.sign_offs
     sign_off = sign_offs[(message_number - 1) % len(sign_offs)]
     where = f"message {message_number} in this session"
+    if "markdown" in text.lower():
+        return MARKDOWN_SAMPLE.format(name=name, where=where, sign_off=sign_off.strip("*"))
     return f'{name} ({where}): you said "{text}". {sign_off}'
 
 

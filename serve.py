@@ -37,6 +37,7 @@ from serving.builds import ensure_bytecode, ensure_stdlib
 from serving.config import configured_api_base, validate_api_url
 from serving.export import check_export_destination, export_site
 from serving.http import http_url, is_address_in_use, wait_for_stop_signal
+from serving.packages import ensure_page_packages
 from serving.runtime import Runner, ensure_runtime
 from serving.static import StaticServer, make_static_server
 
@@ -168,6 +169,7 @@ def main(argv: Sequence[str] | None = None, *, repo: Path = REPO, run: Runner = 
             return _export(Path(args.export), api_url, repo, run)
         ensure_runtime(repo, run)
         ensure_bytecode(repo)
+        ensure_page_packages(repo, run)
         ensure_stdlib(repo)
         servers = start_servers(
             args.host,

@@ -28,19 +28,29 @@ def _file_stem(character: Character, exported_at: str) -> str:
 
 def _markdown_text(text: str) -> str:
     """Text as a Markdown block quote that renders literally (no HTML, links or emphasis)."""
-    escaped = re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~&])", r"\\\1", text)
-    return "\n".join(f"> {line}" if line else ">" for line in escaped.split("\n"))
+    return _quoted(re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~&])", r"\\\1", text))
+
+
+def _quoted(markdown: str) -> str:
+    """Markdown as a block quote, every line kept as written."""
+    return "\n".join(f"> {line}" if line else ">" for line in markdown.split("\n"))
 
 
 def conversation_markdown(character: Character, messages: list[Message], exported_at: str) -> tuple[str, str]:
-    """``(file name, Markdown)`` of a conversation; every message is escaped so it renders as written."""
+    """``(file name, Markdown)`` of a conversation, one block quote per message.
+
+    A reply keeps its Markdown as written (``**bold**`` stays ``**bold**``),
+    as the page formats it; everything else (the user's messages, errors,
+    names) is escaped so that it renders literally.
+    """
     lines = [f"# Conversation with {_markdown_text(character.name)[2:]}", "",
              f"Character `{character.config_id.replace('`', '')}`, exported {exported_at}.", ""]
     for message in messages:
         who = speaker(message.role, character.name)
         # What arrived of a reply stopped or cut off; the character's opening line from the page's settings.
         mark = " *(incomplete)*" if message.incomplete else " *(greeting)*" if message.greeting else ""
-        lines += [f"**{_markdown_text(who)[2:]}**{mark}", "", _markdown_text(message.text), ""]
+        body = _quoted(message.text) if message.role == "assistant" else _markdown_text(message.text)
+        lines += [f"**{_markdown_text(who)[2:]}**{mark}", "", body, ""]
     return f"{_file_stem(character, exported_at)}.md", "\n".join(lines)
 
 

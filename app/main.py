@@ -38,9 +38,10 @@ from app.view import DomView
 from app.wording import describe_error
 
 
-def start() -> asyncio.Task[None] | None:
+def start() -> tuple[asyncio.Task[None], object] | None:
     """Build the page and mark it ready; the first session is set up meanwhile (the task returned).
 
+    Also returns the task loading Markdown, if it is not in a snapshot.
     Like the reference page, the chat is usable before its session exists:
     the conversation and the input are there, Send waits (disabled, with
     "Starting a session…" if it takes a while) until the proxy answers, and
@@ -66,6 +67,7 @@ def start() -> asyncio.Task[None] | None:
             defer=defer,
         )
         view.bind(controller)
+        formatting = view.format_replies()  # before the conversation is shown
         on_storage_change(controller.storage_changed)
         on_connectivity_change(controller.set_online)
         on_page_hide(controller.flush_saves)  # what is not stored yet must be before the page goes
@@ -82,7 +84,7 @@ def start() -> asyncio.Task[None] | None:
         return None
     opening.add_done_callback(lambda task: _report_late_failure(view, task))
     view.set_ready()
-    return opening
+    return opening, formatting
 
 
 def _report_late_failure(view: DomView, task: asyncio.Task[None]) -> None:
@@ -92,4 +94,4 @@ def _report_late_failure(view: DomView, task: asyncio.Task[None]) -> None:
         js.console.error(f"opening the first character failed: {task.exception()!r}")
 
 
-_opening = start()  # held: the loop keeps only weak references to tasks
+_tasks = start()  # held: the loop keeps only weak references to tasks

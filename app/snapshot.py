@@ -50,6 +50,10 @@ RECORD = "_pychat_snapshot"
 # whose JavaScript references belong to the worker that made it.
 BROWSER_MODULES = frozenset({"js", "pyodide", "pyodide_js", "pyscript", "_pyscript", "polyscript"})
 
+# The top-level packages of requirements-page.txt (a test keeps them in step): they come
+# with the app, so a stale app drops them too, and a version bump reaches the page.
+PAGE_PACKAGES = frozenset({"markdown_it", "mdurl"})
+
 
 def imports_browser(source: str | bytes) -> bool:
     """Whether Python ``source`` imports a browser module anywhere (or does not parse).
@@ -212,8 +216,9 @@ def discard_stale_preloads(root: Path) -> bool:
 
     Without a snapshot (no :data:`RECORD`) there is nothing to check. When a
     preloaded module's source changed, every preloaded app module is dropped;
-    when a compiled file changed (the view, PyScript's own package after an
-    upgrade), only its code is. Either way the record goes too, which asks
+    (and so are the page's packages, :data:`PAGE_PACKAGES`: app/markdown.py
+    names the version it was written for); when a compiled file changed (the
+    view, PyScript's own package after an upgrade), only its code is. Either way the record goes too, which asks
     for a new snapshot. After a restore, reseeds ``random``, whose state
     would otherwise repeat on every visit.
     """
@@ -229,7 +234,9 @@ def discard_stale_preloads(root: Path) -> bool:
         if compiled_stale:
             del sys.modules[RECORD]
         return compiled_stale
-    for name in [n for n in sys.modules if package and _in_package(n, package)]:
+    stale = [n for n in sys.modules if package and _in_package(n, package)]
+    stale += [n for n in sys.modules if n.split(".")[0] in PAGE_PACKAGES]
+    for name in stale:
         del sys.modules[name]
     del sys.modules[RECORD]
     importlib.invalidate_caches()

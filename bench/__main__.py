@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from demo_proxy import make_proxy_server  # noqa: E402
 from serving.browsers import CHROMIUM_ARGS, find_chromium  # noqa: E402
 from serving.builds import ensure_bytecode, ensure_stdlib  # noqa: E402
+from serving.packages import ensure_page_packages  # noqa: E402
 from serving.runtime import cache_control, ensure_runtime, versioned_runtime_dirs  # noqa: E402
 from serving.static import make_static_server  # noqa: E402
 
@@ -109,6 +110,7 @@ def servers() -> Iterator[dict[str, str]]:
     """The demo proxy, serve.py's page server, and a plain static server for the baselines."""
     ensure_runtime(ROOT)
     ensure_bytecode(ROOT)
+    ensure_page_packages(ROOT)
     ensure_stdlib(ROOT)
     proxy = make_proxy_server("127.0.0.1", 0)
     api = f"http://127.0.0.1:{proxy.server_address[1]}"

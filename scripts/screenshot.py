@@ -1,6 +1,6 @@
 """Take the README's screenshots of the running page (headless Chromium, demo proxy).
 
-    python3 scripts/screenshot.py            # writes docs/screenshot*.png
+    python3 scripts/screenshot.py            # writes docs/screenshot*.png (not the streaming one)
 """
 
 from __future__ import annotations
@@ -38,6 +38,13 @@ def main() -> int:
             page.screenshot(path=str(ROOT / "docs" / name))
             print(f"wrote docs/{name}")
             page.close()
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(server.url)
+        page.wait_for_selector("html[data-app-state=ready]", timeout=60_000)
+        send_and_wait(page, "Can you write Markdown?")
+        page.wait_for_selector(".message.assistant .bubble.markdown table")
+        page.screenshot(path=str(ROOT / "docs" / "screenshot-markdown.png"))
+        print("wrote docs/screenshot-markdown.png")
         browser.close()
     return 0
 

@@ -2,6 +2,7 @@
 
 - ``runtime``: the pinned PyScript and Pyodide, copied from ``node_modules`` into ``runtime/``
 - ``builds``: the app's bytecode and the page's standard library, compiled with Node
+- ``packages``: the Python packages the page ships (markdown-it-py), pinned with hashes and fetched by pip
 - ``config``: the app's module list, and the ``pyscript.toml`` and ``index.html`` made from it
 - ``csp``: the page's Content-Security-Policy
 - ``http``: HTTP plumbing shared by the page server and the demo proxy

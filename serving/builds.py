@@ -12,11 +12,13 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from serving import REPO, SetupError
 from serving.config import APP_PACKAGE, app_modules, imported_modules
+from serving.packages import page_wheels
 from serving.runtime import (
     PYODIDE_HOME,
     PYODIDE_PACKAGE,
@@ -79,34 +81,68 @@ def ensure_stdlib(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
     """Make ``runtime/page-stdlib-<pyodide version>.zip`` the page's standard library; True if rebuilt.
 
     Pyodide ships the standard library as source; ``scripts/stdlib-bytecode.mjs``
-    compiles the modules the page imports at start-up (``scripts/startup-modules.txt``)
-    and leaves out packages a page cannot use. Without Node, when the build
-    fails (with a warning) or when the script is not there, the page gets
-    Pyodide's own zip under the same name: slower to start, otherwise the same.
-    The page cannot start without this file, so it is replaced, never removed.
+    compiles the modules the page imports at start-up (``scripts/startup-modules.txt``),
+    leaves out packages a page cannot use, and adds the page's own packages
+    (the wheels in ``page-packages/``, see ``serving.packages``), compiled too.
+    Without Node, when the build fails (with a warning) or when the script is
+    not there, the page gets Pyodide's own zip with the packages' sources
+    added, under the same name: slower to start, otherwise the same. The page
+    cannot start without this file, so it is replaced, never removed.
     """
     runtime = repo / "runtime"
     try:
         version = str(json.loads((runtime / RUNTIME_STAMP).read_text(encoding="utf-8"))[PYODIDE_PACKAGE])
-        fallback = pyodide_stdlib_zip(runtime)
+        pyodide_zip = pyodide_stdlib_zip(runtime)
     except (OSError, ValueError, KeyError):
         return False  # no runtime built: nothing to serve yet
+    try:
+        wheels = page_wheels(repo)
+    except SetupError as error:
+        print(f"warning: {error}; replies are shown as plain text (run serve.py to fetch them)", file=sys.stderr)
+        wheels = []
     return _build_with_node(
         repo,
         stdlib_name(version),
         STDLIB_STAMP,
-        inputs=[STDLIB_SCRIPT, STDLIB_MODULES],
-        arguments=lambda pyodide, out: [repo / STDLIB_SCRIPT, pyodide, repo / STDLIB_MODULES, out],
+        inputs=[STDLIB_SCRIPT, STDLIB_MODULES, *(wheel.relative_to(repo) for wheel in wheels)],
+        arguments=lambda pyodide, out: [repo / STDLIB_SCRIPT, pyodide, repo / STDLIB_MODULES, out, *wheels],
         failure="the standard library was not compiled, so a first visit compiles what it imports",
-        fallback=fallback,
+        fallback=lambda out: _stdlib_with_packages(pyodide_zip, wheels, out),
         run=run,
     )
 
 
+def _stdlib_with_packages(stdlib: Path, wheels: Sequence[Path], out: Path) -> None:
+    """Pyodide's own standard library with the wheels' files added as they are (the build's fallback)."""
+    shutil.copy2(stdlib, out)  # its date too: an unchanged fallback keeps its validator
+    if not wheels:
+        return
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as built:
+        present = set(built.namelist())
+        for wheel in wheels:
+            with zipfile.ZipFile(wheel) as package:
+                for info in package.infolist():
+                    if not info.is_dir() and info.filename not in present:
+                        built.writestr(info, package.read(info), zipfile.ZIP_DEFLATED)
+    newest = max(path.stat().st_mtime for path in (stdlib, *wheels))
+    os.utime(out, (newest, newest))
+
+
+IDLE_MARK = "# Not at start-up"  # in STDLIB_MODULES: the modules listed after it are imported later
+
+
 def startup_modules(repo: Path = REPO) -> list[str]:
-    """The modules ``scripts/startup-modules.txt`` lists (``#`` starts a comment)."""
+    """The modules ``scripts/startup-modules.txt`` lists (``#`` starts a comment), compiled into the zip."""
     lines = (repo / STDLIB_MODULES).read_text(encoding="utf-8").splitlines()
     return [name for name in (line.split("#")[0].strip() for line in lines) if name]
+
+
+def idle_modules(repo: Path = REPO) -> list[str]:
+    """Those of :func:`startup_modules` listed after :data:`IDLE_MARK`: imported once the page is idle."""
+    lines = (repo / STDLIB_MODULES).read_text(encoding="utf-8").splitlines()
+    marks = [n for n, line in enumerate(lines) if line.startswith(IDLE_MARK)]
+    later = lines[marks[0] + 1:] if marks else []
+    return [name for name in (line.split("#")[0].strip() for line in later) if name]
 
 
 def _node_build_stamp(repo: Path, inputs: Sequence[Path]) -> dict[str, str]:
@@ -126,7 +162,7 @@ def _build_with_node(
     inputs: Sequence[Path],
     arguments: Callable[[Path, Path], list[Path | str]],
     failure: str,
-    fallback: Path | None = None,
+    fallback: Callable[[Path], None] | None = None,
     run: Runner = subprocess.run,
 ) -> bool:
     """Build ``runtime/<name>`` with a Node script unless its stamp says it is current; True if rebuilt.
@@ -134,8 +170,8 @@ def _build_with_node(
     The stamp holds the pinned Pyodide version and a digest of ``inputs``
     (paths relative to ``repo``; none, or one missing: nothing to build). A
     failed build is a warning (``failure`` says what the page does without it).
-    Nothing stale is left: the file is replaced by a copy of ``fallback`` if
-    there is one, else removed. Each replacement is atomic, so a server serving
+    Nothing stale is left: the file is replaced by what ``fallback(path)``
+    writes if there is one (OSError: removed), else removed. Each replacement is atomic, so a server serving
     the file meanwhile sends the old one or the new one, never half of one.
     """
     runtime = repo / "runtime"
@@ -156,11 +192,14 @@ def _build_with_node(
             os.replace(partial, zipped)
             stamp_file.write_text(json.dumps(stamp) + "\n", encoding="utf-8")
             return True
-        if fallback is not None and fallback.is_file():
-            shutil.copy2(fallback, partial)  # its date too: an unchanged fallback keeps its validator
-            os.replace(partial, zipped)
-        else:
-            zipped.unlink(missing_ok=True)
+        if fallback is not None:
+            try:
+                fallback(partial)
+                os.replace(partial, zipped)
+                return False
+            except (OSError, zipfile.BadZipFile) as error:
+                print(f"warning: {error}", file=sys.stderr)
+        zipped.unlink(missing_ok=True)
         return False
     finally:
         partial.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from serving import PAGE_FILES, REPO, SERVED_DIRS, SetupError
 from serving.builds import ensure_bytecode, ensure_stdlib
 from serving.config import app_modules, configured_api_base, served_config, with_preload_list
 from serving.csp import add_csp_meta, content_security_policy
+from serving.packages import ensure_page_packages
 from serving.runtime import Runner, ensure_runtime
 
 
@@ -48,6 +49,7 @@ def export_site(
             raise SetupError(f"{repo / name} is missing; nothing to export")
     ensure_runtime(repo, run)
     ensure_bytecode(repo)
+    ensure_page_packages(repo, run)
     ensure_stdlib(repo)
     modules = app_modules(repo)
     toml_text, page = _page_files(repo, modules, api_base)

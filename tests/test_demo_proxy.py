@@ -173,7 +173,7 @@ def test_chat_reply_names_the_character_quotes_the_input_and_counts(
     session_id = proxy.new_session("CHAR_luna")
     body = proxy.chat(session_id, "hi").json
     assert body == {
-        "ai": 'Luna (message 1 in this session): you said "hi". The stars agree.',
+        "ai": 'Luna (message 1 in this session): you said "hi". *The stars agree.*',
         "session_id": session_id,
         "message_count": 1,
     }

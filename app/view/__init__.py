@@ -15,15 +15,18 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
+import js
 from pyscript import document
 
+from ..inflight import start_task
 from ..settings import Character
-from ..transcript import Message
+from ..transcript import Message, message_too_long
 from ..wording import describe_error
 from .characters import AddCharacterForm, CharacterList
 from .composer import ActivityIndicator, Composer
 from .dialogs import ConfirmDialog
 from .dom import Announcer, Listeners
+from .formatting import load_formatter, loaded_formatter
 from .header import ChatHeader, download
 from .messages import MessageList
 from .notices import Notices
@@ -70,6 +73,9 @@ class DomView:
         self.composer = Composer(announcer)
         self.activity = ActivityIndicator(self.root)
         self._events = Listeners(lambda exc: self.notices.show(describe_error(exc), level="error"))
+        self._too_long_notice: str | None = None  # shown for the input's text; it goes once the text fits
+        self.composer.on_fits = self._withdraw_too_long_notice
+        self.dialog.after_close = self.focus_input
 
     # ----- ChatView ------------------------------------------------------------------------
 
@@ -92,6 +98,30 @@ class DomView:
     def show_streaming(self, text: str | None) -> None:
         self.messages.live.show(text)
 
+    # ----- Markdown ------------------------------------------------------------------------
+
+    def format_replies(self) -> object:
+        """Format replies as Markdown: at once if a snapshot holds markdown-it, else once it is loaded.
+
+        Returns the task loading it, or None; call before the first
+        conversation is shown, so that a restored page shows it formatted.
+        ``<html data-formatter>`` says how it went: ``preloaded`` (from the
+        snapshot), ``loading``, ``loaded`` or ``failed`` (replies stay as written).
+        """
+        formatter = loaded_formatter()
+        if formatter is not None:
+            self.root.dataset.formatter = "preloaded"
+            self.messages.use_formatter(formatter)
+            return None
+        self.root.dataset.formatter = "loading"
+        return start_task(self._load_formatter())
+
+    async def _load_formatter(self) -> None:
+        formatter = await load_formatter()
+        self.root.dataset.formatter = "failed" if formatter is None else "loaded"
+        if formatter is not None:
+            self.messages.use_formatter(formatter)
+
     def show_session(self, session_id: str | None) -> None:
         self.header.show_session(session_id)
 
@@ -107,8 +137,18 @@ class DomView:
         self.composer.write(text)
 
     def show_notice(self, text: str | None, *, level: str = "info") -> None:
-        """Info replaces the previous info (``None`` clears it); warnings and errors accumulate."""
+        """Info replaces the previous info (``None`` clears it); warnings and errors accumulate.
+
+        The notice that the input's text is too long goes by itself once it is shortened.
+        """
+        if text is not None and text == message_too_long(self.composer.read()):
+            self._too_long_notice = text
         self.notices.show(text, level=level)
+
+    def _withdraw_too_long_notice(self) -> None:
+        if self._too_long_notice is not None:
+            self.notices.withdraw(self._too_long_notice)
+            self._too_long_notice = None
 
     def show_offline(self, offline: bool) -> None:
         self.notices.show_offline(offline)
@@ -127,6 +167,16 @@ class DomView:
             node.disabled = False
         document.getElementById("boot").hidden = True
         self.root.dataset.appState = "ready"
+        self.focus_input()
+
+    def focus_input(self) -> None:
+        """Put the cursor in the message input, where a keyboard user types next.
+
+        Not on touch screens, where focus would open the on-screen keyboard
+        over the conversation the user has not read yet.
+        """
+        if js.matchMedia("(pointer: fine)").matches:
+            self.composer.focus()
 
     def show_fatal(self, text: str) -> None:
         """The page could not start: say why, and mark ``<html data-app-state="error">``."""

@@ -56,6 +56,7 @@ class Composer:
         self._counter_shown: tuple[bool, str | None, bool] | None = None  # hidden, text, over the limit
         # CSS grows the input (style.css) where the browser can; measuring it on every keystroke forces layout.
         self._css_sizes_input = bool(js.CSS.supports("field-sizing", "content"))
+        self.on_fits: Callable[[], object] = lambda: None  # the text went back within the limit
 
     def read(self) -> str:
         return str(self.input.value)
@@ -115,6 +116,8 @@ class Composer:
             self._announcer.say(
                 f"Over the {MAX_MESSAGE_CHARS:,}-character limit" if too_long else "Within the character limit"
             )
+            if not too_long:
+                self.on_fits()
         self._too_long = too_long
         hidden = length < COUNTER_FROM
         text = "" if hidden else f"{length:,} / {MAX_MESSAGE_CHARS:,}"  # a hidden counter keeps its old text

@@ -20,6 +20,7 @@ class ConfirmDialog:
         self.text = byid("confirm-text")
         self.button = byid("confirm-button")
         self._on_confirm: Callable[[], None] | None = None
+        self.after_close: Callable[[], object] = lambda: None  # where focus goes next, however it closed
 
     def confirm(self, title: str, text: str, action_label: str, on_confirm: Callable[[], None]) -> None:
         """Ask; ``on_confirm`` runs once the dialog closes with its confirm button."""
@@ -51,3 +52,4 @@ class ConfirmDialog:
         action, self._on_confirm = self._on_confirm, None
         if self.dialog.returnValue == "confirm" and action is not None:
             action()
+        self.after_close()

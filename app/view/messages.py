@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,25 +14,45 @@ from pyscript import document, window
 from ..export import speaker
 from ..transcript import Message
 from .dom import Announcer, Listeners, el, found, isolated
+from .formatting import Formatter
 from .scroll import ScrollFollow
 
 RENDER_NEWEST = 100  # messages rendered when a conversation opens; older ones wait behind a button
 RENDER_MORE = 200  # how many more each "Show earlier messages" adds
+# A long session keeps the list this short: past MAX_RENDERED + TRIM_BATCH messages (while the
+# user is at the end), the oldest go back behind "Show earlier messages", so that each new
+# message costs the same layout and memory however long the session has run.
+MAX_RENDERED = 300
+TRIM_BATCH = 50
+FORMAT_AT_ONCE = 12  # replies formatted before a conversation is shown; the older ones in idle time after
+FORMAT_SLICE_S = 0.008  # formatting in the background yields to the page this often
 
 # One message's <li>, cloned from the template and filled in one call into JavaScript: each call
 # from Python into the DOM costs about as much as the work it does. Every outside string goes in
 # as text (textContent, an attribute value), never as HTML.
+# A reply's Markdown goes in as JSON nodes, built by the formatter's ``build`` (text and
+# attributes only); one still waiting for the formatter goes in as text, marked pending.
 _FILL_MESSAGE = js.Function.new(
     "template",
     "role",
     "label",
     "text",
     "copyLabel",
+    "build",
+    "nodes",
+    "pending",
     """const item = template.cloneNode(true);
     item.className = `message ${role}`;
     const [speaker, bubble, tools] = item.children;
     speaker.textContent = label;
-    bubble.textContent = text;
+    if (nodes) {
+      bubble.classList.add("markdown");
+      build(bubble, nodes, 0);
+      bubble.pychatSource = text;  // what Copy copies: the Markdown as written
+    } else {
+      bubble.textContent = text;
+      if (pending) bubble.dataset.markdown = "pending";
+    }
     bubble.dataset.role = role;
     tools.firstElementChild.setAttribute("aria-label", copyLabel);
     return item;""",
@@ -57,12 +78,16 @@ class LiveReply:
     once, so a screen reader hears the reply whole rather than token by token.
     """
 
-    def __init__(self, make: Callable[[str], Any], follow: ScrollFollow) -> None:
-        """``make(text)``: a new message element for the reply."""
+    def __init__(
+        self, make: Callable[[str], Any], follow: ScrollFollow, formatter: Callable[[], Formatter | None]
+    ) -> None:
+        """``make(text)``: a new message element for the reply; ``formatter()``: Markdown, if loaded."""
         self._make = make
         self._follow = follow
+        self._formatter = formatter
         self._node: Any = None
         self._bubble: Any = None
+        self._live: Any = None  # the reply's app.markdown.LiveMarkdown, once it is formatted
         self._text = ""
         self._frame_due = False
         self._draw_proxy = create_proxy(self._draw)
@@ -76,25 +101,36 @@ class LiveReply:
             return
         self._text = text
         if self._node is None:
-            self._node = self._make(text)
+            self._node = self._make("")
             self._bubble = self._node.children[1]
             for node in (self._node, self._bubble):
                 node.setAttribute("aria-busy", "true")
             self._follow.scroller.insertBefore(self._node, self._follow.end)
-            self._follow.scroll_to_end(force=False)
+            self._draw()  # drawn as every later frame is, so that those keep what this one shows
         elif not self._frame_due:
             self._frame_due = True
             js.requestAnimationFrame(self._draw_proxy)
 
     def forget(self) -> None:
         """The list was drawn anew, without this element."""
-        self._node = self._bubble = None
+        self._node = self._bubble = self._live = None
 
     def _draw(self, _timestamp: Any = None) -> None:
         self._frame_due = False
-        if self._bubble is not None:
+        if self._bubble is None:
+            return
+        formatter = self._formatter()
+        if formatter is None:
             self._bubble.textContent = self._text
-            self._follow.scroll_to_end(force=False)
+        else:
+            if self._live is None:  # the first frame formatted: whatever the element holds is replaced
+                self._live = formatter.live()
+                self._bubble.classList.add("markdown")
+                self._bubble.removeAttribute("data-markdown")
+            keep, nodes = self._live.update(self._text)
+            formatter.build(self._bubble, formatter.encode(nodes), keep)
+            self._bubble.pychatSource = self._text
+        self._follow.scroll_to_end(force=False)
 
 
 class MessageList:
@@ -115,18 +151,30 @@ class MessageList:
         self._template = _make_message_template()
         self._has_messages = False  # whether the list shows messages (and so hides "Say hello")
         self._earlier: list[Message] = []  # the open conversation's oldest messages, not rendered yet
+        self._rendered: list[Message] = []  # the messages in the list now, oldest first
         self._earlier_item: Any = None
         self._tasks: set[Any] = set()
-        self.live = LiveReply(lambda text: self._message_node(Message("assistant", text), -1), self._follow)
+        self._formatter: Formatter | None = None
+        self._formatting: Any = None  # the task formatting pending replies, if one runs
+        self.live = LiveReply(
+            lambda text: self._message_node(Message("assistant", text), -1), self._follow, lambda: self._formatter
+        )
+
+    def use_formatter(self, formatter: Formatter) -> None:
+        """Format replies as Markdown from now on, those shown as written so far too (newest first)."""
+        self._formatter = formatter
+        self._format_pending()
 
     def show_conversation(self, name: str, messages: list[Message]) -> None:
         """Render ``name``'s conversation: the newest :data:`RENDER_NEWEST` messages, the rest one click away."""
         self.character_name = name
         start = max(0, len(messages) - RENDER_NEWEST)
         self._earlier = messages[:start]
+        self._rendered = messages[start:]
         fragment = document.createDocumentFragment()
         for index in range(start, len(messages)):
-            fragment.appendChild(self._message_node(messages[index], index))
+            formatted = len(messages) - index <= FORMAT_AT_ONCE  # the newest, on screen: formatted now
+            fragment.appendChild(self._message_node(messages[index], index, formatted=formatted))
         fragment.appendChild(self._follow.end)
         self.list.replaceChildren(fragment)
         self.live.forget()
@@ -135,16 +183,22 @@ class MessageList:
         self.empty.hidden = self._has_messages = bool(messages)
         self.empty.textContent = f"Say hello to {isolated(name)}."
         self._follow.scroll_to_end(force=True, in_frame=True)
+        self._format_pending()
 
     def append_message(self, message: Message, index: int) -> None:
         """Add ``message`` (the conversation's ``index``-th) at the end; announce it unless the user wrote it."""
-        self.list.insertBefore(self._message_node(message, index), self._follow.end)
+        nodes = self._formatter.nodes(message.text) if self._formatter and message.role == "assistant" else None
+        self.list.insertBefore(self._message_node(message, index, nodes=nodes), self._follow.end)
+        self._rendered.append(message)
         if not self._has_messages:
             self.empty.hidden = self._has_messages = True
+        if len(self._rendered) > MAX_RENDERED + TRIM_BATCH and self._follow.at_end:
+            self._trim()
         self._follow.scroll_to_end(force=message.role == "user")
         if message.role != "user":  # announce replies and errors, not what the user just typed
             who = speaker(message.role, self.character_name)
-            self._announcer.say(f"{isolated(who)}: {message.text[:500]}")
+            words = self._formatter.words(nodes) if self._formatter and nodes is not None else message.text
+            self._announcer.say(f"{isolated(who)}: {words[:500]}")
 
     def show_earlier(self) -> None:
         """Render up to :data:`RENDER_MORE` more of the older messages, keeping the view where it was."""
@@ -152,13 +206,15 @@ class MessageList:
             return
         start = max(0, len(self._earlier) - RENDER_MORE)
         batch, self._earlier = self._earlier[start:], self._earlier[:start]
+        self._rendered[:0] = batch
         fragment = document.createDocumentFragment()
         for offset, message in enumerate(batch):
-            fragment.appendChild(self._message_node(message, start + offset))
+            fragment.appendChild(self._message_node(message, start + offset, formatted=False))
         height = self.list.scrollHeight
         self._earlier_item.after(fragment)
         self._update_earlier_control()
         self.list.scrollTop += self.list.scrollHeight - height
+        self._format_pending()
 
     def bind(self, events: Listeners, retry: Callable[[int], object]) -> None:
         """Clicks in the list: Retry calls ``retry`` with the failed message's index; also Copy and Show earlier."""
@@ -174,12 +230,23 @@ class MessageList:
             copy = target.closest("[data-testid=copy-button]")
             if found(copy):
                 self._copy_message(copy)
+            code = target.closest("[data-testid=copy-code]")
+            if found(code):
+                self._copy_text(code, str(code.closest(".code-block").querySelector("code").textContent))
 
         events.on(self.list, "click", on_click)
 
-    def _message_node(self, message: Message, index: int) -> Any:
+    def _message_node(self, message: Message, index: int, *, formatted: bool = True, nodes: Any = None) -> Any:
+        """One message's element; a reply as Markdown if ``formatted`` (and loaded), else marked pending."""
         who = isolated(speaker(message.role, self.character_name))
-        item = _FILL_MESSAGE(self._template, message.role, f"{who}: ", message.text, f"Copy {who}'s message")
+        formatter = self._formatter
+        reply = message.role == "assistant"
+        if reply and formatter is not None and formatted and nodes is None:
+            nodes = formatter.nodes(message.text)
+        item = _FILL_MESSAGE(
+            self._template, message.role, f"{who}: ", message.text, f"Copy {who}'s message",
+            formatter.build if formatter else None, Formatter.encode(nodes) if nodes is not None else None, reply,
+        )
         if message.incomplete:
             item.dataset.incomplete = "true"  # what arrived of a reply stopped or cut off (styled as such)
         if message.greeting:
@@ -190,6 +257,19 @@ class MessageList:
             retry.setAttribute("aria-label", "Retry sending this message")
             item.lastChild.prepend(retry)
         return item
+
+    def _trim(self) -> None:
+        """Put the oldest rendered messages back behind "Show earlier messages", down to :data:`MAX_RENDERED`."""
+        excess = len(self._rendered) - MAX_RENDERED
+        self._earlier += self._rendered[:excess]
+        del self._rendered[:excess]
+        earlier = self._earlier_item
+        oldest = earlier.nextElementSibling if earlier is not None else self.list.firstElementChild
+        for _ in range(excess):
+            following = oldest.nextElementSibling
+            oldest.remove()
+            oldest = following
+        self._update_earlier_control()
 
     def _update_earlier_control(self) -> None:
         hidden = len(self._earlier)
@@ -210,12 +290,41 @@ class MessageList:
             f"Show {more:,} earlier message{'s' if more != 1 else ''} ({hidden:,} not shown)"
         )
 
+    def _format_pending(self) -> None:
+        """Format the replies shown as written, newest first, in idle time (one task at a time)."""
+        if self._formatter is None or (self._formatting is not None and not self._formatting.done()):
+            return
+        self._formatting = asyncio.ensure_future(self._format_in_slices(self._formatter))
+        self._tasks.add(self._formatting)
+        self._formatting.add_done_callback(self._tasks.discard)
+
+    async def _format_in_slices(self, formatter: Formatter) -> None:
+        while True:
+            pending = self.list.querySelectorAll('[data-markdown="pending"]')
+            if not pending.length:
+                return
+            started = time.perf_counter()
+            for position in range(pending.length - 1, -1, -1):  # newest first: nearest the end of the list
+                bubble = pending.item(position)
+                text = str(bubble.textContent)
+                bubble.removeAttribute("data-markdown")
+                bubble.classList.add("markdown")
+                bubble.pychatSource = text
+                formatter.build(bubble, formatter.encode(formatter.nodes(text)), 0)
+                if time.perf_counter() - started > FORMAT_SLICE_S:
+                    break
+            await asyncio.sleep(0)  # let the page answer the user before the next slice
+
     def _copy_message(self, button: Any) -> None:
         bubble = button.closest(".message").querySelector("[data-testid=message]")
         if found(bubble):
-            task = asyncio.ensure_future(self._copy(button, str(bubble.textContent)))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            source = getattr(bubble, "pychatSource", None)  # a formatted reply: its Markdown as written
+            self._copy_text(button, str(source) if isinstance(source, str) else str(bubble.textContent))
+
+    def _copy_text(self, button: Any, text: str) -> None:
+        task = asyncio.ensure_future(self._copy(button, text))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _copy(self, button: Any, text: str) -> None:
         try:

@@ -38,5 +38,10 @@ class Notices:
         self.notice.dataset.level = lines[0][0] if lines else "info"
         self.notice.hidden = not lines
 
+    def withdraw(self, text: str) -> None:
+        """Clear the info if it still says ``text`` (it no longer applies)."""
+        if self._info == text:
+            self.show(None)
+
     def show_offline(self, offline: bool) -> None:
         self.offline.hidden = not offline

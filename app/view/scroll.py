@@ -44,6 +44,11 @@ class ScrollFollow:
         self._resize_observer = js.ResizeObserver.new(self._on_resized)
         self._resize_observer.observe(scroller)
 
+    @property
+    def at_end(self) -> bool:
+        """Whether the list was at (or near) its end when last observed."""
+        return self._stick
+
     def scroll_to_end(self, *, force: bool, in_frame: bool = False) -> None:
         """Scroll to the newest message once, for however many calls, before the browser renders.
 

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from .conftest import ROOT, Server, open_app
-from .helpers import ATLAS, ECHO, LUNA, greetings, messages, send, send_and_wait
+from .helpers import ATLAS, ECHO, LUNA, greetings, messages, send, send_and_wait, serve_main_with
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ROOT / "test-results" / "screenshots"
@@ -269,3 +269,93 @@ def test_a_long_conversation_opens_at_its_newest_messages_and_shows_earlier_ones
     expect(messages(page, "user").last).to_have_text("message 4")
     expect(messages(page, "assistant").last).to_contain_text('you said "message 4"')
     expect(messages(page, "error")).to_have_count(0)  # the failure it replaced is gone
+
+
+def test_a_long_session_keeps_the_list_short_with_the_oldest_one_click_away(page: Page, server: Server) -> None:
+    # The bound made small for the test (it is 300 messages, trimmed 50 at a time).
+    serve_main_with(page, "import app.view.messages as _m\n_m.MAX_RENDERED, _m.TRIM_BATCH = 6, 2\n")
+    open_app(page, server, f"?character={ECHO}")
+    for n in range(6):
+        send(page, f"message {n}")
+        expect(messages(page, "assistant").last).to_have_text(f"message {n}")
+        expect(page.get_by_test_id("send-button")).to_be_enabled()
+    # 12 messages sent and answered: at most 6 + 2 in the list, the rest behind the button.
+    shown = page.evaluate("document.querySelectorAll('#message-list .message').length")
+    assert 6 <= shown <= 8
+    earlier = page.get_by_test_id("show-earlier")
+    expect(earlier).to_contain_text(f"({12 - shown} not shown)")
+    earlier.click()
+    expect(messages(page)).to_have_count(12)
+    expect(messages(page).first).to_have_text("message 0")
+
+
+def test_on_a_touch_screen_every_message_action_is_visible_and_a_44px_target(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    context = new_context(viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True)
+    page = open_app(context.new_page(), server, f"?character={ECHO}")
+    server.fault("chat", "status", status=503)
+    send(page, "first try")
+    page.get_by_test_id("retry-button").tap()
+    expect(messages(page, "assistant")).to_have_count(1)
+    send(page, "```\ncode\n```")
+    expect(page.get_by_test_id("copy-code")).to_have_count(1)
+    page.get_by_test_id("message-input").tap()  # nothing hovered or focused in the list
+    actions = page.locator("[data-testid=copy-button], [data-testid=retry-button], [data-testid=copy-code]")
+    for n in range(actions.count()):
+        action = actions.nth(n)
+        assert action.evaluate("b => getComputedStyle(b).opacity") == "1"
+        box = action.bounding_box()
+        assert box is not None and box["width"] >= 44 and box["height"] >= 44, box
+
+
+def test_a_wide_screen_gets_a_centred_reading_column(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = open_app(new_context(viewport={"width": 1920, "height": 1000}).new_page(), server, f"?character={ECHO}")
+    send(page, "a message long enough to fill its bubble " * 6)
+    expect(messages(page, "assistant")).to_have_count(1)
+    edges = page.evaluate("""() => {
+        const list = document.getElementById('message-list').getBoundingClientRect();
+        const [mine, reply] = [...document.querySelectorAll('#message-list .message')]
+            .map(m => m.getBoundingClientRect());
+        const input = document.querySelector('[data-testid=message-input]').getBoundingClientRect();
+        return {left: reply.left - list.left, right: list.right - mine.right, input: input.left - list.left};
+    }""")
+    assert edges["left"] > 200 and abs(edges["left"] - edges["right"]) < 24, edges  # centred, not edge to edge
+    assert abs(edges["input"] - edges["left"]) < 24, edges  # the input lines up with the column
+
+
+def test_on_a_phone_the_empty_input_is_one_line_and_says_how_to_send(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = open_app(new_context(viewport={"width": 360, "height": 740}).new_page(), server)
+    box = page.get_by_test_id("message-input")
+    empty = box.evaluate("b => b.getBoundingClientRect().height")
+    box.fill("a")
+    assert box.evaluate("b => b.getBoundingClientRect().height") == empty  # the placeholder fits on one line
+    hint = box.evaluate("b => document.getElementById(b.getAttribute('aria-describedby')).textContent")
+    assert "Enter" in hint and "Shift+Enter" in hint
+
+
+def active_id(page: Page) -> str:
+    return str(page.evaluate("document.activeElement && document.activeElement.id"))
+
+
+def test_the_input_has_focus_on_load_and_after_a_dialog_closes(page: Page, server: Server) -> None:
+    open_app(page, server)
+    assert active_id(page) == "message-input"
+    send_and_wait(page, "hello")
+    page.get_by_test_id("new-conversation").click()
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#confirm-dialog")).to_be_hidden()
+    expect(page.get_by_test_id("message-input")).to_be_focused()
+
+
+def test_on_a_touch_screen_the_input_is_not_focused_on_load(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    context = new_context(viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True)
+    page = open_app(context.new_page(), server)
+    assert active_id(page) != "message-input"  # no on-screen keyboard over the conversation

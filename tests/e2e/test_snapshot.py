@@ -200,7 +200,7 @@ def test_a_page_that_fails_after_a_restore_drops_the_snapshot_and_starts_normall
         page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
         main = site / "app" / "main.py"
         good = main.read_text(encoding="utf-8")
-        broken = good.replace("_opening = start()", "raise RuntimeError('broken on purpose')")
+        broken = good.replace("_tasks = start()", "raise RuntimeError('broken on purpose')")
         assert broken != good
         main.write_text(broken, encoding="utf-8")
 
@@ -256,3 +256,20 @@ def test_reloading_the_moment_the_page_is_ready_keeps_starting_from_the_snapshot
     page.wait_for_selector("html[data-app-state=ready]", state="attached")
 
     assert page.evaluate("performance.getEntriesByName('pyodide-snapshot:restored').length") == 1
+
+
+def test_a_returning_visitor_gets_markdown_from_the_snapshot_with_the_replies_formatted_at_ready(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = snapshot_page(new_context)
+    open_app(page, server)
+    expect(page.locator("html")).to_have_attribute("data-formatter", re.compile("^(loading|loaded)$"))
+    send_and_wait(page, "**bold** before the snapshot")
+    page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
+
+    open_app(page, server)
+
+    expect(page.locator("html")).to_have_attribute("data-snapshot", "restored")
+    expect(page.locator("html")).to_have_attribute("data-formatter", "preloaded")  # no import after ready
+    assert page.evaluate("document.querySelectorAll('[data-markdown=pending]').length") == 0
+    expect(messages(page, "assistant").locator("em")).to_have_text("The stars agree.")

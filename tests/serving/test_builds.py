@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _imp
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -17,9 +18,11 @@ from serving.builds import (
     STDLIB_STAMP,
     ensure_bytecode,
     ensure_stdlib,
+    idle_modules,
     startup_modules,
     stdlib_name,
 )
+from serving.packages import REQUIREMENTS, WHEELS, ensure_page_packages
 from serving.runtime import PYODIDE_PACKAGE, pinned_versions, pyodide_dir, pyodide_stdlib_zip
 from tests.serving.fakes import ROOT
 
@@ -241,3 +244,49 @@ def test_moving_a_module_into_a_sub_package_builds_the_bytecode_again(app_copy: 
     (app_copy / "app" / "wording.py").rename(app_copy / "app" / "sub" / "wording.py")
     assert ensure_bytecode(app_copy) is True
     assert "sub/__pycache__/wording.cpython-314.pyc" in compiled_modules(app_copy)
+
+
+def with_page_packages(root: Path) -> Path:
+    """``root`` with the project's pinned wheels, fetched (or checked) by pip first."""
+    ensure_page_packages(ROOT)
+    shutil.copy(ROOT / REQUIREMENTS, root / REQUIREMENTS)
+    shutil.copytree(ROOT / WHEELS, root / WHEELS)
+    return root
+
+
+def test_the_page_packages_are_added_to_the_page_stdlib_compiled(app_copy: Path) -> None:
+    built = build_stdlib_of(with_page_packages(app_copy), "json\n")
+    with zipfile.ZipFile(app_copy / WHEELS / "markdown_it_py-4.3.0-py3-none-any.whl") as wheel:
+        source = wheel.read("markdown_it/main.py")
+    pyc = built["markdown_it/main.pyc"]
+    assert "markdown_it/main.py" not in built
+    assert int.from_bytes(pyc[4:8], "little") == 0b01  # unchecked, like the standard library's
+    assert pyc[8:16] == _imp.source_hash(int.from_bytes(pyc[:4], "little"), source)
+    assert "mdurl/__init__.pyc" in built
+    assert "markdown_it_py-4.3.0.dist-info/licenses/LICENSE" in built  # its licence travels with it
+    assert not [e for e in built if "/cli/" in e or e.endswith("/RECORD")]  # a page has no command line
+    assert ensure_stdlib(app_copy) is False
+    (app_copy / WHEELS / "mdurl-0.1.2-py3-none-any.whl").touch()  # same bytes: still current
+    assert ensure_stdlib(app_copy) is False
+
+
+def test_without_node_the_page_packages_come_as_source_beside_pyodides_stdlib(app_copy: Path) -> None:
+    with_page_packages(app_copy)
+
+    def no_node(command: list[str], **_kwargs: Any) -> Any:
+        raise FileNotFoundError("node")
+
+    assert ensure_stdlib(app_copy, run=no_node) is False
+    built = stdlib_entries(page_stdlib(app_copy))
+    shipped = stdlib_entries(pyodide_stdlib_zip(app_copy / "runtime"))
+    assert {e: built[e] for e in shipped} == shipped
+    with zipfile.ZipFile(app_copy / WHEELS / "markdown_it_py-4.3.0-py3-none-any.whl") as wheel:
+        assert built["markdown_it/main.py"] == wheel.read("markdown_it/main.py")
+    assert "mdurl/__init__.py" in built
+
+
+def test_the_modules_imported_when_idle_are_compiled_too_and_told_apart() -> None:
+    later = idle_modules(ROOT)
+    assert {"ipaddress", "urllib.parse"} <= set(later)
+    assert set(later) <= set(startup_modules(ROOT))  # compiled with the rest
+    assert "json" not in later

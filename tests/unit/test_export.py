@@ -8,7 +8,7 @@ from app.transcript import Message
 
 LUNA = Character("CHAR_luna", "Luna")
 AT = "2026-11-24T12:00:00Z"
-MESSAGES = [Message("user", "Hi *there*\n<b>bold</b>"), Message("assistant", "Hello [link](javascript:x)"),
+MESSAGES = [Message("user", "Hi *there*\n<b>bold</b>"), Message("assistant", "Hello [link](https://x.y)"),
             Message("error", "Network error", retry="Hi")]
 
 
@@ -26,8 +26,14 @@ def test_markdown_export_names_speakers_and_escapes_markup() -> None:
     assert text.startswith("# Conversation with Luna\n")
     assert "**You**" in text and "**Luna**" in text and "**Error**" in text
     assert "> Hi \\*there\\*\n> \\<b\\>bold\\</b\\>" in text
-    assert "\\[link\\]\\(javascript:x\\)" in text
     assert "<b>" not in text
+
+
+def test_markdown_export_keeps_a_replys_markdown_as_written() -> None:
+    reply = "*smiles* **Hello**\n\n```py\nprint('hi')\n```\n- [link](https://example.com)"
+    text = conversation_markdown(LUNA, [Message("user", "**me**"), Message("assistant", reply)], AT)[1]
+    assert "> *smiles* **Hello**\n>\n> ```py\n> print('hi')\n> ```\n> - [link](https://example.com)\n" in text
+    assert "> \\*\\*me\\*\\*" in text  # the user's own words still show literally
 
 
 def test_file_names_are_safe_for_any_config_id() -> None:
@@ -50,4 +56,4 @@ def test_a_greeting_is_exported_marked_as_the_characters_greeting() -> None:
     data = json.loads(conversation_json(LUNA, greeted, AT)[1])
     assert data["messages"] == [{"role": "assistant", "text": "Good evening.", "greeting": True},
                                 {"role": "user", "text": "Hi"}]
-    assert "**Luna** *(greeting)*\n\n> Good evening\\." in conversation_markdown(LUNA, greeted, AT)[1]
+    assert "**Luna** *(greeting)*\n\n> Good evening." in conversation_markdown(LUNA, greeted, AT)[1]  # as a reply

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from app.snapshot import RECORD, cache_compiled, discard_stale_preloads, imports_browser, preload, standard_modules
+from app.snapshot import (
+    PAGE_PACKAGES,
+    RECORD,
+    cache_compiled,
+    discard_stale_preloads,
+    imports_browser,
+    preload,
+    standard_modules,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -327,3 +335,32 @@ def test_a_sub_package_is_preloaded_and_checked_like_the_rest(package: tuple[str
     write(root, f"{name}/logic/rules.py", "LIMIT = 2\n")
     assert discard_stale_preloads(root) is True
     assert f"{name}.logic.rules" not in sys.modules
+
+
+def test_a_stale_app_drops_the_page_packages_it_came_with(package: tuple[str, Path]) -> None:
+    name, root = package
+    write(root, f"{name}/__init__.py", "")
+    write(root, f"{name}/logic.py", "import mdurl\n")
+    preload(name, root)
+    assert "mdurl" in sys.modules
+    write(root, f"{name}/logic.py", "import mdurl  # a new release\n")
+    try:
+        assert discard_stale_preloads(root) is True
+        assert not [m for m in sys.modules if m.split(".")[0] in PAGE_PACKAGES]  # imported anew from the page's zip
+    finally:
+        import mdurl  # noqa: F401 - leave it loaded for the other tests, as it was
+
+
+def test_the_page_packages_are_the_top_level_packages_of_the_pinned_wheels() -> None:
+    import zipfile
+
+    from app.markdown import PINNED
+    from serving.packages import ensure_page_packages, page_pins, page_wheels
+
+    ensure_page_packages(ROOT)
+    tops = set()
+    for wheel in page_wheels(ROOT):
+        with zipfile.ZipFile(wheel) as files:
+            tops |= {n.split("/")[0] for n in files.namelist() if n.endswith(".py")}
+    assert tops == PAGE_PACKAGES
+    assert PINNED in {f"{pin.name}=={pin.version}" for pin in page_pins(ROOT)}
