@@ -11,8 +11,25 @@ import { pack } from "./snapshot-format.mjs";
 
 const quiet = () => {};
 
+// What the page already has (see loadKeeping in pyodide-snapshot.mjs): the compiled wasm and
+// the standard library's bytes, used instead of fetching and compiling them again.
+function reuse({ wasm, stdlib, options }) {
+  const nativeFetch = globalThis.fetch;
+  const wasmURL = new URL("pyodide.asm.wasm", options.indexURL).href;
+  globalThis.fetch = (input, init) => {
+    const url = String(input?.url ?? input);
+    if (wasm && url === wasmURL) return Promise.resolve(new Response(null, { headers: { "Content-Type": "application/wasm" } }));
+    if (stdlib && url === options.stdLibURL) return Promise.resolve(new Response(stdlib));
+    return nativeFetch(input, init);
+  };
+  if (wasm) {
+    WebAssembly.instantiateStreaming = async (_source, imports) => ({ instance: await WebAssembly.instantiate(wasm, imports), module: wasm });
+  }
+}
+
 onmessage = async ({ data }) => {
   try {
+    reuse(data);
     const interpreter = await loadPyodide({
       ...data.options, _makeSnapshot: true, stdout: quiet, stderr: quiet,
     });

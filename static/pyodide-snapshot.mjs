@@ -161,15 +161,44 @@ del _forget_zip_listings
 
 async function startNormally() {
   const bytecode = fetchBytecode();
-  const interpreter = await pyodide.loadPyodide(options());
+  const reused = {};
+  const interpreter = await (enabled ? loadKeeping(reused) : pyodide.loadPyodide(options()));
   unpackBytecode(interpreter, await bytecode);
   if (!enabled) {
     report("off");
     return interpreter;
   }
   if (root.dataset.snapshot !== "failed") report("fresh");
-  whenSettled(() => whenIdle(() => makeSnapshot(interpreter)));
+  whenSettled(() => whenIdle(() => makeSnapshot(interpreter, reused)));
   return interpreter;
+}
+
+// A first start keeps what the snapshot worker would otherwise download and compile again:
+// the compiled wasm and the standard library's bytes. Behind a host that sends
+// "Cache-Control: no-cache" without a validator, the worker's requests are not answered from
+// the HTTP cache, and a phone would pay for the runtime twice. Both are only watched while
+// Pyodide loads; whatever is not caught, the worker fetches as before.
+async function loadKeeping(reused) {
+  const { instantiateStreaming } = WebAssembly;
+  const nativeFetch = globalThis.fetch;
+  WebAssembly.instantiateStreaming = async (source, imports) => {
+    const result = await instantiateStreaming.call(WebAssembly, source, imports);
+    reused.wasm = result.module;
+    return result;
+  };
+  globalThis.fetch = (input, init) => {
+    const response = nativeFetch(input, init);
+    if (String(input?.url ?? input) === STDLIB_URL) {
+      reused.stdlib = response.then((r) => (r.ok ? r.clone().arrayBuffer() : undefined)).catch(() => undefined);
+    }
+    return response;
+  };
+  try {
+    return await pyodide.loadPyodide(options());
+  } finally {
+    WebAssembly.instantiateStreaming = instantiateStreaming;
+    globalThis.fetch = nativeFetch;
+  }
 }
 
 // The app's modules compiled by the pinned Pyodide (serve.py builds them; see
@@ -298,7 +327,8 @@ function pythonFiles(interpreter) {
   return files;
 }
 
-function makeSnapshot(interpreter) {
+async function makeSnapshot(interpreter, reused = {}) {
+  const stdlib = await reused.stdlib;
   let files, standard;
   try {
     files = pythonFiles(interpreter);
@@ -319,7 +349,8 @@ function makeSnapshot(interpreter) {
   worker.onerror = (event) => finish("unsaved", event.message || "the snapshot worker failed");
   try {
     worker.postMessage({ options: options(), files, standard, home: HOME, package: PACKAGE,
-                         cache: CACHE, entry: ENTRY, key: KEY });
+                         cache: CACHE, entry: ENTRY, key: KEY, wasm: reused.wasm, stdlib },
+                       stdlib ? [stdlib] : []);
   } catch (error) {
     finish("unsaved", error); // a message that cannot be sent (DataCloneError) must not leave "saving"
   }

@@ -191,7 +191,7 @@ class DomView:
     def bind(self, actions: ChatActions) -> None:
         """Wire the page's controls to ``actions`` (the controller); each widget binds its own."""
         events = self._events
-        self.composer.bind(events, actions.submit)
+        self.composer.bind(events, actions.submit, self.messages.last_sent)
         self.activity.bind(events, lambda: self._stop(actions), lambda: self._stop(actions, only_if_stopped=True))
         self.messages.bind(events, actions.retry)
         self.characters.bind(events, actions)

@@ -24,6 +24,15 @@ _ON_ENTER = js.Function.new(
     " };",
 )
 
+# Up in an empty input (no modifier, no input method composing) recalls the last message sent.
+_ON_UP_WHEN_EMPTY = js.Function.new(
+    "handler",
+    "return (event) => {"
+    " if (event.key === 'ArrowUp' && !event.target.value && !event.isComposing"
+    " && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey) handler(event);"
+    " };",
+)
+
 # Escape with no dialog open (a dialog takes its own Escape first) asks to stop a pending reply.
 _ON_ESCAPE = js.Function.new(
     "handler",
@@ -82,8 +91,20 @@ class Composer:
         self._offline = offline
         self._update_send_button()
 
-    def bind(self, events: Listeners, submit: Callable[[], object]) -> None:
-        """Send (the button, or Enter in the input) calls ``submit``; typing updates the counter."""
+    def bind(
+        self, events: Listeners, submit: Callable[[], object], last_sent: Callable[[], str | None] = lambda: None
+    ) -> None:
+        """Send (the button, or Enter in the input) calls ``submit``; typing updates the counter.
+
+        Up in the empty input brings back ``last_sent()`` (the last message the user sent), to edit.
+        """
+
+        def recall(event: Any) -> None:
+            text = last_sent()
+            if text:
+                event.preventDefault()
+                self.write(text)
+                self.input.setSelectionRange(len(text), len(text))
 
         def on_submit(event: Any) -> None:
             event.preventDefault()
@@ -92,6 +113,7 @@ class Composer:
 
         events.on(self.form, "submit", on_submit)
         events.on(self.input, "keydown", lambda _event: submit(), only=_ON_ENTER)
+        events.on(self.input, "keydown", recall, only=_ON_UP_WHEN_EMPTY)
         events.on(self.input, "input", lambda _event: self._input_changed())
 
     def _update_send_button(self) -> None:

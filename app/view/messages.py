@@ -160,6 +160,14 @@ class MessageList:
             lambda text: self._message_node(Message("assistant", text), -1), self._follow, lambda: self._formatter
         )
 
+    def last_sent(self) -> str | None:
+        """The text of the open conversation's newest message from the user, if any."""
+        for messages in (self._rendered, self._earlier):
+            for message in reversed(messages):
+                if message.role == "user":
+                    return message.text
+        return None
+
     def use_formatter(self, formatter: Formatter) -> None:
         """Format replies as Markdown from now on, those shown as written so far too (newest first)."""
         self._formatter = formatter

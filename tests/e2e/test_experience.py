@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import ROOT, Server, open_app
+from .conftest import READY, ROOT, Server, open_app
 from .helpers import ATLAS, ECHO, LUNA, greetings, messages, send, send_and_wait, serve_main_with
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -359,3 +359,36 @@ def test_on_a_touch_screen_the_input_is_not_focused_on_load(
     context = new_context(viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True)
     page = open_app(context.new_page(), server)
     assert active_id(page) != "message-input"  # no on-screen keyboard over the conversation
+
+
+def test_the_first_tab_stop_skips_the_conversation_to_the_input(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    # A touch screen leaves focus where a page load puts it (nowhere), as a keyboard user may find it.
+    page = open_app(new_context(has_touch=True).new_page(), server, f"?character={ECHO}")
+    for n in range(3):
+        send_and_wait(page, f"message {n}")  # Copy buttons that Tab would otherwise pass first
+    page.reload()
+    page.wait_for_selector(READY)
+    page.keyboard.press("Tab")
+    skip = page.locator(".skip-link")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("message-input")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("send-button")).to_be_focused()
+
+
+def test_up_in_the_empty_input_brings_back_the_last_message_sent(page: Page, server: Server) -> None:
+    open_app(page, server, f"?character={ECHO}")
+    send_and_wait(page, "first message")
+    send_and_wait(page, "second\nmessage")
+    box = page.get_by_test_id("message-input")
+    box.press("ArrowUp")
+    expect(box).to_have_value("second\nmessage")
+    box.press("ArrowUp")  # not empty now: Up moves the cursor, as in any text
+    expect(box).to_have_value("second\nmessage")
+    box.fill("typed")
+    box.press("ArrowUp")
+    expect(box).to_have_value("typed")  # what the user typed is never replaced

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from serving.static import make_static_server
 
@@ -273,3 +273,27 @@ def test_a_returning_visitor_gets_markdown_from_the_snapshot_with_the_replies_fo
     expect(page.locator("html")).to_have_attribute("data-formatter", "preloaded")  # no import after ready
     assert page.evaluate("document.querySelectorAll('[data-markdown=pending]').length") == 0
     expect(messages(page, "assistant").locator("em")).to_have_text("The stars agree.")
+
+
+def test_behind_a_host_that_forbids_caching_a_first_visit_fetches_the_wasm_and_stdlib_once(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    # "Cache-Control: no-cache" and no validator: every request downloads again, so the
+    # snapshot worker must take the compiled wasm and the standard library from the page.
+    context = new_context(snapshots=True)
+    fetched: list[str] = []
+
+    def no_cache(route: Route) -> None:
+        response = route.fetch()
+        headers = {k: v for k, v in response.headers.items()
+                   if k.lower() not in ("cache-control", "etag", "last-modified", "expires")}
+        fetched.append(route.request.url.rsplit("/", 1)[-1])
+        route.fulfill(response=response, headers={**headers, "Cache-Control": "no-cache"})
+
+    context.route(re.compile(r".*/runtime/.*\.(wasm|zip)$"), no_cache)
+    page = context.new_page()
+    first_visit_saves_a_snapshot(page, server)
+    assert fetched.count("pyodide.asm.wasm") == 1, fetched
+    assert len([name for name in fetched if name.startswith("page-stdlib-")]) == 1, fetched
+    open_app(page, server)
+    expect(page.locator("html")).to_have_attribute("data-snapshot", "restored")  # the snapshot it made works
