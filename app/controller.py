@@ -11,12 +11,15 @@ conversation, remove, clear all, or the same in another tab) is dropped:
 each such action clears the session, which changes the session manager's
 :meth:`~app.sessions.SessionManager.token`, and the work compares the token
 it started with.
+
+A reply that lands for a character other than the open one marks that
+character unread until it is opened (kept in memory, per page).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Protocol
 
 from .api import ProxyClient
@@ -38,7 +41,11 @@ STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations las
 class ChatView(Protocol):
     """What the controller needs from the page."""
 
-    def show_characters(self, characters: list[Character], current: str | None) -> None: ...
+    def show_characters(self, characters: list[Character], current: str | None, unread: Collection[str]) -> None:
+        """List ``characters``, ``current`` open, the ``unread`` ones marked so."""
+
+    def show_unread(self, config_id: str, unread: bool) -> None:
+        """Mark (or unmark) one listed character as having a reply not seen yet."""
 
     def show_conversation(self, character: Character, messages: list[Message]) -> None: ...
 
@@ -90,8 +97,9 @@ class ChatController:
         self.online = True
         self.conversations = Conversations(
             transcripts, max_messages=max_messages, defer=defer, after_store=self._check_storage,
-            on_error=self._show_bug,
+            on_error=self._show_bug, greeting=lambda config_id: self.character(config_id).greeting,
         )
+        self.unread: set[str] = set()  # characters with a reply that landed while another was open
         self.inflight = InFlight()
         self.background = Background(self._show_bug)
         self.sender = Sender(self)
@@ -110,6 +118,10 @@ class ChatController:
 
     def character(self, config_id: str) -> Character:
         return self.roster.find(config_id) or Character(config_id, config_id)
+
+    def show_roster(self) -> None:
+        """List the characters again (the open one marked, the unread ones too)."""
+        self.view.show_characters(self.roster.characters, self.current, self.unread)
 
     def show_open_conversation(self) -> None:
         """Show the open character's conversation anew, with the reply streaming in, if one is."""
@@ -137,6 +149,10 @@ class ChatController:
     def append(self, config_id: str, message: Message, *, save_max_delay: float = 0.0) -> None:
         """Add ``message`` to the conversation, show it if open, then store it."""
         overflow = self.conversations.add(config_id, message)
+        if config_id != self.current and message.role != "user" and not message.transient:
+            if config_id not in self.unread:  # a reply (or a failure) for a character not on screen
+                self.unread.add(config_id)
+                self.view.show_unread(config_id, True)
         if config_id == self.current:  # shown first, then stored
             messages = self.conversation(config_id)
             if overflow:
@@ -164,7 +180,7 @@ class ChatController:
         if target is None and self.roster.characters:
             target = self.roster.characters[0].config_id
         if target is None:
-            self.view.show_characters(self.roster.characters, None)
+            self.show_roster()
             self.view.show_notice("No characters configured yet: add one by its config ID.")
             return
         await self.open_character(target)
@@ -175,8 +191,9 @@ class ChatController:
         if config_id != self.current:
             self.view.show_notice(None)  # info about the previous character; warnings stay
         self.current = config_id
+        self.unread.discard(config_id)
         self.roster.remember_open(config_id)
-        self.view.show_characters(self.roster.characters, config_id)
+        self.show_roster()
         self.show_open_conversation()
         self.view.show_session(self.sessions.peek(config_id))
         self.refresh_activity()
@@ -205,17 +222,18 @@ class ChatController:
             return None
         return self.background.spawn(self.open_character(config_id))
 
-    def add_character(self, raw_config_id: str) -> asyncio.Future[None] | None:
-        """Add (or find) a character by config ID and open it; a bad ID gets a message."""
+    def add_character(self, raw_config_id: str, raw_name: str = "") -> asyncio.Future[None] | None:
+        """Add (or find) a character by config ID, named ``raw_name`` if given, and open it; a bad ID gets a message."""
         try:
-            character = self.roster.add(raw_config_id)
+            character = self.roster.add(raw_config_id, raw_name)
         except InvalidConfigId as exc:
             self.view.show_add_character_error(str(exc))
             return None
         self.view.show_add_character_error(None)
         self._check_storage()
         if character.config_id == self.current:
-            self.view.show_characters(self.roster.characters, self.current)
+            self.show_roster()
+            self.show_open_conversation()  # its name may have changed
             return None
         return self.background.spawn(self.open_character(character.config_id))
 
@@ -226,12 +244,13 @@ class ChatController:
         self.sessions.clear_session(config_id)
         self.conversations.clear(config_id, keep=False)
         self.inflight.cancel(config_id)  # its reply is moot (the cleared session's token keeps it silent)
+        self.unread.discard(config_id)
         if config_id != self.current:
-            self.view.show_characters(self.roster.characters, self.current)
+            self.show_roster()
             return None
         self.current = None
         if not self.roster.characters:
-            self.view.show_characters([], None)
+            self.show_roster()
             return None
         return self.background.spawn(self.open_character(self.roster.characters[0].config_id))
 
@@ -252,7 +271,7 @@ class ChatController:
     # ----- keeping a conversation ---------------------------------------------------------------
 
     def export_conversation(self, fmt: str, exported_at: str) -> tuple[str, str] | None:
-        """``(file name, content)`` of the open conversation as ``"markdown"`` or ``"json"``."""
+        """``(file name, content)`` of the open conversation as ``"markdown"`` or ``"json"`` (a greeting marked so)."""
         if self.current is None:
             return None
         render = conversation_markdown if fmt == "markdown" else conversation_json
@@ -278,11 +297,13 @@ class ChatController:
 
     def needs_confirmation(self, action: str, config_id: str | None = None) -> bool:
         """Whether ``"new"``, ``"remove"`` (of ``config_id``) or ``"clear-all"`` would discard visible messages."""
+        # A greeting alone is nothing to lose: it comes back with the next conversation.
         if action == "new":
-            return bool(self.current and self.conversation(self.current))
+            return bool(self.current and self.conversations.has_messages(self.current))
         if action == "remove":
-            return bool(config_id and self.conversation(config_id))
-        return any(self.sessions.peek(c.config_id) or self.conversation(c.config_id) for c in self.roster.characters)
+            return bool(config_id and self.conversations.has_messages(config_id))
+        return any(self.sessions.peek(c.config_id) or self.conversations.has_messages(c.config_id)
+                   for c in self.roster.characters)
 
     def new_conversation(self) -> None:
         """Forget the open character's session and conversation; the next message starts a new one."""
@@ -292,7 +313,7 @@ class ChatController:
         self.sessions.clear_session(config_id)
         self.conversations.clear(config_id)
         self.inflight.cancel(config_id)  # aborts the request; the cleared session's token keeps it silent
-        self.view.show_conversation(self.character(config_id), [])
+        self.view.show_conversation(self.character(config_id), self.conversation(config_id))  # its greeting
         self.view.show_session(None)
         self.view.show_notice("New conversation: your next message starts a new session.")
 
@@ -304,7 +325,10 @@ class ChatController:
         self.conversations.clear_all()
         for config_id in pending:
             self.inflight.cancel(config_id)
+        if self.unread:
+            self.unread.clear()  # their replies are gone
+            self.show_roster()
         if self.current is not None:
-            self.view.show_conversation(self.character(self.current), [])
+            self.view.show_conversation(self.character(self.current), self.conversation(self.current))
         self.view.show_session(None)
         self.view.show_notice("All sessions cleared: new sessions start when you next chat.")

@@ -7,7 +7,8 @@ change, so it never holds up that frame: a sent message is stored with its
 reply (or after ``max_delay`` if the reply is slow), anything else in the
 next browser task, and whatever is still pending by :meth:`flush` when the
 page is hidden or closed. When another tab stores the same conversation
-meanwhile, both tabs' messages are kept.
+meanwhile, both tabs' messages are kept. A character's greeting (``greeting``)
+opens each of its conversations, as loaded or started anew; it is never stored.
 
 Example::
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .transcript import MAX_MESSAGES, Message, TranscriptStore
+from .transcript import MAX_MESSAGES, Message, TranscriptStore, beyond_greeting, greeting_message
 
 # Runs a callback in a browser task of its own, that many seconds from now (0: as soon as it can).
 Defer = Callable[[float, Callable[[], None]], None]
@@ -39,9 +40,12 @@ class Conversations:
         defer: Defer | None = None,
         after_store: Callable[[], None] = lambda: None,
         on_error: Callable[[Exception], None] | None = None,
+        greeting: Callable[[str], str] = lambda _config_id: "",
     ) -> None:
-        """``after_store`` runs after each write (to check storage's health); ``on_error`` gets a failed flush."""
+        """``after_store`` runs after each write (to check storage's health); ``on_error`` gets a failed flush;
+        ``greeting(config_id)`` is the character's opening line ("" for none)."""
         self._transcripts = transcripts
+        self._greeting = greeting
         self._max_messages = max_messages
         self._defer = defer
         self._after_store = after_store
@@ -54,8 +58,16 @@ class Conversations:
     def get(self, config_id: str) -> list[Message]:
         """``config_id``'s messages (the live list: callers read it, changes go through this class)."""
         if config_id not in self._cache:
-            self._cache[config_id] = self._transcripts.load(config_id)
+            self._cache[config_id] = self._load(config_id)
         return self._cache[config_id]
+
+    def _load(self, config_id: str) -> list[Message]:
+        """The stored conversation, after the character's greeting (which goes first, like the oldest, when full)."""
+        return (greeting_message(self._greeting(config_id)) + self._transcripts.load(config_id))[-self._max_messages :]
+
+    def has_messages(self, config_id: str) -> bool:
+        """Whether ``config_id``'s conversation holds anything but its greeting."""
+        return beyond_greeting(self.get(config_id))
 
     def loaded(self) -> set[str]:
         """The characters whose conversation is in memory."""
@@ -146,7 +158,7 @@ class Conversations:
         self.drop_pending(config_id)
         self._transcripts.clear(config_id)
         if keep:
-            self._cache[config_id] = []
+            self._cache[config_id] = greeting_message(self._greeting(config_id))
         else:
             self._cache.pop(config_id, None)
 
@@ -158,7 +170,7 @@ class Conversations:
 
     def lost_elsewhere(self, config_id: str) -> bool:
         """Whether another tab removed ``config_id``'s conversation while this tab shows messages of it."""
-        return not self._transcripts.load(config_id) and bool(self._cache.get(config_id))
+        return not self._transcripts.load(config_id) and beyond_greeting(self._cache.get(config_id, []))
 
     def stored_elsewhere(self, config_id: str) -> None:
         """Another tab wrote ``config_id``'s conversation: take theirs, keeping this tab's messages not stored yet.
@@ -168,7 +180,7 @@ class Conversations:
         """
         if config_id in self._unsaved:
             mine = [m for m in self._unsaved.pop(config_id) if not m.transient]
-            self._cache[config_id] = self._transcripts.load(config_id) + mine
+            self._cache[config_id] = self._load(config_id) + mine
             self._store(config_id)
         else:
             self._cache.pop(config_id, None)

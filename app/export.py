@@ -47,18 +47,21 @@ def conversation_markdown(character: Character, messages: list[Message], exporte
              f"Character `{character.config_id.replace('`', '')}`, exported {exported_at}.", ""]
     for message in messages:
         who = speaker(message.role, character.name)
-        mark = " *(incomplete)*" if message.incomplete else ""  # what arrived of a reply stopped or cut off
+        # What arrived of a reply stopped or cut off; the character's opening line from the page's settings.
+        mark = " *(incomplete)*" if message.incomplete else " *(greeting)*" if message.greeting else ""
         body = _quoted(message.text) if message.role == "assistant" else _markdown_text(message.text)
         lines += [f"**{_markdown_text(who)[2:]}**{mark}", "", body, ""]
     return f"{_file_stem(character, exported_at)}.md", "\n".join(lines)
 
 
 def conversation_json(character: Character, messages: list[Message], exported_at: str) -> tuple[str, str]:
-    """``(file name, JSON)`` of a conversation, one object per message: its role, text, and ``incomplete`` if so."""
+    """``(file name, JSON)`` of a conversation, one object per message: its role, text, and ``incomplete`` or
+    ``greeting`` if so (a greeting is the character's opening line, never sent to the service)."""
     document = {
         "character": {"config_id": character.config_id, "name": character.name},
         "exported_at": exported_at,
-        "messages": [{"role": m.role, "text": m.text, **({"incomplete": True} if m.incomplete else {})}
+        "messages": [{"role": m.role, "text": m.text, **({"incomplete": True} if m.incomplete else {}),
+                      **({"greeting": True} if m.greeting else {})}
                      for m in messages],
     }
     return f"{_file_stem(character, exported_at)}.json", json.dumps(document, ensure_ascii=False, indent=2)

@@ -1,8 +1,10 @@
 """Which characters the page lists and which one was open last.
 
 Configured characters come from ``pyscript.toml``; characters the user adds
-by config ID are remembered in storage (``pychat:characters``), as is the
-last open one (``pychat:open``).
+by config ID, with a display name if they give one, are remembered in
+storage (``pychat:characters``: a JSON list of ``{"config_id", "name"}``
+objects; plain config ID strings, as earlier releases stored them, are read
+too), as is the last open one (``pychat:open``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from . import bounded_json
 from .errors import InvalidConfigId
 from .sessions import validate_config_id
-from .settings import Character
+from .settings import Character, clean_name
 from .storage import Storage
 
 ADDED_KEY = "pychat:characters"
@@ -24,42 +26,54 @@ class Roster:
     def __init__(self, storage: Storage, configured: list[Character]) -> None:
         self._storage = storage
         self.characters: list[Character] = list(configured)
-        for config_id in self._load_added():
+        for config_id, name in self._load_added().items():
             if self.find(config_id) is None:
-                self.characters.append(Character(config_id, config_id, added=True))
+                self.characters.append(Character(config_id, name or config_id, added=True))
 
-    def _load_added(self) -> list[str]:
+    def _load_added(self) -> dict[str, str]:
+        """The added characters' config IDs and display names ("" for none), in the order added."""
         try:
             data = bounded_json.loads(self._storage.get(ADDED_KEY) or "[]")
         except ValueError:
-            return []
+            return {}
         if not isinstance(data, list):
-            return []
-        found: list[str] = []
+            return {}
+        found: dict[str, str] = {}
         for item in data[:MAX_ADDED]:
+            raw_id, name = (item.get("config_id"), item.get("name")) if isinstance(item, dict) else (item, "")
             try:
-                found.append(validate_config_id(item))
+                found[validate_config_id(raw_id)] = clean_name(name) if isinstance(name, str) else ""
             except InvalidConfigId:
                 continue
         return found
 
+    def _store_added(self, added: dict[str, str]) -> None:
+        entries = [{"config_id": c, **({"name": n} if n else {})} for c, n in added.items()]
+        self._storage.set(ADDED_KEY, json.dumps(entries[-MAX_ADDED:], ensure_ascii=False))
+
     def find(self, config_id: str) -> Character | None:
         return next((c for c in self.characters if c.config_id == config_id), None)
 
-    def add(self, raw_config_id: str) -> Character:
-        """The character for ``raw_config_id``, added (and remembered) if new.
+    def add(self, raw_config_id: str, raw_name: str = "") -> Character:
+        """The character for ``raw_config_id``, added (and remembered) if new, shown as ``raw_name`` if given.
 
+        A name given for a character the user added earlier renames it; a
+        configured character keeps the name ``pyscript.toml`` gives it.
         Raises :class:`InvalidConfigId` with a message for people.
         """
         config_id = validate_config_id(raw_config_id)
+        name = clean_name(raw_name)
         existing = self.find(config_id)
-        if existing is not None:
+        if existing is not None and (not existing.added or not name or name == existing.name):
             return existing
-        character = Character(config_id, config_id, added=True)
-        self.characters.append(character)
+        character = Character(config_id, name or config_id, added=True)
+        if existing is not None:
+            self.characters[self.characters.index(existing)] = character
+        else:
+            self.characters.append(character)
         added = self._load_added()
-        if config_id not in added:
-            self._storage.set(ADDED_KEY, json.dumps((added + [config_id])[-MAX_ADDED:]))
+        added[config_id] = name  # a new one goes last; a renamed one keeps its place
+        self._store_added(added)
         return character
 
     def remove(self, config_id: str) -> bool:
@@ -68,7 +82,9 @@ class Roster:
         if character is None or not character.added:
             return False
         self.characters.remove(character)
-        self._storage.set(ADDED_KEY, json.dumps([c for c in self._load_added() if c != config_id]))
+        added = self._load_added()
+        added.pop(config_id, None)
+        self._store_added(added)
         return True
 
     def last_open(self) -> str | None:

@@ -9,6 +9,9 @@ Example ``pyscript.toml``::
     [[chat.characters]]
     name = "Luna"
     config_id = "CHAR_luna"
+    avatar = "static/avatars/luna.svg"      # optional, see app.cards
+    description = "A gentle stargazer."      # optional
+    greeting = "Hello, traveller."           # optional
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .api import DEFAULT_REPLY_TIME_LIMIT_SECONDS, DEFAULT_TIMEOUT_SECONDS
+from .cards import read_card
 from .errors import InvalidConfigId
 from .sessions import validate_config_id
 
@@ -34,11 +38,18 @@ MAX_NAME_LENGTH = 80
 
 @dataclass(frozen=True)
 class Character:
-    """A character the page lists; ``added`` ones came from the user (or a link) and can be removed."""
+    """A character the page lists; ``added`` ones came from the user (or a link) and can be removed.
+
+    ``avatar`` (a same-site image path), ``description`` and ``greeting`` come
+    from ``pyscript.toml`` only, checked by :func:`app.cards.read_card`.
+    """
 
     config_id: str
     name: str
     added: bool = False
+    avatar: str | None = None
+    description: str = ""
+    greeting: str = ""
 
 
 @dataclass
@@ -159,7 +170,10 @@ def load_settings(raw: Mapping[str, Any] | None) -> ChatSettings:
             continue
         seen.add(config_id)
         name = entry.get("name") if isinstance(entry.get("name"), str) else ""
-        settings.characters.append(Character(config_id, clean_name(name) or config_id))
+        card, problems = read_card(entry)
+        settings.problems += [f"pyscript.toml: character {config_id!r}: ignored its {p}." for p in problems]
+        settings.characters.append(Character(config_id, clean_name(name) or config_id, avatar=card.avatar,
+                                             description=card.description, greeting=card.greeting))
     return settings
 
 

@@ -38,7 +38,10 @@ class Message:
     sent, so it is never lost. ``transient`` messages (a failed session setup)
     are about the moment, shown but never stored. ``incomplete`` marks a
     streamed reply that was stopped or cut off: the part that arrived, never
-    passed off as the whole (an error message after it says why).
+    passed off as the whole (an error message after it says why). A
+    ``greeting`` is the character's opening line from ``pyscript.toml``,
+    shown first in each of its conversations: never sent, never stored
+    (it is added again when the conversation is loaded).
     """
 
     role: str
@@ -46,6 +49,7 @@ class Message:
     retry: str | None = None
     transient: bool = False
     incomplete: bool = False
+    greeting: bool = False
 
     def to_json(self) -> dict[str, Any]:
         text = self.text
@@ -72,6 +76,16 @@ class Message:
         if role not in ROLES or not isinstance(text, str):
             return None
         return cls(role, text, retry if isinstance(retry, str) else None, incomplete=data.get("incomplete") is True)
+
+
+def greeting_message(text: str) -> list[Message]:
+    """The start of a conversation with a character whose greeting is ``text`` (none for "")."""
+    return [Message("assistant", text, greeting=True)] if text else []
+
+
+def beyond_greeting(messages: list[Message]) -> bool:
+    """Whether a conversation holds anything but its greeting: something to lose, or to store."""
+    return any(not m.greeting for m in messages)
 
 
 def _encoded_list(parts: list[str]) -> str:
@@ -109,7 +123,7 @@ class TranscriptStore:
 
     def save(self, config_id: str, messages: list[Message]) -> None:
         """Store the newest messages, evicting other conversations (oldest first) to stay in budget."""
-        kept = [m.stored for m in messages if not m.transient][-self._max_messages :]
+        kept = [m.stored for m in messages if not (m.transient or m.greeting)][-self._max_messages :]
         encoded = _encoded_list(kept)
         while len(encoded) > self._max_total and kept:
             kept = kept[len(kept) // 2 + 1 :]  # alone over budget: drop its oldest half

@@ -12,6 +12,7 @@ server text) is set through ``textContent``, never parsed as HTML::
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Protocol
 
 import js
@@ -44,7 +45,7 @@ class ChatActions(Protocol):
 
     def select_character(self, config_id: str) -> object: ...
 
-    def add_character(self, raw_config_id: str) -> object: ...
+    def add_character(self, raw_config_id: str, raw_name: str = "") -> object: ...
 
     def remove_character(self, config_id: str) -> object: ...
 
@@ -78,14 +79,17 @@ class DomView:
 
     # ----- ChatView ------------------------------------------------------------------------
 
-    def show_characters(self, characters: list[Character], current: str | None) -> None:
-        self.characters.show(characters, current)
+    def show_characters(self, characters: list[Character], current: str | None, unread: Collection[str]) -> None:
+        self.characters.show(characters, current, unread)
         for character in characters:
             if character.config_id == current:
                 self.messages.character_name = character.name
 
+    def show_unread(self, config_id: str, unread: bool) -> None:
+        self.characters.show_unread(config_id, unread)
+
     def show_conversation(self, character: Character, messages: list[Message]) -> None:
-        self.header.show_character(character.name)
+        self.header.show_character(character)
         self.messages.show_conversation(character.name, messages)
 
     def append_message(self, message: Message, index: int) -> None:

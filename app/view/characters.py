@@ -3,25 +3,55 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 import js
 from pyscript import document
 
 from ..settings import Character
+from .avatars import MAKE_AVATAR, avatar_row
 from .dialogs import ConfirmDialog
 from .dom import Listeners, found, isolated
 
 if TYPE_CHECKING:
     from . import ChatActions
 
-# The character list, built in one call into JavaScript from ``[config_id, name, added, current]``
-# rows as JSON (texts only through textContent and attributes): built from Python, it took a
-# dozen calls per character.
+UNREAD_LABEL = "new reply"
+
+# Marks a character's button as having a reply not seen yet (or not): a dot, and words for screen readers.
+_SET_UNREAD = js.Function.new(
+    "button",
+    "unread",
+    "label",
+    """button.querySelector(".unread")?.remove();
+    if (!unread) {
+      delete button.dataset.unread;
+      return;
+    }
+    button.dataset.unread = "true";
+    const mark = document.createElement("span");
+    mark.className = "unread";
+    const dot = document.createElement("span");
+    dot.className = "unread-dot";
+    dot.dataset.testid = "unread-dot";
+    dot.setAttribute("aria-hidden", "true");
+    const words = document.createElement("span");
+    words.className = "visually-hidden";
+    words.textContent = ` (${label})`;
+    mark.append(dot, words);
+    button.append(mark);""",
+)
+
+# The character list, built in one call into JavaScript from ``[config_id, name, added, current,
+# unread, avatar]`` rows as JSON (texts only through textContent and attributes): built from Python,
+# it took a dozen calls per character. The config ID is the button's tooltip, not its text.
 _FILL_CHARACTERS = js.Function.new(
     "list",
     "rows",
+    "makeAvatar",
+    "setUnread",
+    "unreadLabel",
     """const fragment = document.createDocumentFragment();
     const make = (tag, className, text) => {
       const node = document.createElement(tag);
@@ -29,15 +59,15 @@ _FILL_CHARACTERS = js.Function.new(
       if (text !== undefined) node.textContent = text;
       return node;
     };
-    for (const [configId, name, added, current] of JSON.parse(rows)) {
+    for (const [configId, name, added, current, unread, avatar] of JSON.parse(rows)) {
       const button = make("button", "character");
       button.type = "button";
       button.dataset.testid = "character";
       button.dataset.configId = configId;
-      button.title = configId;
-      button.append(make("span", "character-name", name));
-      if (name !== configId) button.append(make("span", "character-id", configId));
+      button.title = `Config ID: ${configId}`;
+      button.append(makeAvatar(...avatar), make("span", "character-name", name));
       if (current) button.setAttribute("aria-current", "true");
+      if (unread) setUnread(button, true, unreadLabel);
       const item = make("li", "character-item");
       item.append(button);
       if (added) {
@@ -63,16 +93,23 @@ class CharacterList:
         self.clear_all = document.getElementById("clear-all-sessions")
         self._dialog = dialog
 
-    def show(self, characters: list[Character], current: str | None) -> None:
-        """List ``characters``, marking ``current``; keyboard focus in the list stays on the current one."""
+    def show(self, characters: list[Character], current: str | None, unread: Collection[str] = ()) -> None:
+        """List ``characters``, marking ``current`` and the ``unread``; focus in the list stays on the current one."""
         active = document.activeElement
         had_focus = found(active) and found(active.closest("#character-list"))
-        rows = [(c.config_id, c.name, c.added, c.config_id == current) for c in characters]
-        _FILL_CHARACTERS(self.list, json.dumps(rows))
+        rows = [(c.config_id, c.name, c.added, c.config_id == current, c.config_id in unread, avatar_row(c))
+                for c in characters]
+        _FILL_CHARACTERS(self.list, json.dumps(rows), MAKE_AVATAR, _SET_UNREAD, UNREAD_LABEL)
         if had_focus:  # re-rendering must not throw keyboard users back to the top of the page
             chosen = self.list.querySelector('[aria-current="true"]')
             if found(chosen):
                 chosen.focus()
+
+    def show_unread(self, config_id: str, unread: bool) -> None:
+        """Mark ``config_id``'s button as having a reply not seen yet (a dot and words), or not."""
+        for button in self.list.querySelectorAll("[data-testid=character]"):
+            if button.dataset.configId == config_id:
+                _SET_UNREAD(button, unread, UNREAD_LABEL)
 
     def bind(self, events: Listeners, actions: ChatActions) -> None:
         """A character's button selects it, its × removes it (asking first), and Clear all clears all."""
@@ -112,12 +149,13 @@ class CharacterList:
 
 
 class AddCharacterForm:
-    """The "Add a character by config ID" form, and why an ID was refused."""
+    """The "Add a character by config ID" form (with an optional display name), and why an ID was refused."""
 
     def __init__(self) -> None:
         byid = document.getElementById
         self.form = byid("add-character-form")
         self.input = byid("add-character-input")
+        self.name = byid("add-character-name")
         self.error = byid("add-character-error")
 
     def show_error(self, text: str | None) -> None:
@@ -125,16 +163,16 @@ class AddCharacterForm:
         self.error.textContent = text or ""
         self.error.hidden = text is None
         if text is None:
-            self.input.value = ""
+            self.input.value = self.name.value = ""
             self.input.removeAttribute("aria-invalid")
         else:
             self.input.setAttribute("aria-invalid", "true")
 
-    def bind(self, events: Listeners, add: Callable[[str], object]) -> None:
-        """Submitting calls ``add`` with the typed config ID."""
+    def bind(self, events: Listeners, add: Callable[[str, str], object]) -> None:
+        """Submitting calls ``add`` with the typed config ID and display name ("" if none)."""
 
         def on_submit(event: Any) -> None:
             event.preventDefault()
-            add(str(self.input.value))
+            add(str(self.input.value), str(self.name.value))
 
         events.on(self.form, "submit", on_submit)

@@ -1,4 +1,5 @@
-"""The chat header: whose conversation, its session, New conversation and Export (and the download)."""
+"""The chat header: whose conversation (face, name, description, config ID), its session, New conversation and
+Export (and the download)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import js
 from pyodide.ffi import create_once_callable, to_js
 from pyscript import document
 
+from ..settings import Character
+from .avatars import avatar_node
 from .dialogs import ConfirmDialog
 from .dom import Listeners, el, isolated
 
@@ -38,15 +41,30 @@ class ChatHeader:
     def __init__(self, dialog: ConfirmDialog) -> None:
         byid = document.getElementById
         self.title = byid("chat-title")
+        self.avatar = byid("chat-avatar")
+        self.description = byid("chat-description")
+        self.config_id_line = byid("config-id-line")
+        self.config_id = byid("config-id")
         self.session_id = byid("session-id")
         self.session_none = byid("session-none")
         self.new_conversation = byid("new-conversation")
         self._dialog = dialog
         self._session_shown: str | None = None  # as index.html starts: "none yet"
+        self._character_shown: Character | None = None
 
-    def show_character(self, name: str) -> None:
+    def show_character(self, character: Character) -> None:
+        """Its face, name (also the tab's title), description, and config ID in the small print."""
+        if character == self._character_shown:
+            return  # shown again with every redraw of the conversation: nothing to lay out anew
+        self._character_shown = character
+        name = character.name
         self.title.textContent = name
         document.title = f"{isolated(name)} \u00b7 Character Chat"
+        self.avatar.replaceChildren(avatar_node(character))
+        self.description.textContent = character.description
+        self.description.hidden = not character.description
+        self.config_id.textContent = character.config_id
+        self.config_id_line.hidden = False
 
     def show_session(self, session_id: str | None) -> None:
         if session_id == self._session_shown:

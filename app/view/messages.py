@@ -257,6 +257,8 @@ class MessageList:
         )
         if message.incomplete:
             item.dataset.incomplete = "true"  # what arrived of a reply stopped or cut off (styled as such)
+        if message.greeting:
+            item.children[1].dataset.greeting = "true"  # the character's opening line, never sent
         if message.retry is not None:
             retry = el("button", cls="retry", type="button", text="Retry", data_testid="retry-button")
             retry.dataset.index = str(index)

@@ -15,8 +15,20 @@ LUNA, ATLAS, ECHO = "CHAR_luna", "CHAR_atlas", "CHAR_echo"
 
 
 def messages(page: Page, role: str | None = None) -> Locator:
-    selector = '[data-testid="message"]' + (f'[data-role="{role}"]' if role else "")
+    """The conversation's messages (of ``role``), without the character's greeting: what was said."""
+    selector = '[data-testid="message"]:not([data-greeting])' + (f'[data-role="{role}"]' if role else "")
     return page.locator(selector)
+
+
+def greetings(page: Page) -> Locator:
+    """The character's greeting at the top of the conversation (Luna and Atlas have one; Echo has none)."""
+    return page.locator('[data-testid="message"][data-greeting="true"]')
+
+
+def foreign_images(page: Page) -> list[str]:
+    """The sources of images on the page other than the configured characters' avatars (none should be)."""
+    sources = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.getAttribute('src') || '')")
+    return [src for src in sources if not src.startswith("static/avatars/")]
 
 
 def send(page: Page, text: str) -> None:

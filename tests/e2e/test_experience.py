@@ -12,7 +12,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from demo_proxy import make_reply
 
 from .conftest import READY, ROOT, Server, open_app
-from .helpers import ATLAS, ECHO, LUNA, messages, send, send_and_wait, serve_main_with
+from .helpers import ATLAS, ECHO, LUNA, greetings, messages, send, send_and_wait, serve_main_with
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ROOT / "test-results" / "screenshots"
@@ -169,7 +169,9 @@ def test_export_downloads_the_conversation(page: Page, server: Server, fmt: str,
     text = path.read_text(encoding="utf-8")
     if fmt == "json":
         assert download.suggested_filename.startswith(f"chat-{LUNA}-") and path.suffix == ".json"
-        assert json.loads(text)["messages"] == [{"role": "user", "text": "export *this*"},
+        assert json.loads(text)["messages"] == [{"role": "assistant", "text": greetings(page).inner_text(),
+                                                 "greeting": True},
+                                                {"role": "user", "text": "export *this*"},
                                                 {"role": "assistant", "text": reply}]
     else:
         assert path.suffix == ".md"
@@ -255,11 +257,11 @@ def test_a_long_conversation_opens_at_its_newest_messages_and_shows_earlier_ones
     expect(shown.first).to_have_text("message 250")
     expect(shown.last).to_have_text("message 349")
     earlier = page.get_by_test_id("show-earlier")
-    expect(earlier).to_have_text("Show 200 earlier messages (250 not shown)")
+    expect(earlier).to_have_text("Show 200 earlier messages (251 not shown)")  # and Luna's greeting
     earlier.click()
     expect(shown).to_have_count(300)
     expect(shown.first).to_have_text("message 50")
-    expect(earlier).to_have_text("Show 50 earlier messages (50 not shown)")
+    expect(earlier).to_have_text("Show 51 earlier messages (51 not shown)")
     assert page.get_by_test_id("message-list").evaluate("m => m.scrollTop") > 0  # still reading where you were
     earlier.press("Enter")
     expect(shown).to_have_count(350)

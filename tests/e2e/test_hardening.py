@@ -10,7 +10,18 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from .conftest import READY, Server, open_app
-from .helpers import ATLAS, ECHO, LUNA, messages, open_character, send, send_and_wait, stored, with_timeouts
+from .helpers import (
+    ATLAS,
+    ECHO,
+    LUNA,
+    foreign_images,
+    messages,
+    open_character,
+    send,
+    send_and_wait,
+    stored,
+    with_timeouts,
+)
 
 # Each payload comes back from the server as a reply (through Echo or a scripted reply).
 HOSTILE_REPLIES = {
@@ -71,7 +82,8 @@ def test_a_hostile_character_name_and_id_are_text(no_csp_page: Page, server: Ser
     page.wait_for_selector(READY)
     current = page.locator('[data-testid="character"][aria-current="true"]')
     expect(current).to_have_attribute("data-config-id", evil)
-    assert page.locator("aside img, header img").count() == 0
+    assert foreign_images(page) == []  # the only images are the configured characters' avatars
+    expect(current.get_by_test_id("avatar")).to_have_text("IP")  # initials, as text: no image made of them
     expect(page.locator("#empty-conversation")).to_have_text(f"Say hello to \u2068{evil}\u2069.")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert page.evaluate("window.__pwned") is None
@@ -198,11 +210,11 @@ def test_a_session_replaced_in_another_tab_is_adopted_before_the_next_send(
 def test_a_new_conversation_in_another_tab_is_followed(two_tabs: tuple[Page, Page], server: Server) -> None:
     first, second = two_tabs
     send_and_wait(first, "before")
-    expect(second.get_by_test_id("message")).to_have_count(2)  # the conversation follows, too
+    expect(messages(second)).to_have_count(2)  # the conversation follows, too
     second.get_by_test_id("new-conversation").click()
     second.get_by_test_id("confirm-button").click()
     expect(first.get_by_test_id("session-id")).to_have_text("")
-    expect(first.get_by_test_id("message")).to_have_count(0)
+    expect(messages(first)).to_have_count(0)
     assert "message 1 in this session" in send_and_wait(first, "after")
     assert stored(second, f"session_{LUNA}") == stored(first, f"session_{LUNA}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,9 +136,14 @@ class FakeView:
     offline: bool = False
     streaming: str | None = None  # the reply streaming in, as shown
     streamed: list[str] = field(default_factory=list)  # every text it was shown with
+    unread: set[str] = field(default_factory=set)  # the characters marked as having a reply not seen yet
 
-    def show_characters(self, characters: list[Character], current: str | None) -> None:
-        self.characters, self.current = list(characters), current
+    def show_characters(self, characters: list[Character], current: str | None, unread: Collection[str]) -> None:
+        self.characters, self.current, self.unread = list(characters), current, set(unread)
+
+    def show_unread(self, config_id: str, unread: bool) -> None:
+        assert any(c.config_id == config_id for c in self.characters), "marked a character not listed"
+        (self.unread.add if unread else self.unread.discard)(config_id)
 
     def show_conversation(self, character: Character, messages: list[Message]) -> None:
         self.title, self.messages = character.name, list(messages)

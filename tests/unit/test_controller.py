@@ -26,6 +26,7 @@ class Page:
         *,
         timers: Timers | None = None,
         timeout: float = 5.0,
+        characters: list[Character] = CHARACTERS,
     ) -> None:
         """``timers``: store conversations as the browser page does, in callbacks run by ``timers.run``."""
         self.storage = storage if storage is not None else MemoryStorage()
@@ -38,7 +39,7 @@ class Page:
             SessionManager(self.storage, client.create_session),
             client,
             TranscriptStore(self.storage),
-            Roster(self.storage, CHARACTERS),
+            Roster(self.storage, characters),
             storage_problem=(lambda: guarded.problem) if guarded else (lambda: None),
             defer=timers,
         )

@@ -49,3 +49,11 @@ def test_a_reply_that_only_partly_arrived_is_exported_as_incomplete() -> None:
                                 {"role": "assistant", "text": "Half of", "incomplete": True}]
     text = conversation_markdown(LUNA, partial, AT)[1]
     assert "**Luna** *(incomplete)*\n\n> Half of" in text and "**You**\n" in text
+
+
+def test_a_greeting_is_exported_marked_as_the_characters_greeting() -> None:
+    greeted = [Message("assistant", "Good evening.", greeting=True), Message("user", "Hi")]
+    data = json.loads(conversation_json(LUNA, greeted, AT)[1])
+    assert data["messages"] == [{"role": "assistant", "text": "Good evening.", "greeting": True},
+                                {"role": "user", "text": "Hi"}]
+    assert "**Luna** *(greeting)*\n\n> Good evening." in conversation_markdown(LUNA, greeted, AT)[1]  # as a reply

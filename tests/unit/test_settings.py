@@ -146,3 +146,22 @@ def test_bracketed_hosts_are_exactly_the_ipv6_addresses(text: str) -> None:
     else:
         expected = True
     assert _is_ipv6(text) is expected
+
+
+def test_characters_carry_their_avatar_description_and_greeting() -> None:
+    settings = load_settings({"characters": [{
+        "name": "Luna", "config_id": "CHAR_luna", "avatar": "static/avatars/luna.svg",
+        "description": "A gentle stargazer.", "greeting": "Good evening.",
+    }]})
+    assert settings.characters == [Character("CHAR_luna", "Luna", avatar="static/avatars/luna.svg",
+                                             description="A gentle stargazer.", greeting="Good evening.")]
+    assert settings.problems == []
+
+
+def test_a_bad_card_field_is_ignored_with_a_problem_naming_the_character_and_the_field() -> None:
+    settings = load_settings({"characters": [
+        {"name": "Luna", "config_id": "CHAR_luna", "avatar": "https://evil.example/x.svg", "greeting": "Hi."},
+    ]})
+    assert settings.characters == [Character("CHAR_luna", "Luna", greeting="Hi.")]
+    assert len(settings.problems) == 1
+    assert settings.problems[0].startswith("pyscript.toml: character 'CHAR_luna': ignored its avatar (")
