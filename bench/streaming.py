@@ -53,7 +53,8 @@ STREAM_PROBE = """(() => {
     if (!s.on) return;
     const replies = document.querySelectorAll(sel);
     const last = replies[replies.length - 1];
-    seen = [performance.now(), replies.length, last ? last.textContent.length : 0, s.tickAt];
+    // Characters other than white space: a formatted reply drops a paragraph's trailing space.
+    seen = [performance.now(), replies.length, last ? last.textContent.replace(/\\s+/g, "").length : 0, s.tickAt];
     channel.port1.postMessage(0);
   });
   const tick = (now) => {
@@ -174,11 +175,14 @@ def text_deltas(marks: list[tuple[float, str]]) -> list[tuple[float, int]]:
     """Each ``text-delta`` in the marked pieces: (its piece's arrival, the reply's length once it is added).
 
     The demo proxy writes LF-only events of one ``data:`` line; lengths are in
-    UTF-16 code units, as the DOM counts them.
+    UTF-16 code units, as the DOM counts them, and count no white space (the
+    probe's neither): a reply formatted as Markdown shows a paragraph without
+    its trailing space, which would otherwise count that word as painted only
+    with the next.
 
     >>> text_deltas([(1.0, 'data: {"type":"start"}\\n\\ndata: {"type":"text-delta","id":"t","delta":"Hi "}\\n'),
     ...              (2.5, '\\ndata: {"type":"text-delta","id":"t","delta":"there"}\\n\\ndata: [DONE]\\n\\n')])
-    [(2.5, 3), (2.5, 8)]
+    [(2.5, 2), (2.5, 7)]
     """
     rest, length, found = "", 0, []
     for arrived, piece in marks:
@@ -189,7 +193,7 @@ def text_deltas(marks: list[tuple[float, str]]) -> list[tuple[float, int]]:
                 continue
             part = json.loads(event[6:])
             if part.get("type") == "text-delta":
-                length += len(part["delta"].encode("utf-16-le")) // 2
+                length += len("".join(part["delta"].split()).encode("utf-16-le")) // 2
                 found.append((arrived, length))
     return found
 
