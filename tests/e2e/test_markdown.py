@@ -156,6 +156,7 @@ def test_copy_on_a_code_block_copies_its_code_and_copy_on_the_reply_copies_its_m
     reply = page.locator(".message.assistant")
     reply.hover()
     reply.get_by_test_id("copy-button").click()
+    expect(reply.get_by_test_id("copy-button")).to_have_text("Copied")  # the clipboard is written by then
     assert page.evaluate("navigator.clipboard.readText()") == markdown
 
 
