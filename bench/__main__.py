@@ -270,7 +270,7 @@ class StreamingPage:
         self.box.fill(f"tell me a long story ({self.sent})")
         self.page.wait_for_timeout(TYPING_PAUSE_MS)
         self.box.press("Enter")
-        length = len(long_reply(words))
+        length = len("".join(long_reply(words).split()))  # as the probe counts: no white space
         self.page.wait_for_function(f"window.__stream.painted({before}, {length})",
                                     timeout=60_000 + 3 * words * delay_ms)
         self.page.wait_for_timeout(100)  # a few quiet frames after the end
