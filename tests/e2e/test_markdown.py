@@ -183,7 +183,9 @@ def test_a_streaming_reply_renders_its_markdown_as_it_stands(page: Page, server:
 def test_a_formatted_reply_is_stored_as_written_and_formatted_again_after_a_reload(page: Page, server: Server) -> None:
     open_app(page, server, f"?character={ECHO}")
     reply_to(page, server, "**kept** as *written*")
-    stored_messages = json.loads(stored(page, f"pychat:transcript:{ECHO}") or "[]")
+    key = f"pychat:transcript:{ECHO}"
+    page.wait_for_function("(key) => (localStorage.getItem(key) || '').includes('assistant')", arg=key)
+    stored_messages = json.loads(stored(page, key) or "[]")  # stored just after it is shown
     assert [m["text"] for m in stored_messages if m["role"] == "assistant"] == ["**kept** as *written*"]
     page.reload()
     page.wait_for_selector(READY)
