@@ -38,7 +38,8 @@ class Formatter:
 
     def nodes(self, text: str) -> list[Any]:
         """A finished reply's nodes (see ``app.markdown.markdown_tree``)."""
-        return list(self.markdown.markdown_tree(text))
+        nodes: list[Any] = self.markdown.markdown_tree(text)
+        return nodes
 
     @staticmethod
     def encode(nodes: list[Any]) -> str:

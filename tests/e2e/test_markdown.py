@@ -192,7 +192,7 @@ def test_a_formatted_reply_is_stored_as_written_and_formatted_again_after_a_relo
     expect(page.locator(FORMATTED).locator("strong")).to_have_text("kept")
 
 
-def test_every_reply_of_a_long_conversation_is_formatted_the_newest_first(page: Page, server: Server) -> None:
+def test_every_reply_of_a_long_reloaded_conversation_is_formatted(page: Page, server: Server) -> None:
     open_app(page, server, f"?character={ECHO}")
     page.evaluate(
         """(id) => localStorage.setItem(`pychat:transcript:${id}`, JSON.stringify(
