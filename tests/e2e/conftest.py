@@ -203,8 +203,16 @@ def new_context(
 
 
 def open_app(page: Page, server: Server, query: str = "") -> Page:
+    """Open the page and wait until it is ready and has Markdown (or knows it cannot have it).
+
+    A first visit loads markdown-it just after ready; a reply that lands before
+    it is shown as written, then formatted. Tests that compare a reply's text
+    would otherwise depend on which came first (tests/e2e/test_markdown.py
+    tests that path on its own).
+    """
     page.goto(server.url + query)
     page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_selector("html:not([data-formatter=loading])", state="attached", timeout=30_000)
     return page
 
 
