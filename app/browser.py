@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 import js
 from pyodide.ffi import JsException, create_once_callable, create_proxy, jsnull
 from pyscript import window
 
+from . import bounded_json
 from .api import MAX_REPLY_SIZE, BodyStream, HttpResponse
+from .archive import Archive, Change, MemoryArchive
 from .errors import NetworkError, RedirectRefused
 from .resume import CallbackFuture
 from .storage import Storage
@@ -272,3 +274,66 @@ def page_query() -> dict[str, str]:
 
 def page_origin() -> str:
     return str(window.location.origin)
+
+
+# ----- the archive: conversations in IndexedDB (static/archive.mjs) ------------------------------
+
+
+class IndexedDbArchive:
+    """:class:`~app.archive.Archive` over ``static/archive.mjs``: reads come back as one JSON string each."""
+
+    def __init__(self, binding: Any) -> None:
+        self._js = binding
+
+    async def catalog(self) -> list[Any]:
+        return _records(await self._js.catalog())
+
+    async def messages(self, conversation_id: str) -> list[Any]:
+        return _records(await self._js.messages(conversation_id))
+
+    def write(self, change: Change) -> Awaitable[None]:
+        # Called now, so the transaction starts now: writes land in the order they were made.
+        return cast(Awaitable[None], self._js.write(json.dumps(change.to_dict(), ensure_ascii=False)))
+
+    async def search(self, text: str, limit: int) -> list[Any]:
+        return _records(await self._js.search(text, limit))
+
+    def clear(self) -> Awaitable[None]:
+        return cast(Awaitable[None], self._js.clear())
+
+
+def _records(text: Any) -> list[Any]:
+    """What the archive read: a JSON list (junk another script stored reads as nothing)."""
+    try:
+        data = bounded_json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return []
+    return data if isinstance(data, list) else []
+
+
+async def indexed_db_archive() -> tuple[Archive, str | None]:
+    """The page's archive, and None; or, when IndexedDB is blocked or broken, one in memory and why."""
+    binding = getattr(js, "pychatArchive", None)
+    if binding is None or binding is jsnull:
+        return MemoryArchive(), "The conversation store did not load."
+    try:
+        await binding.open()
+    except Exception as exc:  # noqa: BLE001 - SecurityError, InvalidStateError, blocked: keep nothing
+        detail = " ".join(str(exc).split())[:120] or type(exc).__name__
+        return MemoryArchive(), f"IndexedDB is not available: {detail}."
+    return IndexedDbArchive(binding), None
+
+
+def on_archive_change(callback: Callable[[], object]) -> None:
+    """Call ``callback()`` when another tab of this page wrote conversations."""
+    binding = getattr(js, "pychatArchive", None)
+    if binding is None or binding is jsnull:
+        return
+    proxy = create_proxy(lambda *_args: callback())
+    _listeners.append(proxy)
+    binding.onChange(proxy)
+
+
+def tab_prefix() -> str:
+    """A random id for this tab's records (Python's own random state is the same in every tab after a snapshot)."""
+    return str(js.crypto.randomUUID()).replace("-", "")[:12]

@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection
 from typing import Protocol
 
 from .api import ProxyClient
+from .archive import Archive, Record
 from .conversations import Conversations, Defer
 from .errors import ChatError, InvalidConfigId
 from .export import conversation_json, conversation_markdown
@@ -32,9 +33,10 @@ from .sending import Sender
 from .sessions import SessionManager
 from .settings import Character
 from .tabs import OtherTabs
-from .transcript import MAX_MESSAGES, Message, TranscriptStore
+from .transcript import Message, TranscriptStore
 from .wording import describe_error
 
+RESUMED_NOTICE = "Continuing this conversation. If its session has expired, the character may not remember it."
 STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations last only until this page is closed."
 
 
@@ -68,6 +70,12 @@ class ChatView(Protocol):
 
     def show_offline(self, offline: bool) -> None: ...
 
+    def show_history(self, conversations: list[Record]) -> None:
+        """List the open character's earlier conversations (newest first)."""
+
+    def show_past(self, character: Character, record: Record, messages: list[Message]) -> None:
+        """Show an earlier conversation read-only, with a way to continue it."""
+
 
 class ChatController:
     """The user's actions on the page (open, add, remove, send, start over, export) and what they show."""
@@ -77,12 +85,13 @@ class ChatController:
         view: ChatView,
         sessions: SessionManager,
         client: ProxyClient,
-        transcripts: TranscriptStore,
+        archive: Archive,
         roster: Roster,
         *,
+        legacy: TranscriptStore | None = None,
         storage_problem: Callable[[], str | None] = lambda: None,
-        max_messages: int = MAX_MESSAGES,
         defer: Defer | None = None,
+        new_id: Callable[[], str] | None = None,
     ) -> None:
         """Without ``defer``, every change is stored at once (tests, other hosts).
 
@@ -94,10 +103,11 @@ class ChatController:
         self.client = client
         self.roster = roster
         self.current: str | None = None
+        self.viewing: Record | None = None  # an earlier conversation shown read-only, over the current one
         self.online = True
         self.conversations = Conversations(
-            transcripts, max_messages=max_messages, defer=defer, after_store=self._check_storage,
-            on_error=self._show_bug, greeting=lambda config_id: self.character(config_id).greeting,
+            archive, legacy=legacy, defer=defer, after_store=self._check_storage, on_error=self._storage_failed,
+            greeting=lambda config_id: self.character(config_id).greeting, session_of=sessions.peek, new_id=new_id,
         )
         self.unread: set[str] = set()  # characters with a reply that landed while another was open
         self.inflight = InFlight()
@@ -108,6 +118,12 @@ class ChatController:
         self._storage_notice_shown = False
 
     # ----- helpers -------------------------------------------------------------------------
+
+    def _storage_failed(self, exc: BaseException) -> None:
+        # A write the archive refused (quota, blocked, closed): what is on screen stays; say so once.
+        if not self._storage_notice_shown:
+            self._storage_notice_shown = True
+            self.view.show_notice(f"{STORAGE_NOTICE} ({describe_error(exc)})", level="warning")
 
     def _show_bug(self, exc: BaseException) -> None:
         # A bug, not a chat failure (those become messages): never let it pass silently.
@@ -123,8 +139,13 @@ class ChatController:
         """List the characters again (the open one marked, the unread ones too)."""
         self.view.show_characters(self.roster.characters, self.current, self.unread)
 
+    def showing(self, config_id: str) -> bool:
+        """Whether ``config_id``'s current conversation is the one on screen."""
+        return config_id == self.current and self.viewing is None
+
     def show_open_conversation(self) -> None:
         """Show the open character's conversation anew, with the reply streaming in, if one is."""
+        self.viewing = None
         if self.current is None:
             return
         self.view.show_conversation(self.character(self.current), self.conversation(self.current))
@@ -148,17 +169,13 @@ class ChatController:
 
     def append(self, config_id: str, message: Message, *, save_max_delay: float = 0.0) -> None:
         """Add ``message`` to the conversation, show it if open, then store it."""
-        overflow = self.conversations.add(config_id, message)
+        message = self.conversations.add(config_id, message)
         if config_id != self.current and message.role != "user" and not message.transient:
             if config_id not in self.unread:  # a reply (or a failure) for a character not on screen
                 self.unread.add(config_id)
                 self.view.show_unread(config_id, True)
-        if config_id == self.current:  # shown first, then stored
-            messages = self.conversation(config_id)
-            if overflow:
-                self.show_open_conversation()
-            else:
-                self.view.append_message(message, len(messages) - 1)
+        if self.showing(config_id):  # shown first, then stored
+            self.view.append_message(message, len(self.conversation(config_id)) - 1)
         if not message.transient:
             self.conversations.save(config_id, message, max_delay=save_max_delay)
 
@@ -168,8 +185,11 @@ class ChatController:
 
     # ----- opening characters ------------------------------------------------------------------
 
-    async def start(self, requested: str | None = None) -> None:
-        """Open the requested character (added if new), else the last open one, else the first."""
+    async def start(self, requested: str | None = None, *, shown: Callable[[], None] = lambda: None) -> None:
+        """Open the requested character (added if new), else the last open one, else the first.
+
+        ``shown`` is called once the conversation is on screen, before its session is set up.
+        """
         target: str | None = None
         if requested is not None and requested.strip():
             try:
@@ -182,21 +202,28 @@ class ChatController:
         if target is None:
             self.show_roster()
             self.view.show_notice("No characters configured yet: add one by its config ID.")
+            shown()
             return
-        await self.open_character(target)
+        await self.open_character(target, shown=shown)
         self._check_storage()
 
-    async def open_character(self, config_id: str) -> None:
-        """Show ``config_id``'s conversation and make sure it has a session."""
-        if config_id != self.current:
+    async def open_character(self, config_id: str, *, shown: Callable[[], None] = lambda: None) -> None:
+        """Show ``config_id``'s conversation (``shown()`` then) and make sure it has a session."""
+        previous, self.current = self.current, config_id
+        if not self.conversations.is_loaded(config_id):
+            await self.conversations.load(config_id)  # read from the archive, once
+            if self.current != config_id:
+                return  # another character was chosen meanwhile
+        if config_id != previous:
             self.view.show_notice(None)  # info about the previous character; warnings stay
-        self.current = config_id
         self.unread.discard(config_id)
         self.roster.remember_open(config_id)
         self.show_roster()
         self.show_open_conversation()
+        self.show_history()
         self.view.show_session(self.sessions.peek(config_id))
         self.refresh_activity()
+        shown()
         if self.sessions.peek(config_id) is None and not self.inflight.setting_up(config_id):
             await self._set_up_session(config_id)
 
@@ -242,7 +269,7 @@ class ChatController:
         if not self.roster.remove(config_id):
             return None
         self.sessions.clear_session(config_id)
-        self.conversations.clear(config_id, keep=False)
+        self.conversations.remove_character(config_id)
         self.inflight.cancel(config_id)  # its reply is moot (the cleared session's token keeps it silent)
         self.unread.discard(config_id)
         if config_id != self.current:
@@ -293,6 +320,10 @@ class ChatController:
         """Another tab changed storage (``key`` None: it cleared everything); adopt it now."""
         self.tabs.storage_changed(key)
 
+    def archive_changed(self) -> asyncio.Future[None]:
+        """Another tab wrote conversations: read them again, and show the open one anew if it changed."""
+        return self.background.spawn(self.tabs.archive_changed())
+
     # ----- starting over -------------------------------------------------------------------
 
     def needs_confirmation(self, action: str, config_id: str | None = None) -> bool:
@@ -306,16 +337,74 @@ class ChatController:
                    for c in self.roster.characters)
 
     def new_conversation(self) -> None:
-        """Forget the open character's session and conversation; the next message starts a new one."""
+        """Start a new conversation with the open character: the current one goes to its history, with its session.
+
+        The next message starts a new session.
+        """
         config_id = self.current
         if config_id is None:
             return
-        self.sessions.clear_session(config_id)
-        self.conversations.clear(config_id)
         self.inflight.cancel(config_id)  # aborts the request; the cleared session's token keeps it silent
+        ended = self.conversations.end(config_id)
+        self.sessions.clear_session(config_id)
         self.view.show_conversation(self.character(config_id), self.conversation(config_id))  # its greeting
         self.view.show_session(None)
-        self.view.show_notice("New conversation: your next message starts a new session.")
+        kept = " The previous one is kept in the history." if ended else ""
+        self.view.show_notice(f"New conversation: your next message starts a new session.{kept}")
+        self.show_history()
+
+    # ----- the history -------------------------------------------------------------------------
+
+    def show_history(self) -> None:
+        """List the open character's earlier conversations, newest first."""
+        if self.current is not None:
+            self.view.show_history(self.conversations.history(self.current))
+
+    def open_past(self, conversation_id: str) -> asyncio.Future[None] | None:
+        """Show an earlier conversation of the open character, read-only, with the way to continue it."""
+        record = self.conversations.find(conversation_id)
+        if record is None or record.config_id != self.current or record.ended is None:
+            return None
+        return self.background.spawn(self._show_past(record))
+
+    async def _show_past(self, record: Record) -> None:
+        messages = await self.conversations.past(record.id)
+        if self.current == record.config_id:
+            self.viewing = record
+            self.view.show_past(self.character(record.config_id), record, messages)
+
+    def continue_conversation(self, conversation_id: str) -> asyncio.Future[None] | None:
+        """Make an earlier conversation current again; its session ID goes back into storage, raw."""
+        config_id = self.current
+        record = self.conversations.find(conversation_id)
+        if config_id is None or record is None or record.config_id != config_id or self.inflight.busy(config_id):
+            return None
+        return self.background.spawn(self._continue(config_id, conversation_id))
+
+    async def _continue(self, config_id: str, conversation_id: str) -> None:
+        self.inflight.cancel(config_id)
+        # The current session belongs to the current conversation, which is kept with it in the history.
+        record = await self.conversations.resume(config_id, conversation_id)
+        if record is None:
+            return
+        self.sessions.clear_session(config_id)
+        if record.session_id:
+            self.sessions.replace_session(config_id, record.session_id)
+        if self.current != config_id:
+            return
+        self.show_open_conversation()
+        self.view.show_session(self.sessions.peek(config_id))
+        self.view.show_notice(RESUMED_NOTICE)
+        self.show_history()
+        self.refresh_activity()
+
+    def delete_past(self, conversation_id: str) -> bool:
+        """Delete an earlier conversation of the open character for good (the view asked first)."""
+        record = self.conversations.find(conversation_id)
+        if record is None or record.config_id != self.current or not self.conversations.delete(conversation_id):
+            return False
+        self.show_history()
+        return True
 
     def clear_all_sessions(self) -> None:
         """Forget every character's session and conversation (other storage is untouched)."""

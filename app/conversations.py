@@ -1,91 +1,218 @@
-"""Every character's conversation in memory, and when it is written to storage.
+"""Every character's conversations: the current one in memory, all of them in the :mod:`archive <app.archive>`.
 
-A conversation is loaded from the :class:`~app.transcript.TranscriptStore`
-on first use and kept. Without a ``defer`` every change is stored at once
-(tests, other hosts). With one, a write waits until the page has shown the
-change, so it never holds up that frame: a sent message is stored with its
-reply (or after ``max_delay`` if the reply is slow), anything else in the
-next browser task, and whatever is still pending by :meth:`flush` when the
-page is hidden or closed. When another tab stores the same conversation
-meanwhile, both tabs' messages are kept. A character's greeting (``greeting``)
-opens each of its conversations, as loaded or started anew; it is never stored.
+Each character has one current conversation and a history of earlier ones.
+"New conversation" ends the current one (it is kept, with its session ID,
+and listed in the history), and a conversation from the history can be
+continued. A write stores only what changed: the messages added (one record
+each) and the conversation's own record, so it costs the same at the
+thousandth message as at the first.
+
+Without a ``defer`` every change is stored at once (tests, other hosts).
+With one, a write waits until the page has shown the change, so it never
+holds up that frame: a sent message is stored with its reply (or after
+``max_delay`` if the reply is slow), anything else in the next browser
+task, and whatever is still pending by :meth:`flush` when the page is hidden
+or closed. A character's greeting (``greeting``) opens each of its
+conversations, as loaded or started anew; it is never stored.
 
 Example::
 
-    conversations = Conversations(TranscriptStore(storage), defer=defer)
-    message = Message("user", "Hello")
-    conversations.add("CHAR_luna", message)       # shown by the caller, then:
+    conversations = Conversations(MemoryArchive(), defer=defer)
+    await conversations.load("CHAR_luna")
+    message = conversations.add("CHAR_luna", Message("user", "Hello"))   # shown by the caller, then:
     conversations.save("CHAR_luna", message)     # stored once the page has shown it
     conversations.flush()    # the page is going away: store what is pending now
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import itertools
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
 
-from .transcript import MAX_MESSAGES, Message, TranscriptStore, beyond_greeting, greeting_message
+from .archive import Archive, Change, Record, in_order, message_from_record, message_record, title_of
+from .transcript import Message, TranscriptStore, beyond_greeting, greeting_message
 
 # Runs a callback in a browser task of its own, that many seconds from now (0: as soon as it can).
 Defer = Callable[[float, Callable[[], None]], None]
 
 
+def tab_ids(prefix: str | None = None) -> Callable[[], str]:
+    """New ids for this tab's records: unique per tab (``prefix``: random unless given), growing with each call."""
+    tab = prefix or uuid.uuid4().hex[:12]
+    counter = itertools.count(1)
+    return lambda: f"{tab}-{next(counter):09d}"
+
+
+def wall_clock() -> float:
+    return time.time() * 1000
+
+
 class Conversations:
-    """The conversations of this page, cached, and stored after each change is shown."""
+    """The conversations of this page: each character's current one loaded on demand, every change stored."""
 
     def __init__(
         self,
-        transcripts: TranscriptStore,
+        archive: Archive,
         *,
-        max_messages: int = MAX_MESSAGES,
+        legacy: TranscriptStore | None = None,
         defer: Defer | None = None,
         after_store: Callable[[], None] = lambda: None,
         on_error: Callable[[Exception], None] | None = None,
         greeting: Callable[[str], str] = lambda _config_id: "",
+        session_of: Callable[[str], str | None] = lambda _config_id: None,
+        new_id: Callable[[], str] | None = None,
+        clock: Callable[[], float] = wall_clock,
     ) -> None:
-        """``after_store`` runs after each write (to check storage's health); ``on_error`` gets a failed flush;
-        ``greeting(config_id)`` is the character's opening line ("" for none)."""
-        self._transcripts = transcripts
-        self._greeting = greeting
-        self._max_messages = max_messages
+        """``legacy``: conversations stored by the previous release, moved into the archive on first load.
+
+        ``after_store`` runs after each write (to check storage's health);
+        ``on_error`` gets a failed write; ``greeting(config_id)`` is the
+        character's opening line ("" for none); ``session_of(config_id)`` its
+        session ID, kept with its conversation.
+        """
+        self._archive = archive
+        self._legacy = legacy
         self._defer = defer
         self._after_store = after_store
         self._on_error = on_error
-        self._cache: dict[str, list[Message]] = {}
-        # Conversations changed since they were last stored, with the messages added meanwhile.
-        self._unsaved: dict[str, list[Message]] = {}
-        self._flush_soon = False  # a flush is due in the next callback
+        self._greeting = greeting
+        self._session_of = session_of
+        self._new_id = new_id or tab_ids()
+        self._clock = clock
+        self._last_at = 0.0
+        self._catalog: dict[str, Record] | None = None
+        self._catalog_loading: asyncio.Future[None] | None = None
+        self._current: dict[str, Record] = {}  # each loaded character's current conversation
+        self._cache: dict[str, list[Message]] = {}  # its messages, greeting first
+        self._unsaved: dict[str, list[Message]] = {}  # added since last stored, per character
+        self._deleted: dict[str, list[str]] = {}  # message ids to delete, per character
+        self._failures: dict[str, int] = {}  # failed messages per loaded character (see drop_superseded)
+        self._flush_soon = False
+        self._writes: set[asyncio.Future[None]] = set()
 
-    def get(self, config_id: str) -> list[Message]:
-        """``config_id``'s messages (the live list: callers read it, changes go through this class)."""
+    # ----- reading ---------------------------------------------------------------------------
+
+    async def load(self, config_id: str) -> list[Message]:
+        """``config_id``'s current conversation, read from the archive the first time."""
         if config_id not in self._cache:
-            self._cache[config_id] = self._load(config_id)
+            await self._load_catalog()
+            if config_id not in self._cache:  # another caller may have loaded it meanwhile
+                record = self._current_record(config_id)
+                stored = await self._stored_messages(record.id) if record.count or record.updated else []
+                if config_id not in self._cache:
+                    self._current[config_id] = record
+                    self._cache[config_id] = self._greeting_of(config_id) + stored
+                    self._failures[config_id] = _failures(stored)
         return self._cache[config_id]
 
-    def _load(self, config_id: str) -> list[Message]:
-        """The stored conversation, after the character's greeting (which goes first, like the oldest, when full)."""
-        return (greeting_message(self._greeting(config_id)) + self._transcripts.load(config_id))[-self._max_messages :]
+    def get(self, config_id: str) -> list[Message]:
+        """``config_id``'s messages (the live list: callers read it, changes go through this class).
 
-    def has_messages(self, config_id: str) -> bool:
-        """Whether ``config_id``'s conversation holds anything but its greeting."""
-        return beyond_greeting(self.get(config_id))
+        A character not loaded yet (:meth:`load`) shows its greeting alone.
+        """
+        return self._cache.get(config_id) or self._greeting_of(config_id)
+
+    def is_loaded(self, config_id: str) -> bool:
+        return config_id in self._cache
 
     def loaded(self) -> set[str]:
         """The characters whose conversation is in memory."""
         return set(self._cache)
 
-    def add(self, config_id: str, message: Message) -> bool:
-        """Add ``message`` (not stored yet: see :meth:`save`); True when the oldest messages made room for it."""
-        messages = self.get(config_id)
-        messages.append(message)
-        overflow = len(messages) - self._max_messages
-        if overflow > 0:
-            del messages[:overflow]
-        return overflow > 0
+    def has_messages(self, config_id: str) -> bool:
+        """Whether ``config_id``'s current conversation holds anything but its greeting."""
+        if config_id in self._cache:
+            return beyond_greeting(self._cache[config_id])
+        record = self._stored_current(config_id)
+        return record is not None and record.count > 0
 
-    def replace(self, config_id: str, messages: list[Message]) -> None:
-        """Make ``messages`` the conversation, and store it."""
-        self.get(config_id)[:] = messages
-        self.save(config_id)
+    def current_record(self, config_id: str) -> Record | None:
+        return self._current.get(config_id)
+
+    def history(self, config_id: str) -> list[Record]:
+        """``config_id``'s earlier conversations, the most recently ended first.
+
+        A conversation two tabs both started as current (New conversation in
+        each at once) is listed here too, as ended when it was last written:
+        whatever is stored is always somewhere to be found.
+        """
+        if self._catalog is None:
+            return []
+        current = self._current.get(config_id) or self._stored_current(config_id)
+        skip = current.id if current is not None else None
+        earlier = [r for r in self._catalog.values() if r.config_id == config_id and r.id != skip]
+        return sorted(earlier, key=lambda r: (r.ended or r.updated, r.id), reverse=True)
+
+    def find(self, conversation_id: str) -> Record | None:
+        return None if self._catalog is None else self._catalog.get(conversation_id)
+
+    async def past(self, conversation_id: str) -> list[Message]:
+        """The messages of an earlier conversation, as stored."""
+        return await self._stored_messages(conversation_id)
+
+    async def _stored_messages(self, conversation_id: str) -> list[Message]:
+        records = await self._archive.messages(conversation_id)
+        prefix = f"{conversation_id}/"
+        messages = [m for m in map(message_from_record, records) if m is not None and m.id.startswith(prefix)]
+        return in_order(messages)
+
+    async def _load_catalog(self) -> None:
+        if self._catalog is not None:
+            return
+        if self._catalog_loading is None:
+            self._catalog_loading = asyncio.ensure_future(self._read_catalog())
+        await asyncio.shield(self._catalog_loading)
+
+    async def _read_catalog(self) -> None:
+        if self._legacy is not None:
+            await self._migrate(self._legacy)
+        records = [r for r in map(Record.from_dict, await self._archive.catalog()) if r is not None]
+        self._catalog = {r.id: r for r in records}
+
+    def _stored_current(self, config_id: str) -> Record | None:
+        """The character's current conversation in the catalog: the latest started that has not ended."""
+        if self._catalog is None:
+            return None
+        open_ = [r for r in self._catalog.values() if r.config_id == config_id and r.ended is None]
+        return max(open_, key=lambda r: (r.started, r.id), default=None)
+
+    def _current_record(self, config_id: str) -> Record:
+        """The stored current conversation, or a new one (not stored until it holds a message).
+
+        A character's very first conversation has an id of its own, so that
+        two tabs starting it at once write the same conversation.
+        """
+        stored = self._stored_current(config_id)
+        if stored is not None:
+            return stored
+        first = self._catalog is not None and not any(r.config_id == config_id for r in self._catalog.values())
+        rid = f"first-{_escaped(config_id)}" if first else f"c{self._new_id()}"
+        return Record(rid, config_id, self._now())
+
+    def _greeting_of(self, config_id: str) -> list[Message]:
+        return greeting_message(self._greeting(config_id))
+
+    def _now(self) -> float:
+        """Milliseconds, never less than the last time given (a clock set back keeps the order)."""
+        self._last_at = max(self._clock(), self._last_at + 0.001)
+        return self._last_at
+
+    # ----- changing --------------------------------------------------------------------------
+
+    def add(self, config_id: str, message: Message) -> Message:
+        """Add ``message`` to the current conversation (not stored yet: see :meth:`save`); returns it with its id."""
+        record = self._current.get(config_id) or self._current.setdefault(config_id, self._current_record(config_id))
+        if not message.transient and not message.id:
+            message = replace(message, id=f"{record.id}/{self._new_id()}", at=self._now())
+        self._cache.setdefault(config_id, self._greeting_of(config_id)).append(message)
+        if _is_failure(message):
+            self._failures[config_id] = self._failures.get(config_id, 0) + 1
+        return message
 
     def drop_superseded(self, config_id: str, text: str) -> bool:
         """Before ``text`` is sent: remove the failures it supersedes; True if any went.
@@ -96,91 +223,264 @@ class Conversations:
         session setup is moot once the user sends.
         """
         messages = self.get(config_id)
-        if not any(m.transient or (m.role == "error" and m.retry == text) for m in messages):
-            return False  # the usual case, checked without building a new list
+        if not self._failures.get(config_id):
+            return False  # the usual case, known without a look at the conversation
         kept: list[Message] = []
         for message in messages:
             if message.transient or (message.role == "error" and message.retry == text):
                 if message.retry == text:
                     while kept and kept[-1].incomplete:  # what arrived of the reply it failed
-                        kept.pop()
+                        self._forget(config_id, kept.pop())
                     if kept and kept[-1].role == "user" and kept[-1].text == text:
-                        kept.pop()
+                        self._forget(config_id, kept.pop())
+                self._forget(config_id, message)
                 continue
             kept.append(message)
         if len(kept) == len(messages):
             return False
-        self.replace(config_id, kept)
+        messages[:] = kept
+        self._failures[config_id] = _failures(kept)
+        self.save(config_id)
         return True
 
+    def _forget(self, config_id: str, message: Message) -> None:
+        """``message`` is gone from the conversation: deleted from the archive, or never written."""
+        if message.transient or not message.id:
+            return
+        pending = self._unsaved.get(config_id, [])
+        if any(m.id == message.id for m in pending):
+            pending[:] = [m for m in pending if m.id != message.id]
+        else:
+            self._deleted.setdefault(config_id, []).append(message.id)
+
     def save(self, config_id: str, added: Message | None = None, *, max_delay: float = 0.0) -> None:
-        """Store ``config_id``'s conversation (``added``: the message just appended to it).
+        """Store what changed in ``config_id``'s conversation (``added``: the message just added to it).
 
         At once without a ``defer``, else in a callback of its own, where one
         write stores everything changed meanwhile. ``max_delay``: a later
         flush is soon enough (a sent message waits for its reply), but no
         later than that many seconds.
         """
+        pending = self._unsaved.setdefault(config_id, [])
+        if added is not None and not added.transient:
+            pending.append(added)
         if self._defer is None:
-            self._store(config_id)
-            return
-        self._unsaved.setdefault(config_id, []).extend([added] if added else [])
-        if max_delay > 0:
+            self.flush()
+        elif max_delay > 0:
             self._defer(max_delay, self.flush)
         elif not self._flush_soon:
             self._flush_soon = True
             self._defer(0, self.flush)
 
     def flush(self) -> None:
-        """Store every conversation changed since it was last stored (the page is hidden or closing, or it is time)."""
+        """Store every change not stored yet, in one write (the page is hidden or closing, or it is time)."""
         self._flush_soon = False
-        while self._unsaved:
-            config_id, _added = self._unsaved.popitem()
-            try:
-                self._store(config_id)
-            except Exception as exc:  # storage failures are handled by the store: this is a bug
-                if self._on_error is None:
-                    raise
-                self._on_error(exc)
+        change = Change()
+        for config_id in sorted({*self._unsaved, *self._deleted}):
+            added = self._unsaved.pop(config_id, [])
+            change.delete_messages += self._deleted.pop(config_id, [])
+            record = self._current.get(config_id)
+            if record is None:
+                continue
+            change.messages += [message_record(record.id, m) for m in added]
+            if added or change.delete_messages:
+                change.conversations.append({**self._touched(config_id, record).to_dict(), "touch": True})
+        self._write(change)
 
-    def _store(self, config_id: str) -> None:
-        self._transcripts.save(config_id, self.get(config_id))
+    def _touched(self, config_id: str, record: Record) -> Record:
+        """The conversation's record as it now is (its size, title and session), kept as current."""
+        messages = self._cache.get(config_id, [])
+        stored = [m for m in messages if not (m.transient or m.greeting)]
+        first_sent = next((m.text for m in stored if m.role == "user"), "")
+        record = replace(
+            record, count=len(stored), updated=self._now(), title=record.title or title_of(first_sent),
+            session_id=self._session_of(config_id) or record.session_id,
+        )
+        self._current[config_id] = record
+        if self._catalog is not None:
+            self._catalog[record.id] = record
+        return record
+
+    def _write(self, change: Change) -> None:
+        if not change:
+            return
+        written = self._archive.write(change)
+        task = asyncio.ensure_future(self._watch(written))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def _watch(self, written: Awaitable[None]) -> None:
+        try:
+            await written
+        except Exception as exc:
+            if self._on_error is None:
+                raise
+            self._on_error(exc)
         self._after_store()
+
+    async def settled(self) -> None:
+        """Wait until every write started so far has finished (tests, and before reading back)."""
+        while self._writes:
+            await asyncio.gather(*list(self._writes), return_exceptions=True)
+
+    # ----- history ---------------------------------------------------------------------------
+
+    def end(self, config_id: str) -> Record | None:
+        """End the current conversation (kept in the history if it holds anything); a new one starts.
+
+        Returns the ended conversation's record, or None when there was nothing to keep.
+        """
+        self.flush()
+        record = self._current.pop(config_id, None) or self._stored_current(config_id)
+        messages = self._cache.pop(config_id, [])
+        ended = None
+        if record is not None and (beyond_greeting(messages) or record.count):
+            ended = replace(self._touched(config_id, record) if messages else record, ended=self._now())
+            self._store_records(ended)
+        self._current[config_id] = Record(f"c{self._new_id()}", config_id, self._now())
+        self._cache[config_id] = self._greeting_of(config_id)
+        self._failures[config_id] = 0
+        return ended
+
+    async def resume(self, config_id: str, conversation_id: str) -> Record | None:
+        """Make an earlier conversation current again (the current one goes to the history); its record."""
+        record = self.find(conversation_id)
+        if record is None or record.config_id != config_id:
+            return None
+        messages = await self._stored_messages(conversation_id)
+        self.end(config_id)
+        record = replace(record, ended=None, started=record.started, updated=self._now())
+        self._store_records(record)
+        self._current[config_id] = record
+        self._cache[config_id] = self._greeting_of(config_id) + messages
+        self._failures[config_id] = _failures(messages)
+        return record
+
+    def delete(self, conversation_id: str) -> bool:
+        """Delete an earlier conversation and its messages."""
+        record = self.find(conversation_id)
+        current = self._current.get(record.config_id) if record is not None else None
+        if record is None or (current is not None and current.id == record.id):
+            return False
+        assert self._catalog is not None
+        del self._catalog[conversation_id]
+        self._write(Change(delete_conversations=[conversation_id]))
+        return True
+
+    def _store_records(self, *records: Record) -> None:
+        if self._catalog is not None:
+            self._catalog.update({r.id: r for r in records})
+        self._write(Change(conversations=[r.to_dict() for r in records]))
 
     # ----- thrown away, here or in another tab ---------------------------------------------
 
     def drop_pending(self, config_id: str) -> None:
         """Forget the write pending for ``config_id``: a conversation thrown away must not come back."""
         self._unsaved.pop(config_id, None)
+        self._deleted.pop(config_id, None)
 
-    def clear(self, config_id: str, *, keep: bool = True) -> None:
-        """Throw ``config_id``'s conversation away, stored and pending; ``keep``: it stays loaded, empty."""
+    def remove_character(self, config_id: str) -> None:
+        """Delete all of ``config_id``'s conversations, current and earlier."""
         self.drop_pending(config_id)
-        self._transcripts.clear(config_id)
-        if keep:
-            self._cache[config_id] = greeting_message(self._greeting(config_id))
-        else:
-            self._cache.pop(config_id, None)
+        ids = [r.id for r in (self._catalog or {}).values() if r.config_id == config_id]
+        current = self._current.pop(config_id, None)
+        if current is not None and current.id not in ids:
+            ids.append(current.id)
+        for cid in ids:
+            (self._catalog or {}).pop(cid, None)
+        self._cache.pop(config_id, None)
+        self._write(Change(delete_conversations=ids))
 
     def clear_all(self) -> None:
-        """Throw every conversation away (other storage is untouched)."""
+        """Delete every conversation of every character (other storage is untouched)."""
         self._unsaved.clear()
-        self._transcripts.clear_all()
+        self._deleted.clear()
         self._cache.clear()
+        self._current.clear()
+        if self._catalog is not None:
+            self._catalog.clear()
+        task = asyncio.ensure_future(self._watch(self._archive.clear()))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
 
-    def lost_elsewhere(self, config_id: str) -> bool:
-        """Whether another tab removed ``config_id``'s conversation while this tab shows messages of it."""
-        return not self._transcripts.load(config_id) and beyond_greeting(self._cache.get(config_id, []))
+    async def changed_elsewhere(self) -> set[str]:
+        """Another tab wrote the archive: read it again; the loaded characters whose conversation changed.
 
-    def stored_elsewhere(self, config_id: str) -> None:
-        """Another tab wrote ``config_id``'s conversation: take theirs, keeping this tab's messages not stored yet.
-
-        Both are kept, theirs first, and stored (that tab then adopts the
-        result). With nothing pending here, it is reloaded when next shown.
+        This tab's own changes are written first, so the read includes them:
+        each message has its own record, so nothing of either tab is lost.
+        A conversation ended over there (New conversation) ends here too.
         """
-        if config_id in self._unsaved:
-            mine = [m for m in self._unsaved.pop(config_id) if not m.transient]
-            self._cache[config_id] = self._load(config_id) + mine
-            self._store(config_id)
-        else:
-            self._cache.pop(config_id, None)
+        if self._catalog is None:
+            return set()
+        self.flush()
+        records = [r for r in map(Record.from_dict, await self._archive.catalog()) if r is not None]
+        self._catalog = {r.id: r for r in records}
+        changed: set[str] = set()
+        for config_id in list(self._cache):
+            mine = self._current.get(config_id)
+            record = self._stored_current(config_id)
+            stored: list[Message] = []
+            if record is not None:
+                stored = await self._stored_messages(record.id)
+            elif not beyond_greeting([m for m in self._cache[config_id] if not m.transient]):
+                continue  # nothing stored yet, here or there
+            else:
+                record = Record(f"c{self._new_id()}", config_id, self._now())
+            if mine is not None and mine.id == record.id:  # added here while it was read: kept
+                ids = {m.id for m in stored}
+                stored += [m for m in self._unsaved.get(config_id, []) if m.id not in ids]
+            shown = self._cache.get(config_id, [])
+            merged = self._greeting_of(config_id) + in_order(stored) + [m for m in shown if m.transient]
+            if mine is None or mine.id != record.id or [m.id for m in merged] != [m.id for m in shown]:
+                changed.add(config_id)
+            self._current[config_id] = record
+            self._cache[config_id] = merged
+            self._failures[config_id] = _failures(merged)
+        return changed
+
+    # ----- from the previous release ---------------------------------------------------------
+
+    async def _migrate(self, legacy: TranscriptStore) -> None:
+        """Move conversations of the previous release (one localStorage key each) into the archive.
+
+        Each is written in one transaction with ids derived from its key, and
+        its key removed only after that write succeeded: a tab closed halfway
+        leaves the key, and the next start writes the same records again
+        (replacing, never duplicating) before removing it.
+        """
+        stored = legacy.stored()
+        if not stored:
+            return
+        existing = [r for r in map(Record.from_dict, await self._archive.catalog()) if r is not None]
+        for config_id in stored:
+            messages = legacy.load(config_id)
+            if config_id and messages:
+                await self._archive.write(self._migrated(config_id, messages, existing))
+            legacy.clear(config_id)
+        legacy.clear_all()
+
+    def _migrated(self, config_id: str, messages: list[Message], existing: list[Record]) -> Change:
+        cid = f"old-{_escaped(config_id)}"
+        now = self._now()
+        start = now - len(messages)  # one millisecond apart, before anything written from now on
+        has_current = any(r.config_id == config_id and r.ended is None and r.id != cid for r in existing)
+        sent = next((m.text for m in messages if m.role == "user"), "")
+        record = Record(cid, config_id, start, now if has_current else None, None, title_of(sent), len(messages), now)
+        rows: list[dict[str, Any]] = [
+            message_record(cid, replace(m, id=f"{cid}/{i:09d}", at=start + i)) for i, m in enumerate(messages)
+        ]
+        return Change(conversations=[record.to_dict()], messages=rows)
+
+
+def _is_failure(message: Message) -> bool:
+    """A message that a later send can supersede (see :meth:`Conversations.drop_superseded`)."""
+    return message.transient or (message.role == "error" and message.retry is not None)
+
+
+def _failures(messages: list[Message]) -> int:
+    return sum(map(_is_failure, messages))
+
+
+def _escaped(config_id: str) -> str:
+    """``config_id`` as part of a record id (which never holds a ``/``: a message id is ``<conversation>/<n>``)."""
+    return config_id.replace("%", "%25").replace("/", "%2F")

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import js
@@ -19,15 +18,19 @@ discard_stale_preloads(Path.cwd())
 from app.api import ProxyClient
 from app.browser import (
     defer,
+    indexed_db_archive,
     local_storage,
+    on_archive_change,
     on_connectivity_change,
     on_page_hide,
     on_storage_change,
     page_origin,
     page_query,
     post_json,
+    tab_prefix,
 )
 from app.controller import ChatController
+from app.conversations import tab_ids
 from app.inflight import start_task
 from app.roster import Roster
 from app.sessions import SessionManager
@@ -37,18 +40,25 @@ from app.transcript import TranscriptStore
 from app.view import DomView
 from app.wording import describe_error
 
+_held: list[object] = []  # tasks the page keeps (the loop keeps only weak references to tasks)
 
-def start() -> tuple[asyncio.Task[None], object] | None:
-    """Build the page and mark it ready; the first session is set up meanwhile (the task returned).
 
-    Also returns the task loading Markdown, if it is not in a snapshot.
+async def start(view: DomView) -> None:
+    """Build the page, show the open conversation, mark the page ready, then set up its session.
+
     Like the reference page, the chat is usable before its session exists:
     the conversation and the input are there, Send waits (disabled, with
     "Starting a session…" if it takes a while) until the proxy answers, and
     a proxy that hangs or is down shows as a message, not as a page that
-    never finishes loading.
+    never finishes loading. Markdown is loaded after ready unless a snapshot has it.
     """
-    view = DomView()
+    shown = False
+
+    def ready() -> None:
+        nonlocal shown
+        shown = True
+        view.set_ready()
+
     try:
         settings = load_settings(config.get("chat"))
         query = page_query()
@@ -56,6 +66,7 @@ def start() -> tuple[asyncio.Task[None], object] | None:
             settings.api_base, query.get("api"), page_origin(), settings.allowed_api_bases
         )
         storage = GuardedStorage(local_storage())
+        archive, archive_problem = await indexed_db_archive()  # opened while Python started
         client = ProxyClient(
             api_base, post_json, timeout=settings.request_timeout, reply_time_limit=settings.reply_time_limit
         )
@@ -63,37 +74,29 @@ def start() -> tuple[asyncio.Task[None], object] | None:
             view,
             SessionManager(storage, client.create_session),
             client,
-            TranscriptStore(storage),
+            archive,
             Roster(storage, settings.characters),
-            storage_problem=lambda: storage.problem,
+            legacy=TranscriptStore(storage),
+            storage_problem=lambda: storage.problem or archive_problem,
             defer=defer,
+            new_id=tab_ids(tab_prefix()),
         )
         view.bind(controller)
-        formatting = view.format_replies()  # before the conversation is shown
+        _held.append(view.format_replies())  # before the conversation is shown
         on_storage_change(controller.storage_changed)
+        on_archive_change(controller.archive_changed)
         on_connectivity_change(controller.set_online)
         on_page_hide(controller.flush_saves)  # what is not stored yet must be before the page goes
         for warning in [*settings.problems, api_warning]:
             if warning:
                 view.show_notice(warning, level="warning")
-        # Eager: the conversation is on screen when this returns, the session request on its way.
-        opening = start_task(controller.start(query.get("character")))
-        if opening.done() and not opening.cancelled() and opening.exception() is not None:
-            raise opening.exception() or Exception()
+        await controller.start(query.get("character"), shown=ready)
     except Exception as exc:  # noqa: BLE001 - show it in the page, not only in the console
-        view.show_fatal(f"The page could not start. {describe_error(exc)}")
+        if shown:  # a bug after ready (the proxy's failures are messages): show it, don't hide it
+            view.show_notice(describe_error(exc), level="error")
+        else:
+            view.show_fatal(f"The page could not start. {describe_error(exc)}")
         js.console.error(f"startup failed: {exc!r}")
-        return None
-    opening.add_done_callback(lambda task: _report_late_failure(view, task))
-    view.set_ready()
-    return opening, formatting
 
 
-def _report_late_failure(view: DomView, task: asyncio.Task[None]) -> None:
-    """A failure after ready is a bug (the proxy's failures are messages): show it, don't hide it."""
-    if not task.cancelled() and task.exception() is not None:
-        view.show_notice(describe_error(task.exception() or Exception()), level="error")
-        js.console.error(f"opening the first character failed: {task.exception()!r}")
-
-
-_tasks = start()  # held: the loop keeps only weak references to tasks
+_held.append(start_task(start(DomView())))

@@ -90,7 +90,7 @@ class Sender:
         def on_text(so_far: str) -> None:  # a streamed reply grew
             if page.still_current(config_id, token):
                 page.inflight.stream(config_id, so_far)
-                if config_id == page.current:
+                if page.showing(config_id):
                     page.view.show_streaming(so_far)
 
         try:
@@ -118,7 +118,7 @@ class Sender:
     def _end_stream(self, config_id: str) -> str:
         """The streamed reply on screen, if any, gives way to the messages it ends as; the text that came."""
         streamed = self.page.inflight.take_streamed(config_id)
-        if streamed is not None and config_id == self.page.current:
+        if streamed is not None and self.page.showing(config_id):
             self.page.view.show_streaming(None)
         return streamed or ""
 

@@ -13,7 +13,7 @@ keeps their sizes in that order).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -50,6 +50,9 @@ class Message:
     transient: bool = False
     incomplete: bool = False
     greeting: bool = False
+    # Its record in the archive (app.archive): an id unique in the browser, and when it was written (ms).
+    id: str = field(default="", compare=False)
+    at: float = field(default=0.0, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         text = self.text
@@ -141,6 +144,10 @@ class TranscriptStore:
         index[config_id] = len(encoded)  # last = most recently saved
         self._storage.set(transcript_key(config_id), encoded)
         self._write_index(index)
+
+    def stored(self) -> list[str]:
+        """The characters with a conversation stored in this format."""
+        return [k[len(TRANSCRIPT_PREFIX) :] for k in self._storage.keys() if k.startswith(TRANSCRIPT_PREFIX)]
 
     def clear(self, config_id: str) -> None:
         self._storage.remove(transcript_key(config_id))

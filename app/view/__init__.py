@@ -13,11 +13,13 @@ server text) is set through ``textContent``, never parsed as HTML::
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from typing import Protocol
 
 import js
 from pyscript import document
 
+from ..archive import Record
 from ..inflight import start_task
 from ..settings import Character
 from ..transcript import Message, message_too_long
@@ -28,6 +30,7 @@ from .dialogs import ConfirmDialog
 from .dom import Announcer, Listeners
 from .formatting import load_formatter, loaded_formatter
 from .header import ChatHeader, download
+from .history import HistoryPanel, PastBanner
 from .messages import MessageList
 from .notices import Notices
 
@@ -57,6 +60,14 @@ class ChatActions(Protocol):
 
     def export_conversation(self, fmt: str, exported_at: str) -> tuple[str, str] | None: ...
 
+    def open_past(self, conversation_id: str) -> object: ...
+
+    def continue_conversation(self, conversation_id: str) -> object: ...
+
+    def delete_past(self, conversation_id: str) -> object: ...
+
+    def show_open_conversation(self) -> None: ...
+
 
 class DomView:
     """Implements :class:`app.controller.ChatView` on the elements of ``index.html``."""
@@ -69,6 +80,8 @@ class DomView:
         self.header = ChatHeader(self.dialog)
         self.characters = CharacterList(self.dialog)
         self.add_form = AddCharacterForm()
+        self.history = HistoryPanel(self.dialog)
+        self.past = PastBanner()
         self.messages = MessageList(announcer, self.notices.show)
         self.composer = Composer(announcer)
         self.activity = ActivityIndicator(self.root)
@@ -89,8 +102,18 @@ class DomView:
         self.characters.show_unread(config_id, unread)
 
     def show_conversation(self, character: Character, messages: list[Message]) -> None:
+        self.past.show(None)
         self.header.show_character(character)
         self.messages.show_conversation(character.name, messages)
+
+    def show_history(self, conversations: list[Record]) -> None:
+        self.history.show(conversations)
+
+    def show_past(self, character: Character, record: Record, messages: list[Message]) -> None:
+        """An earlier conversation, read-only: no Retry (it would resend into the current one), no input."""
+        self.header.show_character(character)
+        self.messages.show_conversation(character.name, [replace(m, retry=None) for m in messages])
+        self.past.show(record)
 
     def append_message(self, message: Message, index: int) -> None:
         self.messages.append_message(message, index)
@@ -197,6 +220,8 @@ class DomView:
         self.characters.bind(events, actions)
         self.add_form.bind(events, actions.add_character)
         self.header.bind(events, actions, lambda: self.messages.character_name)
+        self.history.bind(events, actions)
+        self.past.bind(events, actions, actions.show_open_conversation)
         self.dialog.bind(events)
 
     def _stop(self, actions: ChatActions, *, only_if_stopped: bool = False) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.api import BodyStream, HttpResponse, ProxyClient
+from app.archive import MemoryArchive, Record, in_order, message_from_record
 from app.errors import NetworkError
 from app.settings import Character
 from app.storage import MemoryStorage
@@ -137,6 +139,8 @@ class FakeView:
     streaming: str | None = None  # the reply streaming in, as shown
     streamed: list[str] = field(default_factory=list)  # every text it was shown with
     unread: set[str] = field(default_factory=set)  # the characters marked as having a reply not seen yet
+    history: list[Record] = field(default_factory=list)  # the open character's earlier conversations, as listed
+    past: tuple[Record, list[Message]] | None = None  # an earlier conversation shown read-only
 
     def show_characters(self, characters: list[Character], current: str | None, unread: Collection[str]) -> None:
         self.characters, self.current, self.unread = list(characters), current, set(unread)
@@ -193,6 +197,12 @@ class FakeView:
 
     def show_offline(self, offline: bool) -> None:
         self.offline = offline
+
+    def show_history(self, conversations: list[Record]) -> None:
+        self.history = list(conversations)
+
+    def show_past(self, character: Character, record: Record, messages: list[Message]) -> None:
+        self.past = (record, list(messages))
 
     def texts(self) -> list[tuple[str, str]]:
         return [(m.role, m.text) for m in self.messages]
@@ -254,3 +264,30 @@ class CountingStorage(MemoryStorage):
     def set(self, key: str, value: str) -> None:
         self.writes.append(key)
         super().set(key, value)
+
+
+# ----- the archive (IndexedDB) beside a storage (localStorage) ------------------------------------
+
+_ARCHIVES: weakref.WeakKeyDictionary[object, MemoryArchive] = weakref.WeakKeyDictionary()
+
+
+def archive_of(storage: object) -> MemoryArchive:
+    """The browser's IndexedDB beside ``storage``: one per storage, so a reload on the same storage finds it."""
+    if storage not in _ARCHIVES:
+        _ARCHIVES[storage] = MemoryArchive()
+    return _ARCHIVES[storage]
+
+
+def stored_conversation(archive: MemoryArchive, config_id: str) -> list[Message]:
+    """``config_id``'s current conversation as stored (what a reload shows, after the greeting)."""
+    current = [r for r in archive.conversations.values() if r["config_id"] == config_id and r["ended"] is None]
+    if not current:
+        return []
+    record = max(current, key=lambda r: r["started"])
+    found = (message_from_record(r) for k, r in archive.records.items() if k.startswith(f"{record['id']}/"))
+    return in_order([m for m in found if m is not None])
+
+
+def stored_messages(storage: object, config_id: str) -> list[Message]:
+    """:func:`stored_conversation` of the archive beside ``storage``."""
+    return stored_conversation(archive_of(storage), config_id)

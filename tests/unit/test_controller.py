@@ -8,10 +8,21 @@ from app.sending import OFFLINE_NOTICE, RENEWED_NOTICE, SENT_SAVE_DELAY, STOPPED
 from app.sessions import SessionManager
 from app.settings import Character
 from app.storage import GuardedStorage, MemoryStorage
-from app.transcript import MAX_MESSAGE_CHARS, Message, TranscriptStore, message_too_long
+from app.transcript import MAX_MESSAGE_CHARS, Message, message_too_long
 from app.wording import NETWORK, SERVER
 
-from .fakes import DROPPED, BrokenStorage, CountingStorage, FakeProxy, FakeView, Timers, ok, status
+from .fakes import (
+    DROPPED,
+    BrokenStorage,
+    CountingStorage,
+    FakeProxy,
+    FakeView,
+    Timers,
+    archive_of,
+    ok,
+    status,
+    stored_messages,
+)
 
 CHARACTERS = [Character("A", "Alice"), Character("B", "Bob")]
 
@@ -38,7 +49,7 @@ class Page:
             self.view,
             SessionManager(self.storage, client.create_session),
             client,
-            TranscriptStore(self.storage),
+            archive_of(self.storage),
             Roster(self.storage, characters),
             storage_problem=(lambda: guarded.problem) if guarded else (lambda: None),
             defer=timers,
@@ -274,7 +285,7 @@ async def test_session_setup_failure_is_shown_but_not_stored() -> None:
     await page.controller.start()
     assert page.view.texts() == [("error", NETWORK)]
     assert page.view.messages[0].retry is None
-    assert TranscriptStore(page.storage).load("A") == []
+    assert stored_messages(page.storage, "A") == []
     await page.send("works now")
     assert page.view.texts()[-1] == ("assistant", "reply to works now")
 
@@ -360,17 +371,19 @@ async def test_a_conversation_changed_in_another_tab_is_shown() -> None:
     other = Page(page.storage, page.proxy)
     await other.controller.start()
     await other.send("from the other tab")
-    page.controller.storage_changed("pychat:transcript:A")
+    await page.controller.archive_changed()
     assert page.view.texts() == [("user", "from the other tab"), ("assistant", "reply to from the other tab")]
 
 
-async def test_storage_cleared_in_another_tab_resets_everything() -> None:
+async def test_clear_all_in_another_tab_resets_sessions_and_conversations_here() -> None:
     page = Page()
     await page.controller.start()
     await page.send("hi")
-    for key in page.storage.keys():
-        page.storage.remove(key)
+    other = Page(page.storage, page.proxy)
+    await other.controller.start()
+    other.controller.clear_all_sessions()
     page.controller.storage_changed(None)
+    await page.controller.archive_changed()
     assert page.view.session is None and page.view.texts() == []
 
 
@@ -384,7 +397,7 @@ async def test_a_reply_arriving_after_new_conversation_is_dropped() -> None:
     assert task is not None
     await task
     assert page.view.texts() == []
-    assert TranscriptStore(page.storage).load("A") == []
+    assert stored_messages(page.storage, "A") == []
 
 
 async def test_a_rotated_session_id_arriving_after_clear_all_is_not_stored() -> None:
@@ -421,7 +434,7 @@ async def test_a_setup_error_is_not_stored_even_after_the_next_message() -> None
     page = Page(proxy=proxy)
     await page.controller.start()
     await page.send("works now")
-    stored_roles = [m.role for m in TranscriptStore(page.storage).load("A")]
+    stored_roles = [m.role for m in stored_messages(page.storage, "A")]
     assert stored_roles == ["user", "assistant"]
 
 
@@ -467,7 +480,7 @@ async def test_sending_the_restored_text_replaces_the_failed_message_instead_of_
     assert page.view.input == "only once please"
     await page.send(page.view.input)
     assert page.view.texts() == [("user", "only once please"), ("assistant", "reply to only once please")]
-    assert [m.role for m in TranscriptStore(page.storage).load("A")] == ["user", "assistant"]
+    assert [m.role for m in stored_messages(page.storage, "A")] == ["user", "assistant"]
 
 
 async def test_a_failed_setup_message_goes_away_when_the_user_sends() -> None:
@@ -529,7 +542,7 @@ async def test_removing_the_open_added_character_forgets_it_and_opens_another() 
     assert page.view.current == "A"
     assert "CHAR_link" not in [c.config_id for c in page.view.characters]
     assert page.storage.get("session_CHAR_link") is None
-    assert TranscriptStore(page.storage).load("CHAR_link") == []
+    assert stored_messages(page.storage, "CHAR_link") == []
 
 
 async def test_configured_characters_are_not_removed() -> None:
@@ -553,23 +566,25 @@ async def test_new_conversation_cancels_the_pending_reply_so_the_user_can_send_a
     assert page.view.texts() == [("user", "new"), ("assistant", "reply to new")]
 
 
-async def test_a_conversation_cleared_in_another_tab_does_not_get_the_orphan_reply() -> None:
+async def test_a_conversation_ended_in_another_tab_does_not_get_the_orphan_reply() -> None:
     page = Page()
     await page.controller.start()
     page.proxy.script("/api/chat", ok({"ai": "orphan", "session_id": "rotated"}))
     task = page.submit_held("pending")
     await asyncio.sleep(0)
     other = Page(page.storage, page.proxy)  # the other tab presses New conversation
-    other.controller.current = "A"
+    await other.controller.start()
     other.controller.new_conversation()
     page.controller.storage_changed("session_A")
-    page.controller.storage_changed("pychat:transcript:A")
+    await page.controller.archive_changed()
     page.proxy.gate.set()
     assert task is not None
     await asyncio.gather(task, return_exceptions=True)
     assert page.view.texts() == []
-    assert TranscriptStore(page.storage).load("A") == []
+    assert stored_messages(page.storage, "A") == []
     assert page.storage.get("session_A") is None
+    [ended] = other.controller.conversations.history("A")
+    assert ended.title == "pending"  # what was sent before is kept, in the history
 
 
 async def test_retry_is_refused_while_offline() -> None:
@@ -588,7 +603,7 @@ async def test_retry_is_refused_while_offline() -> None:
 
 
 def stored_texts(storage: MemoryStorage, config_id: str = "A") -> list[tuple[str, str]]:
-    return [(m.role, m.text) for m in TranscriptStore(storage).load(config_id)]
+    return [(m.role, m.text) for m in stored_messages(storage, config_id)]
 
 
 async def test_a_sent_message_and_its_reply_are_stored_in_one_write_after_the_reply_is_shown() -> None:
@@ -600,7 +615,7 @@ async def test_a_sent_message_and_its_reply_are_stored_in_one_write_after_the_re
     assert stored_texts(storage) == []  # not while the reply is being shown
     timers.run()
     assert stored_texts(storage) == [("user", "hi"), ("assistant", "reply to hi")]
-    assert storage.writes.count("pychat:transcript:A") == 1
+    assert archive_of(storage).writes == 1
 
 
 async def test_a_sent_message_waiting_for_its_reply_is_stored_within_the_delay() -> None:
@@ -637,18 +652,22 @@ async def test_a_conversation_thrown_away_before_it_was_stored_stays_gone() -> N
     assert storage.get("pychat:transcript:A") is None
 
 
-async def test_a_conversation_another_tab_threw_away_is_not_stored_again_from_here() -> None:
+async def test_a_message_not_stored_when_another_tab_ends_the_conversation_is_kept_in_its_history() -> None:
     storage, timers = MemoryStorage(), Timers()
     page = Page(storage, timers=timers)
     await page.controller.start()
     await page.send("first")
     timers.run()
     await page.send("second")  # not stored yet when the other tab starts a new conversation
-    storage.remove("pychat:transcript:A")
-    page.controller.storage_changed("pychat:transcript:A")
+    other = Page(storage, page.proxy)
+    await other.controller.start()
+    other.controller.new_conversation()
+    await page.controller.archive_changed()
     timers.run(within=SENT_SAVE_DELAY)
-    assert storage.get("pychat:transcript:A") is None
-    assert page.view.texts() == []
+    assert page.view.texts() == [] and stored_texts(storage) == []
+    [ended] = page.controller.conversations.history("A")
+    kept = await page.controller.conversations.past(ended.id)
+    assert [m.text for m in kept] == ["first", "reply to first", "second", "reply to second"]
 
 
 async def test_two_tabs_sending_at_once_both_keep_every_message() -> None:
@@ -661,8 +680,8 @@ async def test_two_tabs_sending_at_once_both_keep_every_message() -> None:
     await tab_1.send("from tab 1")
     await tab_2.send("from tab 2")  # neither tab has stored anything yet
     timers_1.run()
-    tab_2.controller.storage_changed("pychat:transcript:A")
-    tab_1.controller.storage_changed("pychat:transcript:A")
+    await tab_2.controller.archive_changed()
+    await tab_1.controller.archive_changed()
     both = [("user", "from tab 1"), ("assistant", "reply to from tab 1"),
             ("user", "from tab 2"), ("assistant", "reply to from tab 2")]
     assert stored_texts(storage) == both

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 
+from app.archive import MemoryArchive
 from app.conversations import Conversations
 from app.settings import Character
 from app.storage import MemoryStorage
-from app.transcript import Message, TranscriptStore
+from app.transcript import Message
 
-from .fakes import DROPPED
+from .fakes import DROPPED, stored_conversation, stored_messages
 from .test_controller import Page
 
 GREETING = "Good evening. What shall we look for?"
@@ -42,8 +43,7 @@ async def test_the_greeting_is_not_stored_and_comes_back_once_after_a_reload() -
     page = greeted_page()
     await page.controller.start()
     await page.send("hello")
-    stored = json.loads(page.storage.get("pychat:transcript:A") or "[]")
-    assert [m["text"] for m in stored] == ["hello", "reply to hello"]
+    assert [m.text for m in stored_messages(page.storage, "A")] == ["hello", "reply to hello"]
     again = greeted_page(page.storage)
     await again.controller.start()
     assert again.view.texts() == [("assistant", GREETING), ("user", "hello"), ("assistant", "reply to hello")]
@@ -86,22 +86,27 @@ async def test_the_greeting_is_exported_marked() -> None:
     assert json.loads(exported[1])["messages"][0] == {"role": "assistant", "text": GREETING, "greeting": True}
 
 
-def test_another_tabs_write_keeps_the_greeting_once_before_both_tabs_messages() -> None:
-    storage = MemoryStorage()
-    mine = Conversations(TranscriptStore(storage), defer=lambda _s, _c: None, greeting=lambda _c: GREETING)
-    sent = Message("user", "mine")
-    mine.add("A", sent)
-    mine.save("A", sent)  # pending (the defer never runs)
-    TranscriptStore(storage).save("A", [Message("user", "theirs")])
-    mine.stored_elsewhere("A")
+async def test_another_tabs_write_keeps_the_greeting_once_before_both_tabs_messages() -> None:
+    archive = MemoryArchive()
+    mine = Conversations(archive, defer=lambda _s, _c: None, greeting=lambda _c: GREETING)
+    theirs = Conversations(archive, greeting=lambda _c: GREETING)
+    await mine.load("A")
+    await theirs.load("A")
+    theirs.save("A", theirs.add("A", Message("user", "theirs")))
+    mine.save("A", mine.add("A", Message("user", "mine")))  # pending (the defer never runs)
+    assert await mine.changed_elsewhere() == {"A"}
     assert [m.text for m in mine.get("A")] == [GREETING, "theirs", "mine"]
-    assert [m.text for m in TranscriptStore(storage).load("A")] == ["theirs", "mine"]
+    assert [m.text for m in stored_conversation(archive, "A")] == ["theirs", "mine"]
 
 
-def test_a_greeting_alone_is_not_a_conversation_lost_in_another_tab() -> None:
-    conversations = Conversations(TranscriptStore(MemoryStorage()), greeting=lambda _c: GREETING)
+async def test_a_greeting_alone_is_not_a_conversation_to_lose_or_to_store() -> None:
+    archive = MemoryArchive()
+    conversations = Conversations(archive, greeting=lambda _c: GREETING)
+    await conversations.load("A")
     assert conversations.get("A") and not conversations.has_messages("A")
-    assert not conversations.lost_elsewhere("A")
+    assert await conversations.changed_elsewhere() == set()
+    conversations.end("A")
+    assert archive.conversations == {} and conversations.history("A") == []
 
 
 # ----- unread marks -------------------------------------------------------------------------------

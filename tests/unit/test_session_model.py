@@ -23,9 +23,8 @@ from app.roster import Roster
 from app.sessions import SessionManager, is_valid_session_id
 from app.settings import Character
 from app.storage import GuardedStorage
-from app.transcript import TranscriptStore
 
-from .fakes import BrokenStorage, FakeView
+from .fakes import BrokenStorage, FakeView, archive_of
 
 CHARACTERS = ["A", "B", "C"]
 FOREIGN = {"theme": "dark", "sessionless": "keep", "session": "not ours either"}
@@ -89,7 +88,7 @@ class ChatMachine(RuleBasedStateMachine):
             self.view,
             SessionManager(self.storage, client.create_session),
             client,
-            TranscriptStore(self.storage),
+            archive_of(self.backend),
             Roster(self.storage, [Character(c, c) for c in CHARACTERS]),
             storage_problem=lambda: self.storage.problem,
         )
@@ -204,12 +203,19 @@ class ChatMachine(RuleBasedStateMachine):
             in_use = self.controller.sessions.peek(last["config_id"])
             assert in_use == stored
 
+    def conversation_of(self, config_id: str) -> list[Any]:
+        """``config_id``'s current conversation, read from the archive if this page has not opened it yet."""
+        conversations = self.controller.conversations
+        if not conversations.is_loaded(config_id):
+            self.run(conversations.load(config_id))
+        return conversations.get(config_id)
+
     @invariant()
     def no_user_message_is_lost(self) -> None:
         for config_id, text, reset_count in self.sent:
             if reset_count != self.resets[config_id]:
                 continue  # the user discarded that conversation on purpose
-            messages = self.controller.conversation(config_id)
+            messages = self.conversation_of(config_id)
             outcomes = [
                 (m.role, m.retry) for i, m in enumerate(messages)
                 if i > 0 and messages[i - 1].role == "user" and messages[i - 1].text == text

@@ -9,10 +9,9 @@ import pytest
 from app.errors import BadResponse, BadStream, NetworkError, RequestTimeout, StreamCutOff, StreamFailed
 from app.sending import STOPPED
 from app.stream import ReplyStream
-from app.transcript import TranscriptStore
 from app.wording import CUT_OFF, TIMEOUT
 
-from .fakes import DROPPED, FakeProxy, Streamed, reply_parts, sse
+from .fakes import DROPPED, FakeProxy, Streamed, reply_parts, sse, stored_messages
 from .test_controller import Page
 
 # ----- the client ------------------------------------------------------------------------------------------------
@@ -148,7 +147,7 @@ async def test_a_streamed_reply_grows_on_screen_then_is_one_message_stored_whole
     assert page.view.streamed == ["Once ", "Once upon ", "Once upon a time"]
     assert page.view.streaming is None
     assert page.view.texts() == [("user", "tell me"), ("assistant", "Once upon a time")]
-    stored = TranscriptStore(page.storage).load("A")
+    stored = stored_messages(page.storage, "A")
     assert [(m.role, m.text, m.incomplete) for m in stored][-1] == ("assistant", "Once upon a time", False)
 
 
@@ -178,7 +177,7 @@ async def test_a_cut_stream_keeps_what_came_with_an_error_and_retry_replaces_bot
     page.proxy.script("/api/chat", Streamed(sse(*reply_parts("Half a ", finish=False)), end=DROPPED))
     await page.send("question")
     assert page.view.texts() == [("user", "question"), ("assistant", "Half a "), ("error", CUT_OFF)]
-    stored = TranscriptStore(page.storage).load("A")
+    stored = stored_messages(page.storage, "A")
     assert [(m.role, m.incomplete) for m in stored] == [("user", False), ("assistant", True), ("error", False)]
     page.view.input = ""
     retried = page.controller.retry(2)
@@ -218,7 +217,7 @@ async def test_a_stream_for_a_conversation_thrown_away_meanwhile_leaves_nothing(
     page.controller.new_conversation()
     await asyncio.gather(task, return_exceptions=True)
     assert page.view.texts() == [] and page.view.streaming is None
-    assert TranscriptStore(page.storage).load("A") == []
+    assert stored_messages(page.storage, "A") == []
 
 
 # ----- what the review found -----------------------------------------------------------------------------------
@@ -266,9 +265,11 @@ async def test_a_session_named_in_a_stream_is_kept_even_when_the_reply_is_stoppe
 async def test_a_stream_thrown_away_in_another_tab_leaves_no_streaming_reply_on_screen() -> None:
     page, answer, task = await streaming("go", sse(*reply_parts("Partial ", finish=False)))
     assert page.view.streaming == "Partial "
-    page.storage.remove("session_A")  # the other tab started over
-    page.storage.remove("pychat:transcript:A")
-    page.controller.storage_changed(None)
+    other = Page(page.storage, page.proxy)  # the other tab starts over
+    await other.controller.start()
+    other.controller.new_conversation()
+    page.controller.storage_changed("session_A")
+    await page.controller.archive_changed()
     await asyncio.gather(task, return_exceptions=True)
     later_piece(answer, {"type": "text-delta", "id": "t", "delta": "late"})
     assert page.view.streaming is None and page.view.texts() == []

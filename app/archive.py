@@ -1,0 +1,242 @@
+"""Every conversation, kept: one record per message, written in transactions, never squeezed.
+
+The page keeps each character's conversations in an :class:`Archive`:
+IndexedDB in the browser (``static/archive.mjs``, bound in
+:mod:`app.browser`), :class:`MemoryArchive` in tests and when the browser
+stores nothing. Two kinds of record, both plain JSON objects:
+
+- a conversation (:class:`Record`): its id, the character, the session ID
+  it used, when it started and ended (``None``: it is the character's
+  current one), its title (the first message sent, shortened) and its size;
+- a message (:func:`message_record`): its own id, which starts with its
+  conversation's id and a ``/``, so a conversation's messages are one key
+  range; when it was written (``at``, milliseconds), and the message.
+
+A tab only ever adds, changes or deletes records by id, so two tabs writing
+the same conversation at once both keep every message: there is no merge
+that can race. A conversation's messages are shown ordered by ``at``, then id.
+
+Example::
+
+    archive = MemoryArchive()
+    await archive.write(Change(conversations=[record.to_dict()], messages=[message_record(record.id, message)]))
+    [Record.from_dict(r) for r in await archive.catalog()]
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from .transcript import MAX_MESSAGE_CHARS, ROLES, Message
+
+TITLE_CHARS = 60
+MAX_RECORD_TEXT = 2 * 1024 * 1024  # a reply is at most 1 MiB (app.api.MAX_REPLY_SIZE); more is not ours
+
+
+@dataclass(frozen=True)
+class Record:
+    """One conversation of one character (its messages are records of their own)."""
+
+    id: str
+    config_id: str
+    started: float
+    ended: float | None = None  # None: the character's current conversation
+    session_id: str | None = None
+    title: str = ""
+    count: int = 0  # messages stored, as this tab last counted them
+    updated: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "config_id": self.config_id, "started": self.started, "ended": self.ended,
+                "session_id": self.session_id, "title": self.title, "count": self.count, "updated": self.updated}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Record | None:
+        """A conversation from a stored record, or None when it is not one of ours (junk is skipped, not fatal)."""
+        if not isinstance(data, dict):
+            return None
+        rid, config_id, started = data.get("id"), data.get("config_id"), data.get("started")
+        if not (isinstance(rid, str) and rid and "/" not in rid and isinstance(config_id, str) and config_id):
+            return None
+        start = _time(started)
+        if start is None:
+            return None
+        session_id, title, count, updated = (data.get(k) for k in ("session_id", "title", "count", "updated"))
+        return cls(
+            rid, config_id, start, _time(data.get("ended")),
+            session_id if isinstance(session_id, str) and session_id else None,
+            title[:TITLE_CHARS * 2] if isinstance(title, str) else "",
+            count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else 0,
+            _time(updated) or start,
+        )
+
+
+def _time(value: Any) -> float | None:
+    """A stored time in milliseconds, or None when ``value`` is not one."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e15:
+        return float(value)
+    return None
+
+
+def message_record(conversation_id: str, message: Message) -> dict[str, Any]:
+    """The stored form of ``message`` (which has its id and time) in ``conversation_id``: the whole text, never cut."""
+    data: dict[str, Any] = {"id": message.id, "conversation": conversation_id, "at": message.at,
+                            "role": message.role, "text": message.text}
+    if message.retry is not None:
+        data["retry"] = message.retry
+    if message.incomplete:
+        data["incomplete"] = True
+    return data
+
+
+def message_from_record(data: Any) -> Message | None:
+    """A message from a stored record, or None when the record is malformed."""
+    if not isinstance(data, dict):
+        return None
+    mid, role, text, at, retry = (data.get(k) for k in ("id", "role", "text", "at", "retry"))
+    written = _time(at)
+    if not (isinstance(mid, str) and "/" in mid and role in ROLES and isinstance(text, str)) or written is None:
+        return None
+    if len(text) > MAX_RECORD_TEXT:
+        return None
+    return Message(role, text, retry if isinstance(retry, str) and len(retry) <= MAX_MESSAGE_CHARS else None,
+                   incomplete=data.get("incomplete") is True, id=mid, at=written)
+
+
+def in_order(messages: list[Message]) -> list[Message]:
+    """``messages`` as shown: by time written, then id (a tab's ids grow with each message)."""
+    return sorted(messages, key=lambda m: (m.at, m.id))
+
+
+def title_of(text: str) -> str:
+    """A conversation's title from its first message: one line, at most :data:`TITLE_CHARS`, cut at a word."""
+    line = " ".join(text.split())
+    if len(line) <= TITLE_CHARS:
+        return line
+    cut = line[: TITLE_CHARS - 1]
+    if " " in cut[TITLE_CHARS // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,.;:") + "\u2026"
+
+
+def touched(stored: dict[str, Any] | None, record: dict[str, Any]) -> dict[str, Any]:
+    """What a conversation record written over ``stored`` becomes (``static/archive.mjs`` does the same).
+
+    A record marked ``touch`` (its size or title changed) keeps the stored
+    ``ended``: writing a message into a conversation must not bring it back
+    as current after another tab ended it. An unmarked record (an end, a
+    continue) replaces the stored one.
+    """
+    if not record.pop("touch", False) or stored is None:
+        return record
+    return {**record, "ended": stored.get("ended")}
+
+
+@dataclass
+class Change:
+    """What one write stores, in one transaction: records put (by id) and records deleted."""
+
+    conversations: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    delete_messages: list[str] = field(default_factory=list)
+    delete_conversations: list[str] = field(default_factory=list)  # with all their messages
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"conversations": self.conversations, "messages": self.messages,
+                "deleteMessages": self.delete_messages, "deleteConversations": self.delete_conversations}
+
+    def __bool__(self) -> bool:
+        return bool(self.conversations or self.messages or self.delete_messages or self.delete_conversations)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A stored message that contains the searched text."""
+
+    conversation_id: str
+    message_id: str
+    role: str
+    text: str
+
+
+class Archive(Protocol):
+    """Where conversations are kept. Reads give the stored records as plain data, unchecked."""
+
+    async def catalog(self) -> list[Any]:
+        """Every conversation record."""
+
+    async def messages(self, conversation_id: str) -> list[Any]:
+        """The message records of one conversation, in no particular order."""
+
+    def write(self, change: Change) -> Awaitable[None]:
+        """Start storing ``change`` in one transaction (all of it or, on failure, none: awaiting raises).
+
+        Writes land in the order they were started.
+        """
+
+    async def search(self, text: str, limit: int) -> list[Any]:
+        """Up to ``limit`` message records whose text contains ``text`` (case-insensitive)."""
+
+    def clear(self) -> Awaitable[None]:
+        """Start deleting every record."""
+
+
+class MemoryArchive:
+    """An :class:`Archive` in memory: the page's fallback when the browser keeps nothing, and the tests' twin.
+
+    It copies what goes in and out, like IndexedDB's structured clone, so a
+    caller never shares a record with the store.
+    """
+
+    def __init__(self) -> None:
+        self.conversations: dict[str, dict[str, Any]] = {}
+        self.records: dict[str, dict[str, Any]] = {}  # messages by id
+        self.writes = 0
+
+    async def catalog(self) -> list[Any]:
+        return copy.deepcopy(list(self.conversations.values()))
+
+    async def messages(self, conversation_id: str) -> list[Any]:
+        prefix = f"{conversation_id}/"
+        return copy.deepcopy([r for k, r in self.records.items() if k.startswith(prefix)])
+
+    def write(self, change: Change) -> Awaitable[None]:
+        self.writes += 1
+        self.apply(change)
+        return _done()
+
+    def apply(self, change: Change) -> None:
+        for record in change.conversations:
+            self.conversations[record["id"]] = touched(self.conversations.get(record["id"]), copy.deepcopy(record))
+        for record in change.messages:
+            self.records[record["id"]] = copy.deepcopy(record)
+        for mid in change.delete_messages:
+            self.records.pop(mid, None)
+        for cid in change.delete_conversations:
+            self.conversations.pop(cid, None)
+            for mid in [k for k in self.records if k.startswith(f"{cid}/")]:
+                del self.records[mid]
+
+    async def search(self, text: str, limit: int) -> list[Any]:
+        needle = text.casefold()
+        found = [r for r in self.records.values() if needle in str(r.get("text", "")).casefold()]
+        return copy.deepcopy(found[:limit])
+
+    def clear(self) -> Awaitable[None]:
+        self.conversations.clear()
+        self.records.clear()
+        return _done()
+
+
+async def _done() -> None:
+    """A write that is already stored (the memory archive's)."""
+
+
+def with_identity(message: Message, conversation_id: str, ids: Any, at: float) -> Message:
+    """``message`` with an id in ``conversation_id`` and its time, unless it has them."""
+    if message.id:
+        return message
+    return replace(message, id=f"{conversation_id}/{ids()}", at=at)

@@ -1,0 +1,136 @@
+"""The history: a character's earlier conversations in a dialog, and the banner over one opened read-only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import js
+from pyodide.ffi import to_js
+from pyscript import document
+
+from ..archive import Record
+from .dialogs import ConfirmDialog
+from .dom import Listeners, el, found, isolated
+
+if TYPE_CHECKING:
+    from . import ChatActions
+
+
+def when(ms: float) -> str:
+    """A record's time as the reader's locale writes a date and time."""
+    options = to_js({"dateStyle": "medium", "timeStyle": "short"}, dict_converter=js.Object.fromEntries)
+    return str(js.Date.new(ms).toLocaleString(js.undefined, options))
+
+
+def _count(n: int) -> str:
+    return "1 message" if n == 1 else f"{n:,} messages"
+
+
+class HistoryPanel:
+    """``#history-dialog``: the open character's earlier conversations, newest first; open or delete one."""
+
+    def __init__(self, dialog: ConfirmDialog) -> None:
+        byid = document.getElementById
+        self.dialog = byid("history-dialog")
+        self.list = byid("history-list")
+        self.empty = byid("history-empty")
+        self.button = byid("history-button")
+        self._confirm = dialog
+        self._records: dict[str, Record] = {}
+
+    def show(self, records: list[Record]) -> None:
+        """List ``records`` (already newest first); the button says how many there are."""
+        self._records = {r.id: r for r in records}
+        items = []
+        for record in records:
+            item = el("li", cls="history-item", data_testid="history-item")
+            item.dataset.conversation = record.id
+            opener = el("button", cls="history-open", type="button", data_testid="history-open")
+            opener.appendChild(el("span", cls="history-title", text=record.title or "(no message sent)"))
+            opener.appendChild(el("span", cls="history-meta",
+                                  text=f"{when(record.started)} \u00b7 {_count(record.count)}"))
+            remover = el("button", cls="quiet history-delete", type="button", text="Delete",
+                         data_testid="delete-conversation")
+            named = isolated(record.title or when(record.started))
+            remover.setAttribute("aria-label", f"Delete the conversation {named}")
+            item.appendChild(opener)
+            item.appendChild(remover)
+            items.append(item)
+        self.list.replaceChildren(*items)
+        self.empty.hidden = bool(records)
+        label = "History" if not records else f"History ({len(records)})"
+        self.button.textContent = label
+
+    def open(self) -> None:
+        if not self.dialog.open:
+            self.dialog.showModal()
+
+    def close(self) -> None:
+        if self.dialog.open:
+            self.dialog.close()
+
+    def bind(self, events: Listeners, actions: ChatActions) -> None:
+        """The button opens the list; an item opens its conversation; Delete asks first."""
+        events.on(self.button, "click", lambda _e: self.open())
+
+        def on_click(event: Any) -> None:
+            target = event.target
+            if not found(target) or not hasattr(target, "closest"):
+                return
+            item = target.closest("[data-testid=history-item]")
+            if not found(item):
+                return
+            record = self._records.get(str(item.dataset.conversation))
+            if record is None:
+                return
+            if found(target.closest("[data-testid=delete-conversation]")):
+
+                def delete() -> None:
+                    actions.delete_past(record.id)
+
+                self.close()
+                self._confirm.confirm(
+                    "Delete this conversation?",
+                    f"\u201c{isolated(record.title or when(record.started))}\u201d and its "
+                    f"{_count(record.count)} are deleted from this browser for good.",
+                    "Delete conversation",
+                    delete,
+                )
+            elif found(target.closest("[data-testid=history-open]")):
+                self.close()
+                actions.open_past(record.id)
+
+        events.on(self.list, "click", on_click)
+        events.on(document.getElementById("history-close"), "click", lambda _e: self.close())
+
+
+class PastBanner:
+    """``#past-banner``: says an earlier conversation is shown read-only; Continue it, or go back."""
+
+    def __init__(self) -> None:
+        byid = document.getElementById
+        self.banner = byid("past-banner")
+        self.text = byid("past-text")
+        self.continue_button = byid("continue-conversation")
+        self.back_button = byid("back-to-current")
+        self.composer = byid("composer")
+        self.record: Record | None = None
+
+    def show(self, record: Record | None) -> None:
+        """Over ``record``'s messages (None: the current conversation is shown, with its composer)."""
+        self.record = record
+        self.banner.hidden = record is None
+        self.composer.hidden = record is not None
+        if record is not None:
+            ended = f", ended {when(record.ended)}" if record.ended else ""
+            self.text.textContent = (f"An earlier conversation, started {when(record.started)}{ended}. "
+                                     "It is read-only: continue it to write in it again.")
+
+    def bind(self, events: Listeners, actions: ChatActions, back: Callable[[], None]) -> None:
+        def on_continue(_event: Any) -> None:
+            if self.record is not None:
+                actions.continue_conversation(self.record.id)
+
+        events.on(self.continue_button, "click", on_continue)
+        events.on(self.back_button, "click", lambda _e: back())
