@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, Route, expect
@@ -50,6 +51,35 @@ def send_and_wait(page: Page, text: str) -> str:
 def stored(page: Page, key: str) -> str | None:
     value = page.evaluate("key => localStorage.getItem(key)", key)
     return value if value is None else str(value)
+
+
+# The open conversation of a character as the page stored it in IndexedDB (static/archive.mjs), read
+# through the page's own archive functions: a read starts after every write the page started before it.
+READ_CONVERSATION = """async (configId) => {
+  const archive = window.pychatArchive;
+  const current = JSON.parse(await archive.catalog())
+    .filter((r) => r.config_id === configId && r.ended === null)
+    .sort((a, b) => b.started - a.started)[0];
+  if (!current) return [];
+  const found = JSON.parse(await archive.messages(current.id));
+  found.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return found.map((m) => ({role: m.role, text: m.text}));
+}"""
+
+
+def stored_conversation(page: Page, config_id: str) -> list[dict[str, str]]:
+    """``config_id``'s current conversation as stored: ``{"role", "text"}`` per message, in order."""
+    return list(page.evaluate(READ_CONVERSATION, config_id))
+
+
+def wait_until_stored(page: Page, config_id: str, count: int, timeout: float = 10.0) -> list[dict[str, str]]:
+    """:func:`stored_conversation` once it holds at least ``count`` messages (stored after they are shown)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = stored_conversation(page, config_id)
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        page.wait_for_timeout(50)
 
 
 def open_character(page: Page, config_id: str) -> None:

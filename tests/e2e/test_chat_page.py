@@ -20,6 +20,7 @@ from .helpers import (
     ATLAS,
     ECHO,
     LUNA,
+    READ_CONVERSATION,
     foreign_images,
     messages,
     open_character,
@@ -107,17 +108,16 @@ def test_conversation_survives_a_reload(page: Page, server: Server) -> None:
     expect(messages(page)).to_have_text(["remember me", first])
 
 
-# Sends ``text`` with Enter and, still within that browser task (so no timer can have run), reads the
-# stored conversation, then signals that the page is being hidden and reads it again.
-SEND_THEN_HIDE = """text => {
+# Sends ``text`` with Enter and, still within that browser task (so no timer can have run), signals
+# that the page is being hidden, then reads the stored conversation: the read is queued after any
+# write the page started by then.
+SEND_THEN_HIDE = """async (text) => {
   const box = document.querySelector('[data-testid=message-input]');
   box.value = text;
   box.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true, cancelable: true}));
-  const key = 'pychat:transcript:CHAR_luna';
-  const before = localStorage.getItem(key);
   window.dispatchEvent(new Event('pagehide'));
-  return [before, localStorage.getItem(key)];
-}"""
+  return (READ)('CHAR_luna');
+}""".replace("READ", READ_CONVERSATION)
 
 
 def test_a_sent_message_is_stored_when_the_page_goes_away_before_its_reply(page: Page, server: Server) -> None:
@@ -125,9 +125,8 @@ def test_a_sent_message_is_stored_when_the_page_goes_away_before_its_reply(page:
     open_app(page, server)
     expect(page.get_by_test_id("send-button")).to_be_enabled()
     server.fault("chat", "delay", delay_ms=5000)
-    before, after = page.evaluate(SEND_THEN_HIDE, "do not lose me")
-    assert before is None
-    assert after is not None and "do not lose me" in after
+    stored_now = page.evaluate(SEND_THEN_HIDE, "do not lose me")
+    assert stored_now == [{"role": "user", "text": "do not lose me"}]
     page.reload()
     page.wait_for_selector(READY)
     expect(messages(page, "user")).to_have_text(["do not lose me"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 
@@ -10,7 +9,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from .conftest import READY, Server, open_app
-from .helpers import ECHO, LUNA, send, serve_pyodides_own_stdlib, stored
+from .helpers import ECHO, LUNA, send, serve_pyodides_own_stdlib, wait_until_stored
 
 FORMATTED = ".message.assistant .bubble.markdown"
 SAMPLE = (
@@ -183,9 +182,7 @@ def test_a_streaming_reply_renders_its_markdown_as_it_stands(page: Page, server:
 def test_a_formatted_reply_is_stored_as_written_and_formatted_again_after_a_reload(page: Page, server: Server) -> None:
     open_app(page, server, f"?character={ECHO}")
     reply_to(page, server, "**kept** as *written*")
-    key = f"pychat:transcript:{ECHO}"
-    page.wait_for_function("(key) => (localStorage.getItem(key) || '').includes('assistant')", arg=key)
-    stored_messages = json.loads(stored(page, key) or "[]")  # stored just after it is shown
+    stored_messages = wait_until_stored(page, ECHO, 2)  # stored just after it is shown
     assert [m["text"] for m in stored_messages if m["role"] == "assistant"] == ["**kept** as *written*"]
     page.reload()
     page.wait_for_selector(READY)
