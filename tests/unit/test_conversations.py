@@ -171,7 +171,7 @@ async def test_without_a_failure_a_send_does_not_look_through_the_conversation()
         def __iter__(self) -> Any:
             raise AssertionError("the whole conversation was read")
 
-    conversations._cache["A"] = Untouchable(conversations.get("A"))  # noqa: SLF001 - the point of the test
+    conversations._cache["A"] = Untouchable(conversations.get("A"))
     assert conversations.drop_superseded("A", "m3") is False
 
 

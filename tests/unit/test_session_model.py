@@ -75,6 +75,7 @@ class ChatMachine(RuleBasedStateMachine):
         self.planted: set[str] = set()  # junk the test wrote itself, allowed until replaced
         self.sent: list[tuple[str, str, int]] = []  # (config ID, text, reset count when sent)
         self.resets = dict.fromkeys(CHARACTERS, 0)
+        self.deleted: set[tuple[str, str]] = set()  # (config ID, text) of messages deleted with their conversation
         self.counter = 0
         self.degraded = False
         self.faulty_since_reload = False
@@ -139,9 +140,28 @@ class ChatMachine(RuleBasedStateMachine):
 
     @rule()
     def new_conversation(self) -> None:
+        # Not a reset: the conversation is kept in the history, every message of it still findable.
         if self.controller.current is not None:
-            self.resets[self.controller.current] += 1
             self.controller.new_conversation()
+
+    @rule(pick=st.integers(0, 3))
+    def continue_earlier(self, pick: int) -> None:
+        current = self.controller.current
+        earlier = self.controller.conversations.history(current) if current else []
+        if earlier:
+            task = self.controller.continue_conversation(earlier[pick % len(earlier)].id)
+            if task is not None:
+                self.run(task)
+
+    @rule(pick=st.integers(0, 3))
+    def delete_earlier(self, pick: int) -> None:
+        current = self.controller.current
+        earlier = self.controller.conversations.history(current) if current else []
+        if earlier:
+            record = earlier[pick % len(earlier)]
+            gone = self.past(record.id)
+            if self.controller.delete_past(record.id):
+                self.deleted |= {(record.config_id, m.text) for m in gone}
 
     @rule()
     def clear_all(self) -> None:
@@ -203,6 +223,15 @@ class ChatMachine(RuleBasedStateMachine):
             in_use = self.controller.sessions.peek(last["config_id"])
             assert in_use == stored
 
+    def past(self, conversation_id: str) -> list[Any]:
+        found: list[Any] = []
+
+        async def read() -> None:
+            found.extend(await self.controller.conversations.past(conversation_id))
+
+        self.run(read())
+        return found
+
     def conversation_of(self, config_id: str) -> list[Any]:
         """``config_id``'s current conversation, read from the archive if this page has not opened it yet."""
         conversations = self.controller.conversations
@@ -213,7 +242,7 @@ class ChatMachine(RuleBasedStateMachine):
     @invariant()
     def no_user_message_is_lost(self) -> None:
         for config_id, text, reset_count in self.sent:
-            if reset_count != self.resets[config_id]:
+            if reset_count != self.resets[config_id] or (config_id, text) in self.deleted:
                 continue  # the user discarded that conversation on purpose
             messages = self.conversation_of(config_id)
             outcomes = [
@@ -221,7 +250,11 @@ class ChatMachine(RuleBasedStateMachine):
                 if i > 0 and messages[i - 1].role == "user" and messages[i - 1].text == text
             ]
             in_input = self.controller.current == config_id and self.view.input == text
-            assert outcomes or in_input, f"{text!r} for {config_id} vanished"
+            if not (outcomes or in_input) and (config_id, text) not in self.deleted:
+                earlier = self.controller.conversations.history(config_id)
+                kept = [m.text for r in earlier for m in self.past(r.id) if m.role == "user"]
+                assert text in kept, f"{text!r} for {config_id} vanished"
+                continue
             assert all(role == "assistant" or retry == text for role, retry in outcomes), outcomes
 
 
