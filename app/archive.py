@@ -26,10 +26,13 @@ Example::
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from . import bounded_json
+from .storage import Storage
 from .transcript import MAX_MESSAGE_CHARS, ROLES, Message
 
 TITLE_CHARS = 60
@@ -151,6 +154,23 @@ class Change:
     def __bool__(self) -> bool:
         return bool(self.conversations or self.messages or self.delete_messages or self.delete_conversations)
 
+    @classmethod
+    def from_dict(cls, data: Any) -> Change:
+        """A change read back from a note (:class:`JournaledArchive`); what is not a record of ours is left out."""
+        if not isinstance(data, dict):
+            return cls()
+
+        def items(name: str) -> list[Any]:
+            value = data.get(name)
+            return value if isinstance(value, list) else []
+
+        return cls(
+            [r for r in items("conversations") if Record.from_dict(r) is not None],
+            [r for r in items("messages") if message_from_record(r) is not None and "conversation" in r],
+            [i for i in items("deleteMessages") if isinstance(i, str) and "/" in i],
+            [i for i in items("deleteConversations") if isinstance(i, str) and i and "/" not in i],
+        )
+
 
 @dataclass(frozen=True)
 class Match:
@@ -240,3 +260,92 @@ def with_identity(message: Message, conversation_id: str, ids: Any, at: float) -
     if message.id:
         return message
     return replace(message, id=f"{conversation_id}/{ids()}", at=at)
+
+
+JOURNAL_PREFIX = "pychat:journal:"
+
+
+class JournaledArchive:
+    """An :class:`Archive` whose writes are also noted, at once, in localStorage until they are committed.
+
+    IndexedDB commits a write later, in its own time, and a browser aborts
+    the transactions of a page that is closed or reloaded meanwhile: a reply
+    shown just before a reload would be lost. So each write is first noted,
+    synchronously, under ``pychat:journal:<tab>:<n>``, and the note removed
+    once the write is committed. At start, :meth:`replay` writes again
+    whatever notes a page left behind: records are put by id, so writing one
+    twice changes nothing. A note that cannot be made (storage full or
+    blocked) is skipped: the write still goes to IndexedDB.
+    """
+
+    def __init__(self, inner: Archive, storage: Storage | None, tab: str) -> None:
+        self._inner = inner
+        self._storage = storage
+        self._tab = tab
+        self._count = 0
+
+    async def catalog(self) -> list[Any]:
+        return await self._inner.catalog()
+
+    async def messages(self, conversation_id: str) -> list[Any]:
+        return await self._inner.messages(conversation_id)
+
+    async def search(self, text: str, limit: int) -> list[Any]:
+        return await self._inner.search(text, limit)
+
+    def clear(self) -> Awaitable[None]:
+        return self._inner.clear()
+
+    def write(self, change: Change) -> Awaitable[None]:
+        self._count += 1
+        key = f"{JOURNAL_PREFIX}{self._tab}:{self._count}"
+        noted = self._note(key, json.dumps(change.to_dict(), ensure_ascii=False))
+        return self._committed(self._inner.write(change), key if noted else None)
+
+    def _note(self, key: str, text: str) -> bool:
+        if self._storage is None:
+            return False
+        try:
+            self._storage.set(key, text)
+        except Exception:  # noqa: BLE001 - full or blocked: the write goes on without its note
+            return False
+        return True
+
+    async def _committed(self, written: Awaitable[None], key: str | None) -> None:
+        try:
+            await written
+        finally:
+            if key is not None:
+                self._forget(key)
+
+    def _forget(self, key: str) -> None:
+        try:
+            if self._storage is not None:
+                self._storage.remove(key)
+        except Exception:  # noqa: BLE001 - the note is replayed (harmlessly) at the next start
+            pass
+
+    async def replay(self) -> int:
+        """Write again what pages that went away had noted but perhaps not committed; how many notes."""
+        if self._storage is None:
+            return 0
+        try:
+            keys = sorted((k for k in self._storage.keys() if k.startswith(JOURNAL_PREFIX)), key=_note_order)
+        except Exception:  # noqa: BLE001 - storage blocked: there are no notes to read
+            return 0
+        for key in keys:
+            try:
+                data = bounded_json.loads(self._storage.get(key) or "null")
+            except ValueError:
+                data = None  # junk, or another script's: nothing to write again
+            change = Change.from_dict(data)
+            if change:
+                await self._inner.write(change)
+            self._forget(key)
+        return len(keys)
+
+
+def _note_order(key: str) -> tuple[str, int]:
+    """Notes of one tab in the order they were written (``...:<tab>:<n>``)."""
+    tab, _, number = key[len(JOURNAL_PREFIX) :].rpartition(":")
+    return (tab, int(number) if number.isdigit() else 0)

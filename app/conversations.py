@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -43,7 +43,7 @@ Defer = Callable[[float, Callable[[], None]], None]
 
 def tab_ids(prefix: str | None = None) -> Callable[[], str]:
     """New ids for this tab's records: unique per tab (``prefix``: random unless given), growing with each call."""
-    tab = prefix or uuid.uuid4().hex[:12]
+    tab = prefix or os.urandom(6).hex()
     counter = itertools.count(1)
     return lambda: f"{tab}-{next(counter):09d}"
 
@@ -331,11 +331,10 @@ class Conversations:
         Returns the ended conversation's record, or None when there was nothing to keep.
         """
         self.flush()
-        record = self._current.pop(config_id, None) or self._stored_current(config_id)
-        messages = self._cache.pop(config_id, [])
+        record = self._current.get(config_id) or self._stored_current(config_id)
         ended = None
-        if record is not None and (beyond_greeting(messages) or record.count):
-            ended = replace(self._touched(config_id, record) if messages else record, ended=self._now())
+        if record is not None and (beyond_greeting(self._cache.get(config_id, [])) or record.count):
+            ended = replace(self._touched(config_id, record), ended=self._now())
             self._store_records(ended)
         self._current[config_id] = Record(f"c{self._new_id()}", config_id, self._now())
         self._cache[config_id] = self._greeting_of(config_id)
@@ -422,7 +421,9 @@ class Conversations:
             stored: list[Message] = []
             if record is not None:
                 stored = await self._stored_messages(record.id)
-            elif not beyond_greeting([m for m in self._cache[config_id] if not m.transient]):
+            elif not (mine is not None and mine.id in self._catalog) and not beyond_greeting(
+                [m for m in self._cache[config_id] if not m.transient]
+            ):
                 continue  # nothing stored yet, here or there
             else:
                 record = Record(f"c{self._new_id()}", config_id, self._now())

@@ -16,6 +16,7 @@ from app.snapshot import discard_stale_preloads
 discard_stale_preloads(Path.cwd())
 
 from app.api import ProxyClient
+from app.archive import JournaledArchive
 from app.browser import (
     defer,
     indexed_db_archive,
@@ -66,7 +67,11 @@ async def start(view: DomView) -> None:
             settings.api_base, query.get("api"), page_origin(), settings.allowed_api_bases
         )
         storage = GuardedStorage(local_storage())
+        tab = tab_prefix()
         archive, archive_problem = await indexed_db_archive()  # opened while Python started
+        if archive_problem is None:  # each write noted in localStorage until committed (a reload aborts it)
+            archive = JournaledArchive(archive, local_storage(), tab)
+            await archive.replay()
         client = ProxyClient(
             api_base, post_json, timeout=settings.request_timeout, reply_time_limit=settings.reply_time_limit
         )
@@ -79,7 +84,7 @@ async def start(view: DomView) -> None:
             legacy=TranscriptStore(storage),
             storage_problem=lambda: storage.problem or archive_problem,
             defer=defer,
-            new_id=tab_ids(tab_prefix()),
+            new_id=tab_ids(tab),
         )
         view.bind(controller)
         _held.append(view.format_replies())  # before the conversation is shown

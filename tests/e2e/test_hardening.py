@@ -235,8 +235,10 @@ def test_two_tabs_opening_a_new_character_at_once_converge_on_one_session(
     for tab in tabs:
         expect(tab.get_by_test_id("session-id")).to_have_text(final)
     send_and_wait(tabs[0], "from one")
+    expect(messages(tabs[1])).to_have_count(2)  # the other tab's exchange, shown here too
     send_and_wait(tabs[1], "from two")
     assert {r["body"]["session_id"] for r in server.requests("/api/chat")} == {final}
+    expect(messages(tabs[0])).to_have_count(4)
 
 
 # ----- input limits ------------------------------------------------------------------------

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.archive import Change, MemoryArchive, Record, message_from_record, title_of
+from app.archive import JOURNAL_PREFIX, Change, JournaledArchive, MemoryArchive, Record, message_from_record, title_of
 from app.conversations import Conversations, tab_ids
 from app.storage import MemoryStorage
 from app.transcript import Message, TranscriptStore
 
-from .fakes import Timers, stored_conversation
+from .fakes import BrokenStorage, Timers, stored_conversation
 
 
 class RecordingArchive(MemoryArchive):
@@ -448,3 +448,66 @@ async def test_a_migrated_conversation_goes_to_the_history_when_one_is_current_a
     assert [m.text for m in await conversations.load("A")] == ["written by the new release"]
     [old] = conversations.history("A")
     assert [m.text for m in await conversations.past(old.id)] == ["written by an old tab"]
+
+
+# ----- the journal: a write noted in localStorage until it is committed ---------------------------------
+
+
+class AbortingArchive(MemoryArchive):
+    """IndexedDB of a page being reloaded: writes are started but never committed."""
+
+    def write(self, change: Change) -> Awaitable[None]:
+        return asyncio.get_running_loop().create_future()
+
+
+async def test_a_write_is_noted_until_committed_then_the_note_is_removed() -> None:
+    storage, archive = MemoryStorage(), MemoryArchive()
+    journaled = JournaledArchive(archive, storage, "t1")
+    conversations = Conversations(journaled, new_id=tab_ids("t1"))
+    await conversations.load("A")
+    say(conversations, "hi")
+    assert [k for k in storage.keys() if k.startswith(JOURNAL_PREFIX)] == ["pychat:journal:t1:1"]
+    await conversations.settled()
+    assert storage.keys() == [] and texts(archive) == ["hi"]
+
+
+async def test_a_write_aborted_by_a_reload_is_written_at_the_next_start() -> None:
+    storage, lost = MemoryStorage(), AbortingArchive()
+    conversations = Conversations(JournaledArchive(lost, storage, "t1"), new_id=tab_ids("t1"))
+    await conversations.load("A")
+    say(conversations, "shown just before the reload")
+    say(conversations, "and this")
+    assert lost.records == {}
+    archive = MemoryArchive()  # the same database, as the next page finds it
+    again = JournaledArchive(archive, storage, "t2")
+    assert await again.replay() == 2
+    assert texts(archive) == ["shown just before the reload", "and this"] and storage.keys() == []
+    assert await again.replay() == 0
+
+
+async def test_replaying_a_note_twice_changes_nothing() -> None:
+    storage, archive = MemoryStorage(), MemoryArchive()
+    conversations = Conversations(JournaledArchive(AbortingArchive(), storage, "t1"), new_id=tab_ids("t1"))
+    await conversations.load("A")
+    say(conversations, "once")
+    note = dict(storage.items)
+    await JournaledArchive(archive, storage, "t2").replay()
+    storage.items.update(note)
+    await JournaledArchive(archive, storage, "t3").replay()
+    assert texts(archive) == ["once"] and len(archive.records) == 1
+
+
+@pytest.mark.parametrize("junk", ["", "not json", "[" * 10_000, '{"messages": [{"id": 1}], "conversations": "x"}'])
+async def test_a_junk_note_is_dropped_without_writing(junk: str) -> None:
+    storage, archive = MemoryStorage({f"{JOURNAL_PREFIX}x:1": junk, "theme": "dark"}), RecordingArchive()
+    assert await JournaledArchive(archive, storage, "t1").replay() == 1
+    assert archive.changes == [] and storage.keys() == ["theme"]
+
+
+async def test_without_room_for_a_note_the_write_still_goes_to_the_archive() -> None:
+    archive = MemoryArchive()
+    conversations = Conversations(JournaledArchive(archive, BrokenStorage(fail_writes=True), "t1"))
+    await conversations.load("A")
+    say(conversations, "kept anyway")
+    await conversations.settled()
+    assert texts(archive) == ["kept anyway"]
