@@ -1,0 +1,156 @@
+"""Conversations that are kept: the history, continuing and deleting, the archive in IndexedDB,
+the move from the previous release's localStorage keys, and two tabs writing at once."""
+
+from __future__ import annotations
+
+import json
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+from .conftest import READY, Server, open_app
+from .helpers import (
+    LUNA,
+    confirm_if_asked,
+    messages,
+    send,
+    send_and_wait,
+    stored,
+    stored_conversation,
+    wait_until_stored,
+)
+
+
+def new_conversation(page: Page) -> None:
+    page.get_by_test_id("new-conversation").click()
+    confirm_if_asked(page)
+    expect(messages(page)).to_have_count(0)
+
+
+def history_items(page: Page) -> list[str]:
+    page.get_by_test_id("history-button").click()
+    items = page.get_by_test_id("history-item")
+    expect(page.get_by_test_id("history-dialog")).to_be_visible()
+    return [items.nth(n).inner_text() for n in range(items.count())]
+
+
+def test_new_conversation_keeps_the_old_one_in_the_history_across_a_reload(page: Page, server: Server) -> None:
+    open_app(page, server)
+    first = send_and_wait(page, "Tell me about the moon")
+    old_session = stored(page, f"session_{LUNA}")
+    new_conversation(page)
+    send_and_wait(page, "A fresh start")
+    assert stored(page, f"session_{LUNA}") != old_session
+    page.reload()
+    page.wait_for_selector(READY)
+    expect(messages(page)).to_have_count(2)
+    [item] = history_items(page)
+    assert "Tell me about the moon" in item and "2 messages" in item
+    page.get_by_test_id("history-open").click()
+    banner = page.get_by_test_id("past-banner")
+    expect(banner).to_be_visible()
+    expect(messages(page)).to_have_text(["Tell me about the moon", first])
+    expect(page.get_by_test_id("message-input")).to_be_hidden()  # read-only
+    page.get_by_test_id("back-to-current").click()
+    expect(banner).to_be_hidden()
+    expect(messages(page, "user")).to_have_text(["A fresh start"])
+
+
+def test_continuing_an_earlier_conversation_puts_its_session_back_and_uses_it(page: Page, server: Server) -> None:
+    open_app(page, server)
+    send_and_wait(page, "Remember the number 7")
+    old_session = stored(page, f"session_{LUNA}")
+    new_conversation(page)
+    send_and_wait(page, "Something else")
+    history_items(page)
+    page.get_by_test_id("history-open").click()
+    page.get_by_test_id("continue-conversation").click()
+    expect(page.get_by_test_id("past-banner")).to_be_hidden()
+    expect(messages(page, "user")).to_have_text(["Remember the number 7"])
+    expect(page.get_by_test_id("session-id")).to_have_text(old_session or "")
+    assert stored(page, f"session_{LUNA}") == old_session  # raw, as the reference guide has it
+    send_and_wait(page, "What was the number?")
+    assert server.requests("/api/chat")[-1]["body"]["session_id"] == old_session
+    expect(messages(page, "user")).to_have_text(["Remember the number 7", "What was the number?"])
+    # The conversation it replaced is kept in the history in turn.
+    assert any("Something else" in item for item in history_items(page))
+    page.reload()
+    page.wait_for_selector(READY)
+    expect(messages(page, "user")).to_have_text(["Remember the number 7", "What was the number?"])
+
+
+def test_continuing_a_conversation_whose_session_expired_recovers_and_says_so(page: Page, server: Server) -> None:
+    open_app(page, server)
+    send_and_wait(page, "Old times")
+    old_session = stored(page, f"session_{LUNA}")
+    new_conversation(page)
+    send_and_wait(page, "New times")
+    server.expire(old_session)
+    history_items(page)
+    page.get_by_test_id("history-open").click()
+    page.get_by_test_id("continue-conversation").click()
+    expect(page.locator("#notice")).to_contain_text("may not remember")
+    send_and_wait(page, "Still there?")
+    renewed = stored(page, f"session_{LUNA}")
+    assert renewed and renewed != old_session
+    expect(messages(page, "user")).to_have_text(["Old times", "Still there?"])
+    expect(page.locator("#notice")).to_contain_text("expired")
+
+
+def test_an_earlier_conversation_is_deleted_only_after_confirmation(page: Page, server: Server) -> None:
+    open_app(page, server)
+    send_and_wait(page, "Delete me later")
+    new_conversation(page)
+    history_items(page)
+    page.get_by_test_id("delete-conversation").click()
+    page.get_by_test_id("cancel-button").click()
+    assert len(history_items(page)) == 1
+    page.get_by_test_id("delete-conversation").click()
+    page.get_by_test_id("confirm-button").click()
+    page.reload()
+    page.wait_for_selector(READY)
+    assert history_items(page) == []
+    expect(page.locator("#history-empty")).to_be_visible()
+
+
+def test_the_previous_releases_long_conversation_comes_back_whole(page: Page, server: Server) -> None:
+    """900 messages of about 1.4 million characters: the old 1M budget came back with 447 of them."""
+    seeded = [{"role": "user" if n % 2 == 0 else "assistant", "text": f"message {n} " + "w" * 1550}
+              for n in range(900)]
+    page.add_init_script(
+        "if (!sessionStorage.getItem('seeded')) { sessionStorage.setItem('seeded', '1');"
+        f" localStorage.setItem('pychat:transcript:{LUNA}', {json.dumps(json.dumps(seeded))});"
+        f" localStorage.setItem('pychat:transcripts', '{{\"{LUNA}\": 1}}');"
+        f" localStorage.setItem('pychat:open', '{LUNA}'); }}"
+    )
+    open_app(page, server)
+    assert sum(len(m["text"]) for m in seeded) > 1_400_000
+    expect(messages(page).last).to_contain_text("message 899 ")
+    assert stored_conversation(page, LUNA) == seeded
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pychat:transcript'))") == []
+    page.reload()
+    page.wait_for_selector(READY)
+    send_and_wait(page, "and one more")
+    assert stored_conversation(page, LUNA)[:900] == seeded
+    added = wait_until_stored(page, LUNA, 902)[900:]
+    assert [m["role"] for m in added] == ["user", "assistant"] and added[0]["text"] == "and one more"
+
+
+def test_two_tabs_sending_at_once_keep_every_message_of_both(context: BrowserContext, server: Server) -> None:
+    tabs = [context.new_page(), context.new_page()]
+    for tab in tabs:
+        open_app(tab, server)
+    rounds = 10
+    for n in range(rounds):
+        for name, tab in zip("ab", tabs, strict=True):
+            send(tab, f"round {n} from {name}")
+        for tab in tabs:
+            expect(tab.get_by_test_id("send-button")).to_be_enabled()
+            expect(messages(tab, "user").filter(has_text=f"round {n} from")).to_have_count(2)
+    expected_sent = sorted(f"round {n} from {name}" for n in range(rounds) for name in "ab")
+    tabs[0].reload()
+    tabs[0].wait_for_selector(READY)
+    stored_now = wait_until_stored(tabs[0], LUNA, 4 * rounds)
+    assert sorted(m["text"] for m in stored_now if m["role"] == "user") == expected_sent
+    assert len([m for m in stored_now if m["role"] == "assistant"]) == 2 * rounds
+    for tab in tabs:
+        expect(messages(tab)).to_have_count(4 * rounds)
