@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from . import bounded_json
+from .settings import Character
 from .storage import Storage
 from .transcript import MAX_MESSAGE_CHARS, ROLES, Message
 
@@ -198,7 +199,7 @@ class Archive(Protocol):
         """
 
     async def search(self, text: str, limit: int) -> list[Any]:
-        """Up to ``limit`` message records whose text contains ``text`` (case-insensitive)."""
+        """Up to ``limit`` message records whose text contains ``text`` (case-insensitive), the newest first."""
 
     def clear(self) -> Awaitable[None]:
         """Start deleting every record."""
@@ -243,6 +244,7 @@ class MemoryArchive:
     async def search(self, text: str, limit: int) -> list[Any]:
         needle = text.casefold()
         found = [r for r in self.records.values() if needle in str(r.get("text", "")).casefold()]
+        found.sort(key=lambda r: r.get("at", 0), reverse=True)
         return copy.deepcopy(found[:limit])
 
     def clear(self) -> Awaitable[None]:
@@ -349,3 +351,37 @@ def _note_order(key: str) -> tuple[str, int]:
     """Notes of one tab in the order they were written (``...:<tab>:<n>``)."""
     tab, _, number = key[len(JOURNAL_PREFIX) :].rpartition(":")
     return (tab, int(number) if number.isdigit() else 0)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A message a search found: whose, in which conversation, and whether that is the character's current one."""
+
+    character: Character
+    record: Record
+    message: Message
+    current: bool
+
+
+SNIPPET_CHARS = 90  # about how much of a matching message a search result shows around the match
+
+
+def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> tuple[str, str, str]:
+    """``(before, match, after)``: the first match of ``query`` in ``text`` (ignoring case), with some context.
+
+    One line; "…" marks where the text goes on. The match is the text's own
+    characters (as written), for the view to highlight as text.
+
+    >>> snippet("The stars of Orion tonight", "orion")
+    ('The stars of ', 'Orion', ' tonight')
+    """
+    line = " ".join(text.split())
+    at = line.casefold().find(" ".join(query.split()).casefold())
+    if at < 0 or not query.strip():
+        return (line[:width] + ("\u2026" if len(line) > width else ""), "", "")
+    end = at + len(" ".join(query.split()))
+    room = max(0, (width - (end - at)) // 2)
+    start, stop = max(0, at - room), min(len(line), end + room)
+    before = ("\u2026" if start > 0 else "") + line[start:at]
+    after = line[end:stop] + ("\u2026" if stop < len(line) else "")
+    return before, line[at:end], after

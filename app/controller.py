@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection
 from typing import Protocol
 
 from .api import ProxyClient
-from .archive import Archive, Record
+from .archive import Archive, Record, SearchHit
 from .conversations import Conversations, Defer
 from .errors import ChatError, InvalidConfigId
 from .export import conversation_json, conversation_markdown
@@ -76,6 +76,12 @@ class ChatView(Protocol):
     def show_past(self, character: Character, record: Record, messages: list[Message]) -> None:
         """Show an earlier conversation read-only, with a way to continue it."""
 
+    def show_search_results(self, query: str, hits: list[SearchHit]) -> None:
+        """The messages a search found (newest first), or none."""
+
+    def reveal_message(self, index: int) -> None:
+        """Bring the ``index``-th message of the conversation shown into view, marked as found."""
+
 
 class ChatController:
     """The user's actions on the page (open, add, remove, send, start over, export) and what they show."""
@@ -104,6 +110,7 @@ class ChatController:
         self.roster = roster
         self.current: str | None = None
         self.viewing: Record | None = None  # an earlier conversation shown read-only, over the current one
+        self._searches = 0  # searches started: only the latest one's results are shown
         self.online = True
         self.conversations = Conversations(
             archive, legacy=legacy, defer=defer, after_store=self._check_storage, on_error=self._storage_failed,
@@ -397,6 +404,59 @@ class ChatController:
         self.view.show_notice(RESUMED_NOTICE)
         self.show_history()
         self.refresh_activity()
+
+    # ----- search ----------------------------------------------------------------------------
+
+    def search(self, text: str) -> asyncio.Future[None] | None:
+        """Find ``text`` in every character's conversations; shown when found (the latest search wins)."""
+        self._searches += 1
+        if not text.strip():
+            self.view.show_search_results(text, [])
+            return None
+        return self.background.spawn(self._search(self._searches, text))
+
+    async def _search(self, number: int, text: str) -> None:
+        found = await self.conversations.search(text)
+        if number == self._searches:
+            hits = [SearchHit(self.character(r.config_id), r, m, r.id == self._current_id(r.config_id))
+                    for r, m in found]
+            self.view.show_search_results(text, hits)
+
+    def _current_id(self, config_id: str) -> str | None:
+        record = self.conversations.current_record(config_id)
+        return None if record is None else record.id
+
+    def open_search_result(self, conversation_id: str, message_id: str) -> asyncio.Future[None] | None:
+        """Open the conversation a search found a message in, at that message."""
+        record = self.conversations.find(conversation_id)
+        if record is None or self.roster.find(record.config_id) is None:
+            return None
+        return self.background.spawn(self._open_at(record, message_id))
+
+    async def _open_at(self, record: Record, message_id: str) -> None:
+        config_id = record.config_id
+        if self.current != config_id or self.viewing is not None:
+            shown: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            def on_shown() -> None:
+                if not shown.done():
+                    shown.set_result(None)
+
+            opening = self.background.spawn(self.open_character(config_id, shown=on_shown))
+            opening.add_done_callback(lambda _task: on_shown())
+            await shown
+            if self.current != config_id:
+                return
+        messages = self.conversation(config_id)
+        if record.id != self._current_id(config_id):
+            messages = await self.conversations.past(record.id)
+            if self.current != config_id:
+                return
+            self.viewing = record
+            self.view.show_past(self.character(config_id), record, messages)
+        index = next((i for i, m in enumerate(messages) if m.id == message_id), None)
+        if index is not None:
+            self.view.reveal_message(index)
 
     def delete_past(self, conversation_id: str) -> bool:
         """Delete an earlier conversation of the open character for good (the view asked first)."""

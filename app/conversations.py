@@ -37,6 +37,8 @@ from typing import Any
 from .archive import Archive, Change, Record, in_order, message_from_record, message_record, title_of
 from .transcript import Message, TranscriptStore, beyond_greeting, greeting_message
 
+SEARCH_LIMIT = 50  # results a search shows at most
+
 # Runs a callback in a browser task of its own, that many seconds from now (0: as soon as it can).
 Defer = Callable[[float, Callable[[], None]], None]
 
@@ -150,6 +152,28 @@ class Conversations:
 
     def find(self, conversation_id: str) -> Record | None:
         return None if self._catalog is None else self._catalog.get(conversation_id)
+
+    async def search(self, text: str, limit: int = SEARCH_LIMIT) -> list[tuple[Record, Message]]:
+        """Messages of every character's conversations that contain ``text`` (ignoring case), newest first.
+
+        Up to ``limit``, each with its conversation; a greeting is not stored, so it is never found.
+        """
+        needle = text.strip()
+        if not needle:
+            return []
+        await self._load_catalog()
+        self.flush()  # what is on screen is searched too
+        folded = " ".join(needle.split()).casefold()
+        found: list[tuple[Record, Message]] = []
+        for data in await self._archive.search(needle, limit * 2):
+            message = message_from_record(data)
+            if message is None or folded not in " ".join(message.text.split()).casefold():
+                continue
+            record = self.find(message.id.partition("/")[0])
+            if record is not None:
+                found.append((record, message))
+        found.sort(key=lambda hit: (hit[1].at, hit[1].id), reverse=True)
+        return found[:limit]
 
     async def past(self, conversation_id: str) -> list[Message]:
         """The messages of an earlier conversation, as stored."""

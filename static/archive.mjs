@@ -101,6 +101,7 @@ function write(change) {
       messageStore.delete(range(id));
     }
     tx.oncomplete = () => {
+      searchable = null;
       channel?.postMessage("changed");
       resolve();
     };
@@ -119,33 +120,40 @@ async function clear() {
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error);
   });
+  searchable = null;
   channel?.postMessage("changed");
 }
 
-// Up to `limit` message records whose text contains `text`, ignoring case.
+// Up to `limit` message records whose text contains `text`, ignoring case, the newest first.
+// The first search reads every message once (getAll: one request, not a cursor step per record)
+// and keeps their text, lower-cased, newest first; any write here or in another tab drops it.
+let searchable = null;
+
 async function search(text, limit) {
-  const db = await open();
+  if (searchable === null) {
+    const db = await open();
+    const all = await done(db.transaction(MESSAGES).objectStore(MESSAGES).getAll());
+    searchable = all
+      .filter((r) => r && typeof r.text === "string")
+      .sort((a, b) => (b.at || 0) - (a.at || 0))
+      .map((record) => ({ record, folded: record.text.toLowerCase() }));
+  }
   const needle = String(text).toLowerCase();
   const found = [];
-  await new Promise((resolve, reject) => {
-    const request = db.transaction(MESSAGES).objectStore(MESSAGES).openCursor();
-    request.onsuccess = () => {
-      const cursor = request.result;
-      if (!cursor || found.length >= limit) {
-        resolve();
-        return;
-      }
-      const value = cursor.value;
-      if (typeof value?.text === "string" && value.text.toLowerCase().includes(needle)) found.push(value);
-      cursor.continue();
-    };
-    request.onerror = () => reject(request.error);
-  });
+  for (const entry of searchable) {
+    if (entry.folded.includes(needle)) {
+      found.push(entry.record);
+      if (found.length >= limit) break;
+    }
+  }
   return JSON.stringify(found);
 }
 
 function onChange(callback) {
-  channel?.addEventListener("message", () => callback());
+  channel?.addEventListener("message", () => {
+    searchable = null;
+    callback();
+  });
 }
 
 // Started now, used by Python's first reads: the open character's current conversation is read

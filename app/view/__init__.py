@@ -19,7 +19,7 @@ from typing import Protocol
 import js
 from pyscript import document
 
-from ..archive import Record
+from ..archive import Record, SearchHit
 from ..inflight import start_task
 from ..settings import Character
 from ..transcript import Message, message_too_long
@@ -33,6 +33,7 @@ from .header import ChatHeader, download
 from .history import HistoryPanel, PastBanner
 from .messages import MessageList
 from .notices import Notices
+from .search import SearchPanel
 
 __all__ = ["ChatActions", "DomView"]
 
@@ -68,6 +69,10 @@ class ChatActions(Protocol):
 
     def show_open_conversation(self) -> None: ...
 
+    def search(self, text: str) -> object: ...
+
+    def open_search_result(self, conversation_id: str, message_id: str) -> object: ...
+
 
 class DomView:
     """Implements :class:`app.controller.ChatView` on the elements of ``index.html``."""
@@ -82,6 +87,7 @@ class DomView:
         self.add_form = AddCharacterForm()
         self.history = HistoryPanel(self.dialog)
         self.past = PastBanner()
+        self.search = SearchPanel()
         self.messages = MessageList(announcer, self.notices.show)
         self.composer = Composer(announcer)
         self.activity = ActivityIndicator(self.root)
@@ -105,6 +111,12 @@ class DomView:
         self.past.show(None)
         self.header.show_character(character)
         self.messages.show_conversation(character.name, messages)
+
+    def show_search_results(self, query: str, hits: list[SearchHit]) -> None:
+        self.search.show(query, hits)
+
+    def reveal_message(self, index: int) -> None:
+        self.messages.reveal(index)
 
     def show_history(self, conversations: list[Record]) -> None:
         self.history.show(conversations)
@@ -221,6 +233,7 @@ class DomView:
         self.add_form.bind(events, actions.add_character)
         self.header.bind(events, actions, lambda: self.messages.character_name)
         self.history.bind(events, actions)
+        self.search.bind(events, actions)
         self.past.bind(events, actions, actions.show_open_conversation)
         self.dialog.bind(events)
 

@@ -123,9 +123,8 @@ class PastBanner:
         self.banner.hidden = record is None
         self.composer.hidden = record is not None
         if record is not None:
-            ended = f", ended {when(record.ended)}" if record.ended else ""
-            self.text.textContent = (f"An earlier conversation, started {when(record.started)}{ended}. "
-                                     "It is read-only: continue it to write in it again.")
+            self.text.textContent = (f"An earlier conversation, from {when(record.started)}. "
+                                     "Read-only: continue it to write in it again.")
 
     def bind(self, events: Listeners, actions: ChatActions, back: Callable[[], None]) -> None:
         def on_continue(_event: Any) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import js
-from pyodide.ffi import create_proxy
+from pyodide.ffi import create_once_callable, create_proxy, to_js
 from pyscript import document, window
 
 from ..export import speaker
@@ -17,6 +17,7 @@ from .dom import Announcer, Listeners, el, found, isolated
 from .formatting import Formatter
 from .scroll import ScrollFollow
 
+_SCROLL_CENTRE = to_js({"block": "center"}, dict_converter=js.Object.fromEntries)
 RENDER_NEWEST = 100  # messages rendered when a conversation opens; older ones wait behind a button
 RENDER_MORE = 200  # how many more each "Show earlier messages" adds
 # A long session keeps the list this short: past MAX_RENDERED + TRIM_BATCH messages (while the
@@ -224,6 +225,24 @@ class MessageList:
         self.list.scrollTop += self.list.scrollHeight - height
         self._format_pending()
 
+    def reveal(self, index: int) -> None:
+        """Show the conversation's ``index``-th message (rendering earlier ones if needed), centred and marked found."""
+        while self._earlier and index < len(self._earlier):
+            self.show_earlier()
+        node = self.list.querySelector(f'li[data-index="{int(index)}"]')
+        if not found(node):
+            return
+        for old in self.list.querySelectorAll("[data-found]"):
+            old.removeAttribute("data-found")
+        node.dataset.found = "true"
+
+        def centre(_timestamp: Any = None) -> None:
+            node.scrollIntoView(_SCROLL_CENTRE)
+
+        # After the frame in which a newly shown conversation scrolls to its end.
+        later = create_once_callable(centre)
+        js.requestAnimationFrame(create_once_callable(lambda _t: js.requestAnimationFrame(later)))
+
     def bind(self, events: Listeners, retry: Callable[[int], object]) -> None:
         """Clicks in the list: Retry calls ``retry`` with the failed message's index; also Copy and Show earlier."""
 
@@ -255,6 +274,7 @@ class MessageList:
             self._template, message.role, f"{who}: ", message.text, f"Copy {who}'s message",
             formatter.build if formatter else None, Formatter.encode(nodes) if nodes is not None else None, reply,
         )
+        item.dataset.index = str(index)
         if message.incomplete:
             item.dataset.incomplete = "true"  # what arrived of a reply stopped or cut off (styled as such)
         if message.greeting:

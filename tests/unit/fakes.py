@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.api import BodyStream, HttpResponse, ProxyClient
-from app.archive import MemoryArchive, Record, in_order, message_from_record
+from app.archive import MemoryArchive, Record, SearchHit, in_order, message_from_record
 from app.errors import NetworkError
 from app.settings import Character
 from app.storage import MemoryStorage
@@ -141,6 +141,8 @@ class FakeView:
     unread: set[str] = field(default_factory=set)  # the characters marked as having a reply not seen yet
     history: list[Record] = field(default_factory=list)  # the open character's earlier conversations, as listed
     past: tuple[Record, list[Message]] | None = None  # an earlier conversation shown read-only
+    search: tuple[str, list[SearchHit]] | None = None  # the last search's text and what it found
+    revealed: int | None = None  # the message brought into view (a search result chosen)
 
     def show_characters(self, characters: list[Character], current: str | None, unread: Collection[str]) -> None:
         self.characters, self.current, self.unread = list(characters), current, set(unread)
@@ -203,6 +205,12 @@ class FakeView:
 
     def show_past(self, character: Character, record: Record, messages: list[Message]) -> None:
         self.past = (record, list(messages))
+
+    def show_search_results(self, query: str, hits: list[SearchHit]) -> None:
+        self.search = (query, list(hits))
+
+    def reveal_message(self, index: int) -> None:
+        self.revealed = index
 
     def texts(self) -> list[tuple[str, str]]:
         return [(m.role, m.text) for m in self.messages]

@@ -686,3 +686,55 @@ async def test_two_tabs_sending_at_once_both_keep_every_message() -> None:
             ("user", "from tab 2"), ("assistant", "reply to from tab 2")]
     assert stored_texts(storage) == both
     assert tab_1.view.texts() == both and tab_2.view.texts() == both
+
+
+# ----- the history and search, as the page's controls use them -------------------------------------------
+
+
+async def test_a_search_result_in_an_earlier_conversation_opens_it_read_only_at_that_message() -> None:
+    page = Page()
+    await page.controller.start()
+    await page.send("the comet of 1997")
+    page.controller.new_conversation()
+    await page.controller.select_character("B")  # type: ignore[misc]
+    task = page.controller.search("COMET")
+    assert task is not None
+    await task
+    assert page.view.search is not None
+    query, hits = page.view.search
+    assert [h.message.text for h in hits] == ["reply to the comet of 1997", "the comet of 1997"]  # newest first
+    hit = hits[1]
+    assert (query, hit.character.name, hit.current) == ("COMET", "Alice", False)
+    opening = page.controller.open_search_result(hit.record.id, hit.message.id)
+    assert opening is not None
+    await opening
+    assert page.controller.current == "A" and page.view.past is not None
+    assert [m.text for m in page.view.past[1]] == ["the comet of 1997", "reply to the comet of 1997"]
+    assert page.view.revealed == 0
+
+
+async def test_only_the_latest_search_shows_its_results() -> None:
+    page = Page()
+    await page.controller.start()
+    await page.send("alpha beta")
+    first = page.controller.search("alpha")
+    second = page.controller.search("beta")
+    assert first is not None and second is not None
+    await asyncio.gather(first, second)
+    assert page.view.search is not None and page.view.search[0] == "beta"
+
+
+async def test_a_message_sent_while_an_earlier_conversation_is_shown_goes_to_the_current_one() -> None:
+    page = Page()
+    await page.controller.start()
+    await page.send("old")
+    page.controller.new_conversation()
+    await page.send("new")
+    [old] = page.controller.conversations.history("A")
+    opening = page.controller.open_past(old.id)
+    assert opening is not None
+    await opening
+    assert page.view.past is not None and [m.text for m in page.view.past[1]] == ["old", "reply to old"]
+    assert page.controller.viewing == old
+    page.controller.show_open_conversation()
+    assert [m.text for m in page.controller.conversation("A")] == ["new", "reply to new"]

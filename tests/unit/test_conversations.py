@@ -11,7 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.archive import JOURNAL_PREFIX, Change, JournaledArchive, MemoryArchive, Record, message_from_record, title_of
+from app.archive import (
+    JOURNAL_PREFIX,
+    Change,
+    JournaledArchive,
+    MemoryArchive,
+    Record,
+    message_from_record,
+    snippet,
+    title_of,
+)
 from app.conversations import Conversations, tab_ids
 from app.storage import MemoryStorage
 from app.transcript import Message, TranscriptStore
@@ -511,3 +520,50 @@ async def test_without_room_for_a_note_the_write_still_goes_to_the_archive() -> 
     say(conversations, "kept anyway")
     await conversations.settled()
     assert texts(archive) == ["kept anyway"]
+
+
+# ----- search ---------------------------------------------------------------------------------------
+
+
+async def test_search_finds_text_in_every_characters_current_and_earlier_conversations_newest_first() -> None:
+    conversations = tab(MemoryArchive())
+    for config_id in ("A", "B"):
+        await conversations.load(config_id)
+    say(conversations, "Orion rises early", config_id="A")
+    conversations.end("A")
+    say(conversations, "no match here", config_id="A")
+    say(conversations, "Tell me of ORION", config_id="B")
+    found = await conversations.search("orion")
+    assert [(r.config_id, m.text) for r, m in found] == [("B", "Tell me of ORION"), ("A", "Orion rises early")]
+    assert found[1][0].ended is not None  # an earlier conversation, as such
+    assert await conversations.search("   ") == [] and await conversations.search("nebula") == []
+
+
+async def test_search_finds_what_is_on_screen_but_not_stored_yet() -> None:
+    conversations = tab(MemoryArchive(), Timers())
+    await conversations.load("A")
+    say(conversations, "just typed", max_delay=0.25)
+    assert [m.text for _r, m in await conversations.search("just")] == ["just typed"]
+
+
+async def test_search_never_finds_the_greeting() -> None:
+    conversations = Conversations(MemoryArchive(), greeting=lambda _c: "Hello traveller")
+    await conversations.load("A")
+    assert await conversations.search("traveller") == []
+
+
+async def test_search_is_bounded() -> None:
+    conversations = tab(MemoryArchive())
+    await conversations.load("A")
+    for n in range(80):
+        say(conversations, f"same words {n}")
+    found = await conversations.search("same words", limit=50)
+    assert len(found) == 50 and found[0][1].text == "same words 79"
+
+
+def test_a_snippet_keeps_the_match_as_written_with_context_on_one_line() -> None:
+    assert snippet("The stars of\nOrion tonight", "orion") == ("The stars of ", "Orion", " tonight")
+    before, match, after = snippet("x " * 200 + "needle" + " y" * 200, "NEEDLE", width=40)
+    assert match == "needle" and before.startswith("\u2026") and after.endswith("\u2026")
+    assert len(before) + len(match) + len(after) <= 44
+    assert snippet("<b>bold</b>", "<b>") == ("", "<b>", "bold</b>")  # text, for the view to show as text
