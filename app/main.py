@@ -28,6 +28,7 @@ from app.browser import (
     post_json,
 )
 from app.controller import ChatController
+from app.drafts import Drafts
 from app.inflight import start_task
 from app.roster import Roster
 from app.sessions import SessionManager
@@ -67,12 +68,15 @@ def start() -> tuple[asyncio.Task[None], object] | None:
             Roster(storage, settings.characters),
             storage_problem=lambda: storage.problem,
             defer=defer,
+            drafts=Drafts(storage, defer=defer),
         )
         view.bind(controller)
         formatting = view.format_replies()  # before the conversation is shown
         on_storage_change(controller.storage_changed)
         on_connectivity_change(controller.set_online)
         on_page_hide(controller.flush_saves)  # what is not stored yet must be before the page goes
+        on_storage_change(controller.draft_changed_elsewhere)
+        on_page_hide(controller.flush_drafts)
         for warning in [*settings.problems, api_warning]:
             if warning:
                 view.show_notice(warning, level="warning")

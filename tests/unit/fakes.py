@@ -137,6 +137,7 @@ class FakeView:
     streaming: str | None = None  # the reply streaming in, as shown
     streamed: list[str] = field(default_factory=list)  # every text it was shown with
     unread: set[str] = field(default_factory=set)  # the characters marked as having a reply not seen yet
+    on_input: Callable[[str], object] | None = None  # told every change of the input, as the page tells the controller
 
     def show_characters(self, characters: list[Character], current: str | None, unread: Collection[str]) -> None:
         self.characters, self.current, self.unread = list(characters), current, set(unread)
@@ -170,6 +171,12 @@ class FakeView:
 
     def write_input(self, text: str) -> None:
         self.input = text
+        if self.on_input is not None:  # the page reports what it writes, too
+            self.on_input(text)
+
+    def type(self, text: str) -> None:
+        """The user makes the input hold ``text``."""
+        self.write_input(text)
 
     def show_notice(self, text: str | None, *, level: str = "info") -> None:
         # Like the page: info replaces info (None clears it); warnings and errors stay.
