@@ -121,9 +121,10 @@ class Drafts:
 
         ``typing_for`` is the character whose draft the input holds, ``in_input``
         what it holds. Other characters' drafts are read anew when next shown.
-        The input takes the other tab's draft only while it still shows what
-        was stored, with nothing typed here since: what this tab's user types
-        is never overwritten.
+        The input takes the other tab's draft only while it shows what was
+        stored, with no keystroke of this tab waiting to be stored: what this
+        tab's user is typing is never overwritten (and a tab's user types in
+        one tab at a time, so the newest draft is the one that counts).
         """
         if key is not None and not key.startswith(DRAFT_PREFIX):
             return None
