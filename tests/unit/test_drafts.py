@@ -231,13 +231,18 @@ async def test_clear_all_sessions_removes_every_draft() -> None:
 # ----- another tab --------------------------------------------------------------------------------
 
 
+def written_elsewhere(page: Page, config_id: str, text: str) -> None:
+    """Another tab stores ``text`` as ``config_id``'s draft; the storage event tells this page."""
+    page.storage.set(f"pychat:draft:{config_id}", text)
+    page.controller.draft_changed_elsewhere(f"pychat:draft:{config_id}")
+
+
 async def test_a_draft_from_another_tab_for_another_character_is_shown_when_it_opens() -> None:
     page = Page()
     await page.controller.start()
     await page.controller.open_character("B")
     await page.controller.open_character("A")
-    page.storage.set("pychat:draft:B", "from the other tab")
-    page.controller.draft_changed_elsewhere("pychat:draft:B")
+    written_elsewhere(page, "B", "from the other tab")
     assert page.view.input == ""
     await page.controller.open_character("B")
     assert page.view.input == "from the other tab"
@@ -246,11 +251,9 @@ async def test_a_draft_from_another_tab_for_another_character_is_shown_when_it_o
 async def test_a_draft_from_another_tab_is_adopted_while_nothing_is_typed_here() -> None:
     page = Page()
     await page.controller.start()
-    page.storage.set("pychat:draft:A", "typed over there")
-    page.controller.draft_changed_elsewhere("pychat:draft:A")
+    written_elsewhere(page, "A", "typed over there")
     assert page.view.input == "typed over there"
-    page.storage.set("pychat:draft:A", "typed over there, more")
-    page.controller.draft_changed_elsewhere("pychat:draft:A")
+    written_elsewhere(page, "A", "typed over there, more")
     assert page.view.input == "typed over there, more"
 
 
@@ -260,8 +263,7 @@ async def test_a_draft_from_another_tab_never_overwrites_what_is_typed_here() ->
     await page.controller.start()
     timers.run()
     page.view.type("mine, not stored yet")
-    page.storage.set("pychat:draft:A", "theirs")
-    page.controller.draft_changed_elsewhere("pychat:draft:A")
+    written_elsewhere(page, "A", "theirs")
     assert page.view.input == "mine, not stored yet"
     timers.run(within=SAVE_DELAY)
     assert page.storage.get("pychat:draft:A") == "mine, not stored yet"
