@@ -25,6 +25,7 @@ from typing import Protocol
 from .api import ProxyClient
 from .archive import Archive, Record, SearchHit
 from .conversations import Conversations, Defer
+from .drafts import Drafts
 from .errors import ChatError, InvalidConfigId
 from .export import conversation_json, conversation_markdown
 from .inflight import Background, InFlight
@@ -32,6 +33,7 @@ from .roster import Roster
 from .sending import Sender
 from .sessions import SessionManager
 from .settings import Character
+from .storage import MemoryStorage
 from .tabs import OtherTabs
 from .transcript import Message, TranscriptStore
 from .wording import describe_error
@@ -98,8 +100,10 @@ class ChatController:
         storage_problem: Callable[[], str | None] = lambda: None,
         defer: Defer | None = None,
         new_id: Callable[[], str] | None = None,
+        drafts: Drafts | None = None,
     ) -> None:
-        """Without ``defer``, every change is stored at once (tests, other hosts).
+        """Without ``defer``, every change is stored at once (tests, other hosts); without ``drafts``, drafts last
+        as long as the page.
 
         With it, storing waits until the page has shown the change (see
         :mod:`app.conversations`). Call :meth:`flush_saves` when the page is hidden or closed.
@@ -123,6 +127,8 @@ class ChatController:
         self.tabs = OtherTabs(self)
         self._storage_problem = storage_problem
         self._storage_notice_shown = False
+        self.drafts = drafts or Drafts(MemoryStorage())
+        self._typing_for: str | None = None  # the character whose draft the input holds
 
     # ----- helpers -------------------------------------------------------------------------
 
@@ -223,6 +229,7 @@ class ChatController:
                 return  # another character was chosen meanwhile
         if config_id != previous:
             self.view.show_notice(None)  # info about the previous character; warnings stay
+        self._switch_draft(config_id)
         self.unread.discard(config_id)
         self.roster.remember_open(config_id)
         self.show_roster()
@@ -277,6 +284,7 @@ class ChatController:
             return None
         self.sessions.clear_session(config_id)
         self.conversations.remove_character(config_id)
+        self._drop_draft(config_id)
         self.inflight.cancel(config_id)  # its reply is moot (the cleared session's token keeps it silent)
         self.unread.discard(config_id)
         if config_id != self.current:
@@ -472,6 +480,7 @@ class ChatController:
                    *(c.config_id for c in self.roster.characters)}
         self.sessions.clear_all_sessions()
         self.conversations.clear_all()
+        self._drop_all_drafts()
         for config_id in pending:
             self.inflight.cancel(config_id)
         if self.unread:
@@ -481,3 +490,56 @@ class ChatController:
             self.view.show_conversation(self.character(self.current), self.conversation(self.current))
         self.view.show_session(None)
         self.view.show_notice("All sessions cleared: new sessions start when you next chat.")
+
+    # ----- drafts (app.drafts) --------------------------------------------------------------
+
+    def input_changed(self, text: str) -> None:
+        """The input now holds ``text`` (typed, or written by the page): the open character's draft."""
+        if self._typing_for is not None:
+            self.drafts.typed(self._typing_for, text)
+
+    def flush_drafts(self) -> None:
+        """Store every draft typed since it was last stored (the page is hidden or closing)."""
+        self.drafts.flush()
+
+    def draft_changed_elsewhere(self, key: str | None) -> None:
+        """Another tab changed ``key`` (None: cleared storage): adopt its draft unless the user types here."""
+        text = self.drafts.changed_elsewhere(key, self._typing_for, self.view.read_input())
+        if text is not None:
+            self.view.write_input(text)
+
+    def keep_unsent(self, config_id: str, text: str) -> None:
+        """A message to ``config_id`` failed: its text goes back into an empty input, else into an empty draft."""
+        if config_id != self._typing_for:
+            self.drafts.offer(config_id, text)
+        elif not self.view.read_input():
+            self.view.write_input(text)  # nothing the user typed is lost
+
+    def _switch_draft(self, config_id: str) -> None:
+        """Before ``config_id`` opens: the input's text is stored as its character's draft, and shows ``config_id``'s.
+
+        Text typed before the page was ready (no character's yet) stays, as ``config_id``'s draft.
+        """
+        previous, self._typing_for = self._typing_for, config_id
+        if previous == config_id:
+            return
+        typed = self.view.read_input()
+        if previous is not None:
+            self.drafts.put(previous, typed)
+        elif typed:
+            self.drafts.typed(config_id, typed)
+            return
+        self.view.write_input(self.drafts.get(config_id))
+
+    def _drop_draft(self, config_id: str) -> None:
+        """``config_id`` is removed: so is its draft, also from the input if it holds it."""
+        if config_id == self._typing_for:
+            self._typing_for = None
+            self.view.write_input("")
+        self.drafts.clear(config_id)
+
+    def _drop_all_drafts(self) -> None:
+        """Every conversation is thrown away: every draft too, also the one in the input."""
+        if self.view.read_input():
+            self.view.write_input("")
+        self.drafts.clear_all()

@@ -32,6 +32,7 @@ from app.browser import (
 )
 from app.controller import ChatController
 from app.conversations import tab_ids
+from app.drafts import Drafts
 from app.inflight import start_task
 from app.roster import Roster
 from app.sessions import SessionManager
@@ -85,6 +86,7 @@ async def start(view: DomView) -> None:
             storage_problem=lambda: storage.problem or archive_problem,
             defer=defer,
             new_id=tab_ids(tab),
+            drafts=Drafts(storage, defer=defer),
         )
         view.bind(controller)
         _held.append(view.format_replies())  # before the conversation is shown
@@ -92,6 +94,8 @@ async def start(view: DomView) -> None:
         on_archive_change(controller.archive_changed)
         on_connectivity_change(controller.set_online)
         on_page_hide(controller.flush_saves)  # what is not stored yet must be before the page goes
+        on_storage_change(controller.draft_changed_elsewhere)
+        on_page_hide(controller.flush_drafts)
         for warning in [*settings.problems, api_warning]:
             if warning:
                 view.show_notice(warning, level="warning")

@@ -123,11 +123,11 @@ class Sender:
         return streamed or ""
 
     def _failed(self, config_id: str, text: str, why: str) -> None:
-        """Keep what arrived of the reply (marked incomplete), show why with Retry, and refill an empty input."""
+        """Keep what arrived of the reply (marked incomplete), show why with Retry, and refill an empty input
+        (or, for a character not open, an empty draft)."""
         page = self.page
         arrived = self._end_stream(config_id)
         if arrived:
             page.append(config_id, Message("assistant", arrived, incomplete=True))
         page.append(config_id, Message("error", why, retry=text))
-        if config_id == page.current and not page.view.read_input():
-            page.view.write_input(text)  # nothing the user typed is lost
+        page.keep_unsent(config_id, text)  # nothing the user typed is lost

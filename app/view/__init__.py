@@ -43,6 +43,8 @@ class ChatActions(Protocol):
 
     def submit(self) -> object: ...
 
+    def input_changed(self, text: str) -> object: ...
+
     def retry(self, index: int) -> object: ...
 
     def stop(self) -> object: ...
@@ -227,6 +229,7 @@ class DomView:
         """Wire the page's controls to ``actions`` (the controller); each widget binds its own."""
         events = self._events
         self.composer.bind(events, actions.submit, self.messages.last_sent)
+        self.composer.on_input = actions.input_changed  # the open character's draft
         self.activity.bind(events, lambda: self._stop(actions), lambda: self._stop(actions, only_if_stopped=True))
         self.messages.bind(events, actions.retry)
         self.characters.bind(events, actions)

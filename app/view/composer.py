@@ -66,6 +66,7 @@ class Composer:
         # CSS grows the input (style.css) where the browser can; measuring it on every keystroke forces layout.
         self._css_sizes_input = bool(js.CSS.supports("field-sizing", "content"))
         self.on_fits: Callable[[], object] = lambda: None  # the text went back within the limit
+        self.on_input: Callable[[str], object] = lambda _text: None  # the text changed (typed or written)
 
     def read(self) -> str:
         return str(self.input.value)
@@ -124,8 +125,9 @@ class Composer:
             self.send_button.disabled, self.send_button.title = shown
 
     def _input_changed(self) -> None:
-        """Grow the input with its text and show the length counter near the limit."""
+        """Grow the input with its text, show the length counter near the limit, and report the text."""
         text = self.read()
+        self.on_input(text)
         if not self._css_sizes_input:
             if text:
                 self.input.style.height = "auto"

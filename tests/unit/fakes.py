@@ -143,6 +143,7 @@ class FakeView:
     past: tuple[Record, list[Message]] | None = None  # an earlier conversation shown read-only
     search: tuple[str, list[SearchHit]] | None = None  # the last search's text and what it found
     revealed: int | None = None  # the message brought into view (a search result chosen)
+    on_input: Callable[[str], object] | None = None  # told every change of the input, as the page tells the controller
 
     def show_characters(self, characters: list[Character], current: str | None, unread: Collection[str]) -> None:
         self.characters, self.current, self.unread = list(characters), current, set(unread)
@@ -176,6 +177,12 @@ class FakeView:
 
     def write_input(self, text: str) -> None:
         self.input = text
+        if self.on_input is not None:  # the page reports what it writes, too
+            self.on_input(text)
+
+    def type(self, text: str) -> None:
+        """The user makes the input hold ``text``."""
+        self.write_input(text)
 
     def show_notice(self, text: str | None, *, level: str = "info") -> None:
         # Like the page: info replaces info (None clears it); warnings and errors stay.

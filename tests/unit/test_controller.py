@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 
 from app.controller import ChatController
+from app.drafts import Drafts
 from app.roster import Roster
 from app.sending import OFFLINE_NOTICE, RENEWED_NOTICE, SENT_SAVE_DELAY, STOPPED
 from app.sessions import SessionManager
@@ -53,7 +54,9 @@ class Page:
             Roster(self.storage, characters),
             storage_problem=(lambda: guarded.problem) if guarded else (lambda: None),
             defer=timers,
+            drafts=Drafts(self.storage, defer=timers),
         )
+        self.view.on_input = self.controller.input_changed
 
     def submit_held(self, text: str) -> asyncio.Future[None]:
         """Send ``text`` while the proxy holds every request until ``proxy.gate.set()``."""
