@@ -154,3 +154,43 @@ def test_two_tabs_sending_at_once_keep_every_message_of_both(context: BrowserCon
     assert len([m for m in stored_now if m["role"] == "assistant"]) == 2 * rounds
     for tab in tabs:
         expect(messages(tab)).to_have_count(4 * rounds)
+
+
+def search_for(page: Page, text: str) -> None:
+    page.get_by_test_id("search-button").click()
+    page.get_by_test_id("search-input").fill(text)
+
+
+def test_search_finds_every_characters_messages_and_opens_one_at_that_message(page: Page, server: Server) -> None:
+    open_app(page, server)
+    send_and_wait(page, "Where is the comet <b>Hale-Bopp</b> now?")
+    for n in range(3):
+        send_and_wait(page, f"filler {n}")
+    new_conversation(page)
+    page.locator('[data-testid="character"][data-config-id="CHAR_atlas"]').click()
+    expect(page.get_by_test_id("send-button")).to_be_enabled()
+    send_and_wait(page, "Map the comet's path")
+    search_for(page, "COMET")
+    results = page.get_by_test_id("search-result")
+    expect(results.filter(has_text="Map the comet's path")).to_have_count(1)
+    luna = results.filter(has_text="Hale-Bopp")
+    expect(luna).to_have_count(1)
+    expect(luna).to_contain_text("Luna")
+    expect(luna.locator("mark")).to_have_text("comet")  # the match marked, the text as written
+    expect(luna).to_contain_text("<b>Hale-Bopp</b>")  # HTML in a message stays text
+    assert page.locator("#search-results b").count() == 0
+    luna.click()
+    expect(page.get_by_test_id("past-banner")).to_be_visible()
+    expect(page.locator('[data-testid="character"][data-config-id="CHAR_luna"]')).to_have_attribute(
+        "aria-current", "true")
+    found = page.locator(".message[data-found] [data-testid=message]")
+    expect(found).to_have_text("Where is the comet <b>Hale-Bopp</b> now?")
+    expect(found).to_be_in_viewport()
+
+
+def test_a_search_that_finds_nothing_says_so(page: Page, server: Server) -> None:
+    open_app(page, server)
+    send_and_wait(page, "hello")
+    search_for(page, "zebra crossing")
+    expect(page.locator("#search-status")).to_have_text("Nothing found.")
+    expect(page.get_by_test_id("search-result")).to_have_count(0)
