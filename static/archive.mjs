@@ -76,6 +76,7 @@ async function messages(conversationId) {
 // change: JSON of {conversations, messages, deleteMessages, deleteConversations} (app.archive.Change).
 function write(change) {
   const data = JSON.parse(change);
+  early.catalog = early.messages = null; // read before this write: no longer what is stored
   return open().then((db) => new Promise((resolve, reject) => {
     const tx = db.transaction([CONVERSATIONS, MESSAGES], "readwrite");
     const conversations = tx.objectStore(CONVERSATIONS);
@@ -111,6 +112,7 @@ function write(change) {
 }
 
 async function clear() {
+  early.catalog = early.messages = null;
   const db = await open();
   await new Promise((resolve, reject) => {
     const tx = db.transaction([CONVERSATIONS, MESSAGES], "readwrite");

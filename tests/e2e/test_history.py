@@ -194,3 +194,19 @@ def test_a_search_that_finds_nothing_says_so(page: Page, server: Server) -> None
     search_for(page, "zebra crossing")
     expect(page.locator("#search-status")).to_have_text("Nothing found.")
     expect(page.get_by_test_id("search-result")).to_have_count(0)
+
+
+def test_a_write_the_browser_aborted_is_written_at_the_next_start(page: Page, server: Server) -> None:
+    """A note left in localStorage by a page that went away before IndexedDB committed its write."""
+    open_app(page, server)
+    send_and_wait(page, "stored before")
+    [conversation] = page.evaluate("async () => JSON.parse(await window.pychatArchive.catalog())")
+    note = {"conversations": [{**conversation, "count": 2, "touch": True}], "deleteMessages": [],
+            "deleteConversations": [],
+            "messages": [{"id": f"{conversation['id']}/gone-000000001", "conversation": conversation["id"],
+                          "at": conversation["updated"] + 1, "role": "user", "text": "noted, never committed"}]}
+    page.evaluate("note => localStorage.setItem('pychat:journal:gone:1', JSON.stringify(note))", note)
+    page.reload()
+    page.wait_for_selector(READY)
+    expect(messages(page, "user")).to_have_text(["stored before", "noted, never committed"])
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pychat:journal:'))") == []
