@@ -325,6 +325,24 @@ def seed_conversation(messages: int) -> str:
     }})()"""
 
 
+def seed_archive(messages: int, earlier: int, earlier_messages: int = 20) -> str:
+    """The open character's conversation of ``messages`` and ``earlier`` ended ones, written to the page's archive."""
+    return f"""(async () => {{
+      const change = {{conversations: [], messages: [], deleteMessages: [], deleteConversations: []}};
+      const text = (i) => 'Message ' + i + ': ' + 'a fairly ordinary sentence about the stars. '.repeat(2);
+      const add = (id, count, started, ended) => {{
+        change.conversations.push({{id, config_id: 'CHAR_luna', started, ended, session_id: null,
+          title: 'Seeded ' + id, count, updated: started + count}});
+        for (let i = 0; i < count; i++) change.messages.push({{id: id + '/seed-' + String(i).padStart(9, '0'),
+          conversation: id, at: started + i, role: i % 2 ? 'assistant' : 'user', text: text(i)}});
+      }};
+      for (let c = 0; c < {earlier}; c++) add('seeded-' + c, {earlier_messages}, 1e12 + c * 1e6, 1e12 + c * 1e6 + 1e5);
+      add('seeded-current', {messages}, 1.7e12, null);
+      await window.pychatArchive.write(JSON.stringify(change));
+      localStorage.setItem('pychat:open', 'CHAR_luna');
+    }})()"""
+
+
 def seed_characters(count: int) -> str:
     return f"""(() => {{
       const ids = [];
@@ -394,6 +412,7 @@ def startup(browser: Browser, urls: dict[str, str], args: argparse.Namespace, re
     long_ms = reloads(browser, {
         "none": (ours, None),
         "2,000 messages": (ours, seed_conversation(2000)),
+        "2,000 messages, 100 earlier": (ours, seed_archive(2000, 100)),
         "200 characters": (ours, seed_characters(200)),
     }, args.reloads)
     for name in pages:
@@ -405,6 +424,7 @@ def startup(browser: Browser, urls: dict[str, str], args: argparse.Namespace, re
     results["this page"].update(
         reload_stored_nothing_ms=long_ms["none"],
         reload_2000_messages_ms=long_ms["2,000 messages"],
+        reload_2000_messages_100_earlier_ms=long_ms["2,000 messages, 100 earlier"],
         reload_200_characters_ms=long_ms["200 characters"],
     )
 
@@ -440,6 +460,8 @@ def table(r: dict[str, Any]) -> str:
         ("send p95 (ms)", get(a, "send_p95_ms"), None, get(c, "send_p95_ms")),
         ("reload, nothing stored (2nd round, ms)", get(a, "reload_stored_nothing_ms"), None, None),
         ("reload with 2,000 stored messages (ms)", get(a, "reload_2000_messages_ms"), None, None),
+        ("reload with 2,000 messages and 100 earlier conversations (ms)",
+         get(a, "reload_2000_messages_100_earlier_ms"), None, None),
         ("reload with 200 characters (ms)", get(a, "reload_200_characters_ms"), None, None),
         (f"stream, delta to paint p50 (ms; {pace})", get(a, "streaming", "paced", "paint_p50_ms"), None,
          get(c, "streaming", "paced", "paint_p50_ms")),
@@ -483,6 +505,8 @@ def table(r: dict[str, Any]) -> str:
                   f"first visit a/b = {a['first_visit_ms'] / b['first_visit_ms']:.2f}x (target <= 1.05x)",
                   f"reload a/c = {a['reload_ms'] / c['reload_ms']:.1f}x",
                   f"2,000 messages: {a['reload_2000_messages_ms'] - none:+.0f} ms over none (target <= +150 ms)",
+                  f"2,000 messages and 100 earlier: {a['reload_2000_messages_100_earlier_ms'] - none:+.0f} ms over none"
+                  " (target <= +100 ms)",
                   f"200 characters: {a['reload_200_characters_ms'] - none:+.0f} ms over none (target <= +50 ms)",
                   f"first-visit transfer: {a['first_visit_bytes'] / 1e6:.1f} MB (target <= 7 MB)"]
     if "send_p50_ms" in a:
