@@ -92,7 +92,8 @@ class Menu:
             button = event.target.closest("button")
             if not found(button) or not found(button.closest("#menu")):
                 return
-            handler = self._actions.get(str(button.dataset.menuAction or ""))
+            name = button.getAttribute("data-menu-action")
+            handler = self._actions.get(str(name)) if found(name) else None
             if handler is not None:
                 handler()
             if not button.hasAttribute("data-keeps-menu"):
