@@ -111,12 +111,14 @@ def test_a_newly_added_character_is_scrolled_into_the_strips_view(phone: Page, s
     assert last and last["x"] + last["width"] <= 360
 
 
-def test_a_name_in_the_strip_is_never_cut_mid_word(phone: Page, server: Server) -> None:
+def test_a_long_name_in_the_strip_wraps_between_words_and_is_never_cut(phone: Page, server: Server) -> None:
     page = open_app(phone, server)
     add_character(page, "CHAR_quillon", "Professor Quillon Featherstonehaugh-Smythe")
     name = page.locator('[data-config-id="CHAR_quillon"] .character-name')
     assert name.evaluate(WORD_LINES) == [1, 1, 1, 1]
     assert name.evaluate("n => n.scrollWidth <= n.clientWidth + 1")  # nothing clipped either
+    button = page.locator('[data-testid="character"][data-config-id="CHAR_quillon"]').bounding_box()
+    assert button and button["width"] <= 0.6 * 360, button  # wrapped between words, not one line past the screen
 
 
 def test_a_title_that_is_an_id_never_breaks_inside_it(phone: Page, server: Server) -> None:
