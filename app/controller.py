@@ -33,6 +33,7 @@ from .roster import Roster
 from .sending import Sender
 from .sessions import SessionManager
 from .settings import Character
+from .shortcuts import adjacent
 from .storage import MemoryStorage
 from .tabs import OtherTabs
 from .transcript import Message, TranscriptStore
@@ -262,6 +263,11 @@ class ChatController:
         if config_id == self.current or self.roster.find(config_id) is None:
             return None
         return self.background.spawn(self.open_character(config_id))
+
+    def select_adjacent_character(self, step: int) -> asyncio.Future[None] | None:
+        """Open the character ``step`` places after the open one in the list (wrapping around; -1: the one before)."""
+        target = adjacent([c.config_id for c in self.roster.characters], self.current, step)
+        return None if target is None else self.select_character(target)
 
     def add_character(self, raw_config_id: str, raw_name: str = "") -> asyncio.Future[None] | None:
         """Add (or find) a character by config ID, named ``raw_name`` if given, and open it; a bad ID gets a message."""

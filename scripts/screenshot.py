@@ -1,6 +1,6 @@
 """Take the README's screenshots of the running page (headless Chromium, demo proxy).
 
-    python3 scripts/screenshot.py            # writes docs/screenshot*.png (not the streaming one)
+    python3 scripts/screenshot.py            # writes docs/screenshot*.png (not the streaming one), phones at 360×740
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from tests.e2e.conftest import serve  # noqa: E402
 from tests.e2e.helpers import send_and_wait  # noqa: E402
 
 SHOTS = [
-    ("screenshot.png", {"width": 1100, "height": 680}, "light"),
-    ("screenshot-dark.png", {"width": 1100, "height": 680}, "dark"),
+    ("screenshot.png", {"width": 1280, "height": 800}, "light"),
+    ("screenshot-dark.png", {"width": 1280, "height": 800}, "dark"),
     ("screenshot-phone.png", {"width": 360, "height": 740}, "light"),
     ("screenshot-phone-dark.png", {"width": 360, "height": 740}, "dark"),
 ]
@@ -37,6 +37,10 @@ def main() -> int:
             page.get_by_test_id("message-input").fill("And tomorrow?")
             page.screenshot(path=str(ROOT / "docs" / name))
             print(f"wrote docs/{name}")
+            if name == "screenshot-phone.png":  # and with its menu open
+                page.get_by_test_id("menu-button").click()
+                page.screenshot(path=str(ROOT / "docs" / "screenshot-phone-menu.png"))
+                print("wrote docs/screenshot-phone-menu.png")
             page.close()
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         page.goto(server.url)

@@ -31,9 +31,11 @@ from .dom import Announcer, Listeners
 from .formatting import load_formatter, loaded_formatter
 from .header import ChatHeader, download
 from .history import HistoryPanel, PastBanner
+from .menu import Menu
 from .messages import MessageList
 from .notices import Notices
 from .search import SearchPanel
+from .shortcuts import Keyboard, ShortcutsDialog
 
 __all__ = ["ChatActions", "DomView"]
 
@@ -50,6 +52,8 @@ class ChatActions(Protocol):
     def stop(self) -> object: ...
 
     def select_character(self, config_id: str) -> object: ...
+
+    def select_adjacent_character(self, step: int) -> object: ...
 
     def add_character(self, raw_config_id: str, raw_name: str = "") -> object: ...
 
@@ -97,6 +101,10 @@ class DomView:
         self._too_long_notice: str | None = None  # shown for the input's text; it goes once the text fits
         self.composer.on_fits = self._withdraw_too_long_notice
         self.dialog.after_close = self.focus_input
+        self.menu = Menu(self.root)
+        self.shortcuts = ShortcutsDialog()
+        self.shortcuts.after_close = self.focus_input
+        self.characters.after_select = self.focus_input
 
     # ----- ChatView ------------------------------------------------------------------------
 
@@ -194,6 +202,9 @@ class DomView:
     def show_add_character_error(self, text: str | None) -> None:
         """Show why a config ID was refused; ``None`` means it was accepted (the field is cleared)."""
         self.add_form.show_error(text)
+        if text is None:  # added and opened: back to the conversation
+            self.menu.close()
+            self.focus_input()
 
     # ----- the page ------------------------------------------------------------------------
 
@@ -214,6 +225,12 @@ class DomView:
         """
         if js.matchMedia("(pointer: fine)").matches:
             self.composer.focus()
+
+    def focus_search(self) -> bool:
+        """Open the search dialog with the cursor in its field (``[data-testid=search-input]``)."""
+        self.menu.close()
+        self.search.open()
+        return True
 
     def show_fatal(self, text: str) -> None:
         """The page could not start: say why, and mark ``<html data-app-state="error">``."""
@@ -239,6 +256,23 @@ class DomView:
         self.search.bind(events, actions)
         self.past.bind(events, actions, actions.show_open_conversation)
         self.dialog.bind(events)
+        self.shortcuts.bind(events)
+        self.menu.on("shortcuts", self.shortcuts.open)
+        self.menu.on("search", self.search.open)
+        self.menu.on("history", self.history.open)
+        self.menu.bind(events)
+
+        def select_adjacent(step: int) -> None:
+            if actions.select_adjacent_character(step) is not None:
+                self.focus_input()
+
+        Keyboard({
+            "new-conversation": self.header.new_conversation.click,
+            "focus-search": self.focus_search,
+            "next-character": lambda: select_adjacent(1),
+            "previous-character": lambda: select_adjacent(-1),
+            "help": self.shortcuts.open,
+        }).bind(events)
 
     def _stop(self, actions: ChatActions, *, only_if_stopped: bool = False) -> None:
         if actions.stop() or not only_if_stopped:

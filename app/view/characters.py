@@ -84,6 +84,9 @@ _FILL_CHARACTERS = js.Function.new(
     list.replaceChildren(fragment);""",
 )
 
+# The open character's button, scrolled into the strip's (or the sidebar's) view: the least movement.
+_SCROLL_INTO_VIEW = js.Function.new("node", "node.scrollIntoView({block: 'nearest', inline: 'nearest'});")
+
 
 class CharacterList:
     """``#character-list``, and the sidebar's "Clear all sessions" below it."""
@@ -92,6 +95,8 @@ class CharacterList:
         self.list = document.getElementById("character-list")
         self.clear_all = document.getElementById("clear-all-sessions")
         self._dialog = dialog
+        self._shown: tuple[str | None, int] = (None, 0)  # the open character, how many are listed
+        self.after_select: Callable[[], object] = lambda: None  # another character was opened from the list
 
     def show(self, characters: list[Character], current: str | None, unread: Collection[str] = ()) -> None:
         """List ``characters``, marking ``current`` and the ``unread``; focus in the list stays on the current one."""
@@ -100,10 +105,14 @@ class CharacterList:
         rows = [(c.config_id, c.name, c.added, c.config_id == current, c.config_id in unread, avatar_row(c))
                 for c in characters]
         _FILL_CHARACTERS(self.list, json.dumps(rows), MAKE_AVATAR, _SET_UNREAD, UNREAD_LABEL)
+        chosen = self.list.querySelector('[aria-current="true"]')
+        if not found(chosen):
+            return
         if had_focus:  # re-rendering must not throw keyboard users back to the top of the page
-            chosen = self.list.querySelector('[aria-current="true"]')
-            if found(chosen):
-                chosen.focus()
+            chosen.focus()
+        if (current, len(rows)) != self._shown:  # opened or added: in view, however long the strip
+            _SCROLL_INTO_VIEW(chosen)
+        self._shown = (current, len(rows))
 
     def show_unread(self, config_id: str, unread: bool) -> None:
         """Mark ``config_id``'s button as having a reply not seen yet (a dot and words), or not."""
@@ -120,8 +129,8 @@ class CharacterList:
                 self._ask_to_remove(actions, str(remove.dataset.configId))
                 return
             button = event.target.closest("[data-testid=character]")
-            if found(button):
-                actions.select_character(str(button.dataset.configId))
+            if found(button) and actions.select_character(str(button.dataset.configId)) is not None:
+                self.after_select()
 
         def on_clear_all(_event: Any) -> None:
             self._dialog.confirm_if(

@@ -33,11 +33,12 @@ _ON_UP_WHEN_EMPTY = js.Function.new(
     " };",
 )
 
-# Escape with no dialog open (a dialog takes its own Escape first) asks to stop a pending reply.
+# Escape with no dialog nor the menu open (they take their own Escape first) asks to stop a pending reply.
 _ON_ESCAPE = js.Function.new(
     "handler",
     "return (event) => {"
-    " if (event.key === 'Escape' && !event.isComposing && !document.querySelector('dialog[open]')) handler(event);"
+    " if (event.key === 'Escape' && !event.isComposing && !document.querySelector('dialog[open]')"
+    " && !document.documentElement.hasAttribute('data-menu-open')) handler(event);"
     " };",
 )
 

@@ -72,7 +72,6 @@ class HistoryPanel:
 
     def bind(self, events: Listeners, actions: ChatActions) -> None:
         """The button opens the list; an item opens its conversation; Delete asks first."""
-        events.on(self.button, "click", lambda _e: self.open())
 
         def on_click(event: Any) -> None:
             target = event.target

@@ -70,7 +70,6 @@ class SearchPanel:
             self.status.textContent = f"{len(hits)} found" + (" (the newest shown)" if len(hits) >= 50 else "")
 
     def bind(self, events: Listeners, actions: ChatActions) -> None:
-        events.on(self.button, "click", lambda _e: self.open())
         events.on(document.getElementById("search-close"), "click", lambda _e: self.dialog.close())
 
         def run() -> None:

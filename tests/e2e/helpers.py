@@ -89,6 +89,17 @@ def open_character(page: Page, config_id: str) -> None:
     expect(page.get_by_test_id("send-button")).to_be_enabled()
 
 
+def open_menu(page: Page) -> None:
+    """Open the menu (add a character, export, theme, shortcuts, clear all) where it is behind its button (phones).
+
+    On wide screens its entries are always in the sidebar, and this does nothing.
+    """
+    button = page.get_by_test_id("menu-button")
+    if button.is_visible() and button.get_attribute("aria-expanded") != "true":
+        button.click()
+        expect(page.locator("#menu")).to_be_visible()
+
+
 def confirm_if_asked(page: Page) -> None:
     confirm = page.get_by_test_id("confirm-button")
     if confirm.is_visible():

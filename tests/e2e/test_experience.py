@@ -77,9 +77,8 @@ def test_the_whole_flow_works_from_the_keyboard(page: Page, server: Server) -> N
     atlas.focus()
     page.keyboard.press("Enter")
     expect(atlas).to_have_attribute("aria-current", "true")
-    expect(atlas).to_be_focused()  # re-rendering the list keeps focus where the user is
+    expect(page.get_by_test_id("message-input")).to_be_focused()  # switched: ready to write to Atlas
     expect(page.get_by_test_id("send-button")).to_be_enabled()  # Atlas's session is ready
-    page.get_by_test_id("message-input").focus()
     page.keyboard.type("typed only")
     page.keyboard.press("Enter")
     expect(messages(page, "assistant")).to_have_count(1)

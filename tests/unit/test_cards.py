@@ -155,20 +155,21 @@ def contrast(a: str, b: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-def _palette(css: str) -> tuple[str, dict[int, str]]:
-    """The initials' colour and each hue's background, in one block of the style sheet."""
-    text = re.search(r"\.avatar \{[^}]*?[;\s]color: (#[0-9a-f]{6})", css)
+def _palette(css: str, theme: str) -> tuple[str, dict[int, str]]:
+    """The initials' colour and each hue's background in ``theme`` (each is ``light-dark(light, dark)``)."""
+    side = 0 if theme == "light" else 1
+    colour = r"light-dark\((#[0-9a-f]{6}), (#[0-9a-f]{6})\)"
+    text = re.search(r"\.avatar \{[^}]*?[;\s]color: " + colour, css)
     assert text is not None, "no text colour for .avatar"
-    backgrounds = {int(n): c for n, c in re.findall(r"\.avatar-hue-(\d+) \{ background: (#[0-9a-f]{6}); \}", css)}
-    return text[1], backgrounds
+    hues = re.findall(r"\.avatar-hue-(\d+) \{ background: " + colour + r"; \}", css)
+    backgrounds = {int(m[0]): m[1 + side] for m in hues}
+    return text[1 + side], backgrounds
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_every_avatar_colour_keeps_its_initials_at_aa_contrast(theme: str) -> None:
     css = STYLE.read_text(encoding="utf-8")
-    start = css.index("/* A character's face")
-    light, _, dark = css[start:].partition("@media (prefers-color-scheme: dark)")
-    text, backgrounds = _palette(light if theme == "light" else dark)
+    text, backgrounds = _palette(css[css.index("/* A character's face") :], theme)
     assert sorted(backgrounds) == list(range(HUES))
     ratios = {hue: round(contrast(text, colour), 2) for hue, colour in backgrounds.items()}
     assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
