@@ -8,14 +8,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from serving.browsers import CHROMIUM_ARGS, find_chromium  # noqa: E402
 from tests.e2e.conftest import serve  # noqa: E402
-from tests.e2e.helpers import send_and_wait  # noqa: E402
+from tests.e2e.helpers import confirm_if_asked, send_and_wait  # noqa: E402
 
 SHOTS = [
     ("screenshot.png", {"width": 1280, "height": 800}, "light"),
@@ -49,8 +49,33 @@ def main() -> int:
         page.wait_for_selector(".message.assistant .bubble.markdown table")
         page.screenshot(path=str(ROOT / "docs" / "screenshot-markdown.png"))
         print("wrote docs/screenshot-markdown.png")
+        history_and_search(browser, server.url)
         browser.close()
     return 0
+
+
+def history_and_search(browser: Browser, url: str) -> None:
+    """Luna with two earlier conversations: the history list, then a search across characters."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(url)
+    page.wait_for_selector("html[data-app-state=ready]", timeout=60_000)
+    for question in ("What can you see tonight?", "Tell me about Orion, the hunter of the winter sky"):
+        send_and_wait(page, question)
+        page.get_by_test_id("new-conversation").click()
+        confirm_if_asked(page)
+    send_and_wait(page, "Which stars make the Summer Triangle?")
+    page.get_by_test_id("history-button").click()
+    page.screenshot(path=str(ROOT / "docs" / "screenshot-history.png"))
+    print("wrote docs/screenshot-history.png")
+    page.keyboard.press("Escape")
+    page.locator('[data-testid="character"][data-config-id="CHAR_atlas"]').click()
+    send_and_wait(page, "How far is it to the stars of Orion?")
+    page.get_by_test_id("search-button").click()
+    page.get_by_test_id("search-input").fill("orion")
+    page.get_by_test_id("search-result").nth(2).wait_for()
+    page.screenshot(path=str(ROOT / "docs" / "screenshot-search.png"))
+    print("wrote docs/screenshot-search.png")
+    page.close()
 
 
 if __name__ == "__main__":
