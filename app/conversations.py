@@ -451,9 +451,10 @@ class Conversations:
                 continue  # nothing stored yet, here or there
             else:
                 record = Record(f"c{self._new_id()}", config_id, self._now())
-            if mine is not None and mine.id == record.id:  # added here while it was read: kept
+            if mine is not None and mine.id == record.id:
+                # Shown here but not in what was read: added (and perhaps written) while it was read.
                 ids = {m.id for m in stored}
-                stored += [m for m in self._unsaved.get(config_id, []) if m.id not in ids]
+                stored += [m for m in self._cache.get(config_id, []) if m.id and m.id not in ids]
             shown = self._cache.get(config_id, [])
             merged = self._greeting_of(config_id) + in_order(stored) + [m for m in shown if m.transient]
             if mine is None or mine.id != record.id or [m.id for m in merged] != [m.id for m in shown]:

@@ -83,10 +83,6 @@ def test_clicking_a_character_puts_the_cursor_in_the_input(page: Page, server: S
 @pytest.mark.parametrize("width", [1280, 360], ids=["desktop", "phone"])
 def test_slash_focuses_the_search_field(new_context: Callable[..., BrowserContext], server: Server, width: int) -> None:
     page = open_app(new_context(viewport={"width": width, "height": 740}).new_page(), server)
-    # The search field comes with the history work; a stand-in in the menu for now.
-    page.evaluate("""() => { const input = document.createElement('input');
-        input.dataset.testid = 'search-input'; input.setAttribute('aria-label', 'Search');
-        document.querySelector('#menu .menu-items').append(input); }""")
     focus_nothing(page)
     page.keyboard.press("/")
     expect(page.get_by_test_id("search-input")).to_be_focused()
