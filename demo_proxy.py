@@ -73,10 +73,11 @@ TEST_PATHS = {
     "/__test__/reset": "POST",
     "/__test__/fault": "POST",
     "/__test__/expire": "POST",
+    "/__test__/release": "POST",
     "/__test__/log": "GET",
 }
 FAULT_ENDPOINTS = {"chat": (CHAT_PATH,), "sessions": (SESSIONS_PATH,), "any": API_PATHS}
-FAULT_KINDS = ("status", "drop", "malformed", "html", "delay", "reply", "stream")
+FAULT_KINDS = ("status", "drop", "malformed", "html", "delay", "hold", "reply", "stream")
 # A hostile proxy's answers (issue 19), each a class of response the page must survive.
 HOSTILE_KINDS = ("nested", "redirect", "oversized", "lying_length", "trickle", "stalled_chunks", "bad_session_id")
 MAX_HOLD_MS = 120_000  # the longest a hostile answer keeps a connection open (the page gives up far sooner)
@@ -209,12 +210,18 @@ class ProxyState:
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Open while no "hold" fault waits for a release: held requests wait on it.
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.released.set()
 
     def reset(self) -> None:
         with self.lock:
             self.sessions.clear()
             self.faults.clear()
             self.requests.clear()
+        self.released.set()  # nothing stays held past a reset
 
     def take_fault(self, path: str) -> Fault | None:
         """Consume one use of the oldest queued fault matching ``path``."""
@@ -377,7 +384,9 @@ class ProxyHandler(QuietHandler):
       Kinds: ``status`` (+ ``status``, optional ``body``: object sent as JSON
       or string sent as text/plain), ``drop`` (close without answering),
       ``malformed`` (200 with truncated JSON), ``html`` (502 HTML page),
-      ``delay`` (+ ``delay_ms``, then normal handling), ``reply`` (+ ``body``,
+      ``delay`` (+ ``delay_ms``, then normal handling), ``hold`` (wait until
+      ``/__test__/release``, a reset or ``MAX_HOLD_MS``, then normal
+      handling: a test decides when the answer comes), ``reply`` (+ ``body``,
       sent as the 200 JSON body), ``stream`` (the reply streamed whatever the
       client accepts, with the options of :meth:`_stream`: ``delay_ms``,
       ``cut_after``, ``stall_after`` + ``stall_ms``, ``error_after`` +
@@ -397,6 +406,7 @@ class ProxyHandler(QuietHandler):
       answer). ``stream`` makes the body an event stream, else JSON.
     - ``POST /__test__/expire`` ``{"session_id": ...}`` or ``{}`` for all,
       optional ``"status": 404|410`` (default 410).
+    - ``POST /__test__/release`` lets every held request go on.
     - ``GET /__test__/log`` ``{"requests": [...], "sessions": {...}}``.
     """
 
@@ -635,6 +645,9 @@ class ProxyHandler(QuietHandler):
         if fault.kind == "delay":
             time.sleep(float(spec["delay_ms"]) / 1000)
             return False
+        if fault.kind == "hold":
+            self.server.state.released.wait(MAX_HOLD_MS / 1000)
+            return False
         if fault.kind in ("stream", "bad_session_id"):
             return False  # handled as a normal reply, then streamed or altered as the fault says
         if fault.kind in HOSTILE_KINDS:
@@ -794,7 +807,12 @@ class ProxyHandler(QuietHandler):
             with state.lock:
                 state.faults.append(fault)
                 queued = len(state.faults)
+            if fault.kind == "hold":
+                state.released.clear()
             self._send_json(200, {"ok": True, "queued": queued})
+        elif route == "/__test__/release":
+            state.released.set()
+            self._send_json(200, {"ok": True})
         else:
             self._send_json(200, {"ok": True, "expired": self._expire(body)})
 
