@@ -84,7 +84,7 @@ MAX_HOLD_MS = 120_000  # the longest a hostile answer keeps a connection open (t
 MAX_OVERSIZED_BYTES = 64 * 1024 * 1024
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # A streamed reply's options (fault kind "stream"): each a count of deltas, or milliseconds.
-STREAM_COUNTS = ("cut_after", "stall_after", "error_after")
+STREAM_COUNTS = ("cut_after", "stall_after", "error_after", "hold_after")
 MAX_STREAM_WORDS = 100_000  # fault option "words": a long reply of that many words, for the benchmark
 LONG_REPLY_WORDS = ("the", "stars", "drift", "over", "a", "quiet", "sea", "and", "Luna", "counts", "them",
                     "one", "by", "one,")
@@ -389,7 +389,7 @@ class ProxyHandler(QuietHandler):
       handling: a test decides when the answer comes), ``reply`` (+ ``body``,
       sent as the 200 JSON body), ``stream`` (the reply streamed whatever the
       client accepts, with the options of :meth:`_stream`: ``delay_ms``,
-      ``cut_after``, ``stall_after`` + ``stall_ms``, ``error_after`` +
+      ``cut_after``, ``stall_after`` + ``stall_ms``, ``hold_after``, ``error_after`` +
       ``error_text``, ``session_id``, ``extra_parts``, ``words``, ``raw``).
       A hostile proxy's kinds (each closes the connection when done):
       ``nested`` (+ ``depth``, ``status``: JSON nested that deep, in
@@ -593,7 +593,8 @@ class ProxyHandler(QuietHandler):
         """Send ``reply`` as an AI SDK UI message stream, word by word, acting out ``spec``'s faults.
 
         ``delay_ms`` between words; after ``cut_after`` words the connection
-        drops, after ``stall_after`` it stalls ``stall_ms``, after
+        drops, after ``stall_after`` it stalls ``stall_ms``, after ``hold_after``
+        it waits for ``/__test__/release`` (as the ``hold`` fault does), after
         ``error_after`` an ``error`` part (``error_text``) ends it.
         ``session_id`` names a session in a ``data-session`` part (made
         valid here), ``extra_parts`` come before the text, ``words`` replaces
@@ -627,6 +628,8 @@ class ProxyHandler(QuietHandler):
                     return
                 if count == spec.get("stall_after"):
                     time.sleep(spec.get("stall_ms", 0) / 1000)
+                if count == spec.get("hold_after"):
+                    self.server.state.released.wait(MAX_HOLD_MS / 1000)
                 if count == spec.get("error_after"):
                     error = {"type": "error", "errorText": spec.get("error_text", "The character service failed.")}
                     self.wfile.write(sse_event(error) + sse_event("[DONE]"))
@@ -807,7 +810,7 @@ class ProxyHandler(QuietHandler):
             with state.lock:
                 state.faults.append(fault)
                 queued = len(state.faults)
-            if fault.kind == "hold":
+            if fault.kind == "hold" or "hold_after" in fault.spec:
                 state.released.clear()
             self._send_json(200, {"ok": True, "queued": queued})
         elif route == "/__test__/release":
