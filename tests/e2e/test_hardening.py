@@ -177,10 +177,11 @@ def test_retry_is_one_click_after_a_drop_or_a_5xx(page: Page, server: Server, fa
 
 def test_a_reply_arriving_after_switching_lands_in_its_own_conversation(page: Page, server: Server) -> None:
     open_app(page, server)
-    server.fault("chat", "delay", delay_ms=1000)
+    server.hold("chat")  # the reply lands only once Atlas is open
     send(page, "for Luna")
     open_character(page, ATLAS)
-    page.wait_for_timeout(1400)
+    server.release()
+    expect(page.locator(f'[data-testid="character"][data-config-id="{LUNA}"]')).to_have_attribute("data-unread", "true")
     expect(messages(page)).to_have_count(0)
     open_character(page, LUNA)
     expect(messages(page)).to_have_count(2)
