@@ -73,17 +73,18 @@ TEST_PATHS = {
     "/__test__/reset": "POST",
     "/__test__/fault": "POST",
     "/__test__/expire": "POST",
+    "/__test__/release": "POST",
     "/__test__/log": "GET",
 }
 FAULT_ENDPOINTS = {"chat": (CHAT_PATH,), "sessions": (SESSIONS_PATH,), "any": API_PATHS}
-FAULT_KINDS = ("status", "drop", "malformed", "html", "delay", "reply", "stream")
+FAULT_KINDS = ("status", "drop", "malformed", "html", "delay", "hold", "reply", "stream")
 # A hostile proxy's answers (issue 19), each a class of response the page must survive.
 HOSTILE_KINDS = ("nested", "redirect", "oversized", "lying_length", "trickle", "stalled_chunks", "bad_session_id")
 MAX_HOLD_MS = 120_000  # the longest a hostile answer keeps a connection open (the page gives up far sooner)
 MAX_OVERSIZED_BYTES = 64 * 1024 * 1024
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # A streamed reply's options (fault kind "stream"): each a count of deltas, or milliseconds.
-STREAM_COUNTS = ("cut_after", "stall_after", "error_after")
+STREAM_COUNTS = ("cut_after", "stall_after", "error_after", "hold_after")
 MAX_STREAM_WORDS = 100_000  # fault option "words": a long reply of that many words, for the benchmark
 LONG_REPLY_WORDS = ("the", "stars", "drift", "over", "a", "quiet", "sea", "and", "Luna", "counts", "them",
                     "one", "by", "one,")
@@ -209,12 +210,18 @@ class ProxyState:
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Open while no "hold" fault waits for a release: held requests wait on it.
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.released.set()
 
     def reset(self) -> None:
         with self.lock:
             self.sessions.clear()
             self.faults.clear()
             self.requests.clear()
+        self.released.set()  # nothing stays held past a reset
 
     def take_fault(self, path: str) -> Fault | None:
         """Consume one use of the oldest queued fault matching ``path``."""
@@ -377,10 +384,12 @@ class ProxyHandler(QuietHandler):
       Kinds: ``status`` (+ ``status``, optional ``body``: object sent as JSON
       or string sent as text/plain), ``drop`` (close without answering),
       ``malformed`` (200 with truncated JSON), ``html`` (502 HTML page),
-      ``delay`` (+ ``delay_ms``, then normal handling), ``reply`` (+ ``body``,
+      ``delay`` (+ ``delay_ms``, then normal handling), ``hold`` (wait until
+      ``/__test__/release``, a reset or ``MAX_HOLD_MS``, then normal
+      handling: a test decides when the answer comes), ``reply`` (+ ``body``,
       sent as the 200 JSON body), ``stream`` (the reply streamed whatever the
       client accepts, with the options of :meth:`_stream`: ``delay_ms``,
-      ``cut_after``, ``stall_after`` + ``stall_ms``, ``error_after`` +
+      ``cut_after``, ``stall_after`` + ``stall_ms``, ``hold_after``, ``error_after`` +
       ``error_text``, ``session_id``, ``extra_parts``, ``words``, ``raw``).
       A hostile proxy's kinds (each closes the connection when done):
       ``nested`` (+ ``depth``, ``status``: JSON nested that deep, in
@@ -397,6 +406,7 @@ class ProxyHandler(QuietHandler):
       answer). ``stream`` makes the body an event stream, else JSON.
     - ``POST /__test__/expire`` ``{"session_id": ...}`` or ``{}`` for all,
       optional ``"status": 404|410`` (default 410).
+    - ``POST /__test__/release`` lets every held request go on.
     - ``GET /__test__/log`` ``{"requests": [...], "sessions": {...}}``.
     """
 
@@ -583,7 +593,8 @@ class ProxyHandler(QuietHandler):
         """Send ``reply`` as an AI SDK UI message stream, word by word, acting out ``spec``'s faults.
 
         ``delay_ms`` between words; after ``cut_after`` words the connection
-        drops, after ``stall_after`` it stalls ``stall_ms``, after
+        drops, after ``stall_after`` it stalls ``stall_ms``, after ``hold_after``
+        it waits for ``/__test__/release`` (as the ``hold`` fault does), after
         ``error_after`` an ``error`` part (``error_text``) ends it.
         ``session_id`` names a session in a ``data-session`` part (made
         valid here), ``extra_parts`` come before the text, ``words`` replaces
@@ -617,6 +628,8 @@ class ProxyHandler(QuietHandler):
                     return
                 if count == spec.get("stall_after"):
                     time.sleep(spec.get("stall_ms", 0) / 1000)
+                if count == spec.get("hold_after"):
+                    self.server.state.released.wait(MAX_HOLD_MS / 1000)
                 if count == spec.get("error_after"):
                     error = {"type": "error", "errorText": spec.get("error_text", "The character service failed.")}
                     self.wfile.write(sse_event(error) + sse_event("[DONE]"))
@@ -634,6 +647,9 @@ class ProxyHandler(QuietHandler):
         spec = fault.spec
         if fault.kind == "delay":
             time.sleep(float(spec["delay_ms"]) / 1000)
+            return False
+        if fault.kind == "hold":
+            self.server.state.released.wait(MAX_HOLD_MS / 1000)
             return False
         if fault.kind in ("stream", "bad_session_id"):
             return False  # handled as a normal reply, then streamed or altered as the fault says
@@ -794,7 +810,12 @@ class ProxyHandler(QuietHandler):
             with state.lock:
                 state.faults.append(fault)
                 queued = len(state.faults)
+            if fault.kind == "hold" or "hold_after" in fault.spec:
+                state.released.clear()
             self._send_json(200, {"ok": True, "queued": queued})
+        elif route == "/__test__/release":
+            state.released.set()
+            self._send_json(200, {"ok": True})
         else:
             self._send_json(200, {"ok": True, "expired": self._expire(body)})
 

@@ -150,6 +150,17 @@ def _error(message: str, code: int) -> int:
     return code
 
 
+def build(repo: Path = REPO, run: Runner = subprocess.run) -> None:
+    """Bring everything the page is served from up to date (what each start does first); SetupError if it cannot.
+
+    Each step only rebuilds what changed, so a second call costs little.
+    """
+    ensure_runtime(repo, run)
+    ensure_bytecode(repo)
+    ensure_page_packages(repo, run)
+    ensure_stdlib(repo)
+
+
 def main(argv: Sequence[str] | None = None, *, repo: Path = REPO, run: Runner = subprocess.run) -> int:
     """Run the command line; returns the exit status."""
     try:
@@ -167,10 +178,7 @@ def main(argv: Sequence[str] | None = None, *, repo: Path = REPO, run: Runner = 
     try:
         if args.export is not None:
             return _export(Path(args.export), api_url, repo, run)
-        ensure_runtime(repo, run)
-        ensure_bytecode(repo)
-        ensure_page_packages(repo, run)
-        ensure_stdlib(repo)
+        build(repo, run)
         servers = start_servers(
             args.host,
             args.port,

@@ -32,4 +32,6 @@ python3 -m ruff check .
 python3 -m mypy
 
 step "Tests"
-python3 -m pytest "$@"
+# Two workers (pytest-xdist), each with its own serve.py and browser; see docs/testing.md.
+# Arguments given later win: `bash scripts/test.sh -n 0` runs them in one process.
+python3 -m pytest -n "${TEST_WORKERS:-2}" "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
 import json
 import os
@@ -340,6 +341,19 @@ def test_delay_fault_waits_then_answers_normally(proxy: Client) -> None:
     response = proxy.post("/api/sessions", {"config_id": "CHAR_luna"})
     assert time.monotonic() - started >= 0.3
     assert response.status == 200 and response.json["config_id"] == "CHAR_luna"
+
+
+def test_hold_fault_answers_normally_only_once_released(proxy: Client) -> None:
+    proxy.fault(endpoint="sessions", kind="hold", times=2)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        answers = [pool.submit(proxy.post, "/api/sessions", {"config_id": "CHAR_luna"}) for _ in range(2)]
+        while len(proxy.log()["requests"]) < 2:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        assert not any(answer.done() for answer in answers)  # both arrived, and both wait
+        assert proxy.post("/__test__/release").status == 200
+        responses = [answer.result(timeout=10) for answer in answers]
+    assert [(r.status, r.json["config_id"]) for r in responses] == [(200, "CHAR_luna")] * 2
 
 
 def test_reply_fault_sends_exactly_that_body(proxy: Client) -> None:

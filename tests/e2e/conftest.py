@@ -94,6 +94,21 @@ class Server:
     def fault(self, endpoint: str, kind: str, **options: Any) -> None:
         self.control("fault", {"endpoint": endpoint, "kind": kind, **options})
 
+    def hold(self, endpoint: str, times: int = 1) -> None:
+        """Hold the next ``times`` requests to ``endpoint`` until :meth:`release` (not for a fixed time)."""
+        self.fault(endpoint, "hold", times=times)
+
+    def release(self) -> None:
+        self.control("release", {})
+
+    def wait_for_requests(self, path: str, count: int, timeout: float = 60) -> list[dict[str, Any]]:
+        """The proxy's log of ``path`` once it holds ``count`` requests (AssertionError after ``timeout`` s)."""
+        deadline = time.monotonic() + timeout
+        while len(found := self.requests(path)) < count:
+            assert time.monotonic() < deadline, f"{len(found)} of {count} requests to {path} in {timeout} s"
+            time.sleep(0.05)
+        return found
+
     def expire(self, session_id: str | None = None, status: int = 410) -> None:
         self.control("expire", {"status": status, **({"session_id": session_id} if session_id else {})})
 

@@ -177,10 +177,11 @@ def test_retry_is_one_click_after_a_drop_or_a_5xx(page: Page, server: Server, fa
 
 def test_a_reply_arriving_after_switching_lands_in_its_own_conversation(page: Page, server: Server) -> None:
     open_app(page, server)
-    server.fault("chat", "delay", delay_ms=1000)
+    server.hold("chat")  # the reply lands only once Atlas is open
     send(page, "for Luna")
     open_character(page, ATLAS)
-    page.wait_for_timeout(1400)
+    server.release()
+    expect(page.locator(f'[data-testid="character"][data-config-id="{LUNA}"]')).to_have_attribute("data-unread", "true")
     expect(messages(page)).to_have_count(0)
     open_character(page, LUNA)
     expect(messages(page)).to_have_count(2)
@@ -222,16 +223,18 @@ def test_a_new_conversation_in_another_tab_is_followed(two_tabs: tuple[Page, Pag
 def test_two_tabs_opening_a_new_character_at_once_converge_on_one_session(
     context: BrowserContext, server: Server
 ) -> None:
-    server.fault("sessions", "delay", delay_ms=2500, times=2)  # long enough for both tabs to be creating
+    server.hold("sessions", times=2)  # neither tab gets a session before both are creating one
     tabs = [context.new_page(), context.new_page()]
     for tab in tabs:
         tab.goto(server.url + "?character=CHAR_together")
+    created = server.wait_for_requests("/api/sessions", 2)
+    assert [r["body"] for r in created] == [{"config_id": "CHAR_together"}] * 2, "the two tabs did not race"
+    server.release()
     for tab in tabs:
-        tab.wait_for_selector(READY)
+        tab.wait_for_selector(READY, timeout=60_000)
     final = stored(tabs[0], "session_CHAR_together")
     assert final
-    created = [r for r in server.requests("/api/sessions") if r["body"] == {"config_id": "CHAR_together"}]
-    assert len(created) == 2, "the two tabs did not race; the test proves nothing"
+    assert len(server.requests("/api/sessions")) == 2
     for tab in tabs:
         expect(tab.get_by_test_id("session-id")).to_have_text(final)
     send_and_wait(tabs[0], "from one")

@@ -27,15 +27,16 @@ def test_every_chat_request_accepts_a_stream_or_json_and_sends_the_contract_body
 
 def test_a_streamed_reply_grows_in_one_busy_element_then_is_the_finished_message(page: Page, server: Server) -> None:
     open_app(page, server)
-    server.fault("chat", "stream", delay_ms=120)
+    server.fault("chat", "stream", delay_ms=120, hold_after=14)  # the last word only once released
     send(page, "tell me a story")
     live = page.locator(LIVE)
     expect(live).to_have_count(1)
     expect(live.get_by_test_id("message")).to_have_attribute("aria-busy", "true")
     first = live.get_by_test_id("message").inner_text()
-    page.wait_for_timeout(400)
+    expect(live.get_by_test_id("message")).not_to_have_text(first)
     later = live.get_by_test_id("message").inner_text()
     assert FULL_REPLY.startswith(first) and FULL_REPLY.startswith(later) and len(first) < len(later) < len(FULL_REPLY)
+    server.release()
     expect(messages(page, "assistant")).to_have_text([FULL_REPLY])
     expect(page.locator("[aria-busy]")).to_have_count(0)
     expect(page.get_by_test_id("send-button")).to_be_enabled()
@@ -57,10 +58,10 @@ def test_a_screen_reader_hears_a_streamed_reply_once_when_it_is_complete(page: P
 
 def test_stop_mid_stream_keeps_what_came_marked_stopped_and_the_input_is_usable(page: Page, server: Server) -> None:
     open_app(page, server)
-    server.fault("chat", "stream", delay_ms=150)
+    server.fault("chat", "stream", delay_ms=30, hold_after=3)  # the rest only once released: stopped mid-stream
     send(page, "tell me a story")
     expect(page.locator(LIVE)).to_have_count(1)
-    page.wait_for_timeout(350)
+    expect(page.locator(LIVE).get_by_test_id("message")).not_to_have_text("")
     page.get_by_test_id("stop-button").click()
     expect(messages(page, "error")).to_have_text([STOPPED])
     partial = messages(page, "assistant").inner_text()
