@@ -41,6 +41,8 @@ function open() {
       request.onsuccess = () => {
         const db = request.result;
         db.onversionchange = () => db.close(); // a newer page version wants to upgrade: let it
+        // Ask the browser not to evict the conversations under storage pressure (it may say no).
+        navigator.storage?.persist?.().catch(() => {});
         resolve(db);
       };
       request.onerror = () => reject(request.error || new Error("IndexedDB could not be opened"));

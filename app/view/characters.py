@@ -136,7 +136,8 @@ class CharacterList:
             self._dialog.confirm_if(
                 actions.needs_confirmation("clear-all"),
                 "Clear all sessions?",
-                "Every character's session and conversation in this browser is forgotten.",
+                "Every character's session, conversation, earlier conversations (the history) and draft in this "
+                "browser are deleted. Export the conversations you want to keep first.",
                 "Clear all sessions",
                 actions.clear_all_sessions,
             )
