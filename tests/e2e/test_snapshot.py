@@ -200,7 +200,7 @@ def test_a_page_that_fails_after_a_restore_drops_the_snapshot_and_starts_normall
         page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
         main = site / "app" / "main.py"
         good = main.read_text(encoding="utf-8")
-        broken = good.replace("_tasks = start()", "raise RuntimeError('broken on purpose')")
+        broken = good.replace("_held.append(start_task(start(DomView())))", "raise RuntimeError('broken on purpose')")
         assert broken != good
         main.write_text(broken, encoding="utf-8")
 
