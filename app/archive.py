@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Awaitable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import bounded_json
@@ -173,16 +173,6 @@ class Change:
         )
 
 
-@dataclass(frozen=True)
-class Match:
-    """A stored message that contains the searched text."""
-
-    conversation_id: str
-    message_id: str
-    role: str
-    text: str
-
-
 class Archive(Protocol):
     """Where conversations are kept. Reads give the stored records as plain data, unchecked."""
 
@@ -255,13 +245,6 @@ class MemoryArchive:
 
 async def _done() -> None:
     """A write that is already stored (the memory archive's)."""
-
-
-def with_identity(message: Message, conversation_id: str, ids: Any, at: float) -> Message:
-    """``message`` with an id in ``conversation_id`` and its time, unless it has them."""
-    if message.id:
-        return message
-    return replace(message, id=f"{conversation_id}/{ids()}", at=at)
 
 
 JOURNAL_PREFIX = "pychat:journal:"

@@ -230,7 +230,9 @@ class Conversations:
 
     def add(self, config_id: str, message: Message) -> Message:
         """Add ``message`` to the current conversation (not stored yet: see :meth:`save`); returns it with its id."""
-        record = self._current.get(config_id) or self._current.setdefault(config_id, self._current_record(config_id))
+        record = self._current.get(config_id)
+        if record is None:
+            record = self._current[config_id] = self._current_record(config_id)
         if not message.transient and not message.id:
             message = replace(message, id=f"{record.id}/{self._new_id()}", at=self._now())
         self._cache.setdefault(config_id, self._greeting_of(config_id)).append(message)
@@ -302,12 +304,13 @@ class Conversations:
         change = Change()
         for config_id in sorted({*self._unsaved, *self._deleted}):
             added = self._unsaved.pop(config_id, [])
-            change.delete_messages += self._deleted.pop(config_id, [])
+            deleted = self._deleted.pop(config_id, [])
+            change.delete_messages += deleted
             record = self._current.get(config_id)
             if record is None:
                 continue
             change.messages += [message_record(record.id, m) for m in added]
-            if added or change.delete_messages:
+            if added or deleted:
                 change.conversations.append({**self._touched(config_id, record).to_dict(), "touch": True})
         self._write(change)
 

@@ -397,10 +397,10 @@ def test_a_title_is_one_line_cut_at_a_word() -> None:
 
 
 def old_store(conversations: dict[str, list[Message]]) -> MemoryStorage:
-    storage = MemoryStorage()
-    store = TranscriptStore(storage, max_total_chars=10**9)
+    """localStorage as the previous release left it: one JSON list per character, and an index."""
+    storage = MemoryStorage({"pychat:transcripts": json.dumps(dict.fromkeys(conversations, 1))})
     for config_id, messages in conversations.items():
-        store.save(config_id, messages)
+        storage.set(f"pychat:transcript:{config_id}", json.dumps([{"role": m.role, "text": m.text} for m in messages]))
     return storage
 
 
