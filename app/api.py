@@ -44,6 +44,9 @@ MAX_REPLY_SIZE = 1 << 20
 """The largest reply, 1 MiB: a JSON answer's body in bytes (read no further), a streamed reply's text in
 characters (the sum of its deltas). An ASCII reply is the same size either way."""
 MAX_SERVER_MESSAGE = 300
+"""The longest server message shown, in characters."""
+MAX_ERROR_BODY = 64 * 1024
+"""How much of an error's body is read and looked at (bytes by the fetch adapter, characters here)."""
 
 
 class BodyStream:
@@ -156,7 +159,9 @@ _SESSION_INVALID = re.compile(
     r"|\bno[ _-]such[ _-]session\b",
     re.IGNORECASE,
 )
-_TAGS = re.compile(r"<[^>]*>")
+# A tag, linear on any input: a match attempt stops at the next "<", so "<<<<..." costs one pass
+# (``<[^>]*>`` rescanned to the end from every "<": quadratic, a frozen tab on a large body).
+_TAGS = re.compile(r"<[^<>]*>")
 
 
 def _parse_json(body: str) -> Any:
@@ -171,7 +176,10 @@ def server_message(body: str) -> str:
 
     Looks at ``error`` (text or ``{"message": ...}``), ``message`` and ``detail``
     of a JSON object; falls back to a short plain-text body (not HTML, not broken JSON).
+    Only the first :data:`MAX_ERROR_BODY` characters are read, and the text is
+    cut again before any pattern runs over it: any body costs one linear pass.
     """
+    body = body[:MAX_ERROR_BODY]
     data = _parse_json(body)
     parts: list[str] = []
     if isinstance(data, dict):
@@ -183,7 +191,7 @@ def server_message(body: str) -> str:
                 parts.append(value.strip())
     elif data is None and body.strip() and "<" not in body[:200] and body.lstrip()[:1] not in ("{", "["):
         parts.append(body.strip())  # plain text; JSON that does not parse says nothing worth showing
-    text = " - ".join(parts)
+    text = " - ".join(parts)[: MAX_SERVER_MESSAGE * 8]  # room for tags and white space to go
     text = " ".join(_TAGS.sub(" ", text).split())
     if len(text) > MAX_SERVER_MESSAGE:
         text = text[: MAX_SERVER_MESSAGE - 1] + "\u2026"
@@ -191,7 +199,7 @@ def server_message(body: str) -> str:
 
 
 def _says_session_invalid(body: str) -> bool:
-    data = _parse_json(body)
+    data = _parse_json(body[:MAX_ERROR_BODY])
     if not isinstance(data, dict):
         return False
     texts: list[str] = []
@@ -200,7 +208,7 @@ def _says_session_invalid(body: str) -> bool:
         if isinstance(value, dict):
             value = " ".join(str(v) for v in value.values() if isinstance(v, str))
         if isinstance(value, str):
-            texts.append(value)
+            texts.append(value[:MAX_ERROR_BODY])
     return any(_SESSION_INVALID.search(text) for text in texts)
 
 
@@ -248,7 +256,7 @@ class ProxyClient:
         if not 200 <= response.status < 300:
             if response.stream is not None:
                 response.stream.cancel()  # an error's body is not read as it comes
-            raise classify_http_error(response.status, response.body[:MAX_REPLY_SIZE], session_bound=session_bound)
+            raise classify_http_error(response.status, response.body[:MAX_ERROR_BODY], session_bound=session_bound)
         if response.too_large or len(response.body) > MAX_REPLY_SIZE:  # the second: an adapter that read it all
             raise ReplyTooLarge(f"the reply is larger than {MAX_REPLY_SIZE:,} bytes")
         return response

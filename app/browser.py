@@ -15,7 +15,7 @@ from pyodide.ffi import JsException, create_once_callable, create_proxy, jsnull
 from pyscript import window
 
 from . import bounded_json
-from .api import MAX_REPLY_SIZE, BodyStream, HttpResponse
+from .api import MAX_ERROR_BODY, MAX_REPLY_SIZE, BodyStream, HttpResponse
 from .archive import Archive, Change, MemoryArchive
 from .errors import NetworkError, RedirectRefused
 from .resume import CallbackFuture
@@ -60,7 +60,8 @@ async def post_json(url: str, body: dict[str, str]) -> HttpResponse:
     A redirect is never followed (nothing is sent where it points): it raises
     :class:`~app.errors.RedirectRefused`. A body over
     :data:`~app.api.MAX_REPLY_SIZE` bytes is not read past the limit (nor at
-    all when its ``Content-Length`` says so): it comes back ``too_large``.
+    all when its ``Content-Length`` says so): it comes back ``too_large``. Of an
+    error's body only the first :data:`~app.api.MAX_ERROR_BODY` bytes are read.
 
     It accepts a streamed answer too: a 2xx ``text/event-stream`` response
     comes back as soon as its headers are in, with its body as a
@@ -155,6 +156,7 @@ _POST_JSON = js.Function.new(
     "finished",
     "refused",
     "limit",
+    "errorLimit",
     """const streamed = (response) => response.ok && response.body
       && /^\\s*text\\/event-stream\\s*(;|$)/i.test(response.headers.get('Content-Type') || '');
     const pump = async (request, body) => {
@@ -174,7 +176,8 @@ _POST_JSON = js.Function.new(
     };
     const bounded = async (request, response) => {
       if (!response.body) return settle(request, response.status, '');
-      if (Number(response.headers.get('Content-Length')) > limit) {  // said before it is sent: not read at all
+      const cap = response.ok ? limit : errorLimit;  // an error's body: only its start is read
+      if (response.ok && Number(response.headers.get('Content-Length')) > limit) {  // not read at all
         response.body.cancel().catch(() => {});
         return refused(request, response.status, 'too-large');
       }
@@ -185,9 +188,11 @@ _POST_JSON = js.Function.new(
         const { value, done } = await reader.read();
         if (done) break;
         size += value.byteLength;
-        if (size > limit) {
+        if (size > cap) {
           reader.cancel().catch(() => {});
-          return refused(request, response.status, 'too-large');
+          if (response.ok) return refused(request, response.status, 'too-large');
+          parts.push(decoder.decode(value.subarray(0, value.byteLength - (size - cap))));
+          break;
         }
         parts.push(decoder.decode(value, {stream: true}));
       }
@@ -207,7 +212,7 @@ _POST_JSON = js.Function.new(
         .catch((error) => settle(request, 0, '', String(error)));
     };""",
 )(create_proxy(_settle), create_proxy(_opened), create_proxy(_chunk), create_proxy(_finished),
-  create_proxy(_refused), MAX_REPLY_SIZE)
+  create_proxy(_refused), MAX_REPLY_SIZE, MAX_ERROR_BODY)
 
 
 _listeners: list[Any] = []

@@ -65,6 +65,23 @@ def test_a_deeply_nested_error_body_still_shows_the_statuss_error(
     settles(page, server, origins, "hello", "Request failed (400): the server gave no reason")
 
 
+@pytest.mark.parametrize(
+    "body",
+    ['{"error": "' + "<" * MIB + '"}', "Busy " + "<" * MIB, "<" + "<div" * (MIB // 4)],
+    ids=["json-error-of-lt", "plain-text-of-lt", "html-never-closed"],
+)
+def test_a_megabyte_error_body_of_angle_brackets_is_shown_at_once(
+        page: Page, server: Server, origins: set[str], body: str) -> None:
+    open_app(page, server)
+    server.fault("chat", "status", status=500, body=body)
+    start = time.monotonic()
+    send(page, "hello")
+    expect(messages(page, "error")).to_have_count(1)
+    assert time.monotonic() - start < 5, "the error took seconds: the body was scanned more than once"
+    expect(messages(page, "error")).to_contain_text("Server error")
+    settles(page, server, origins, "hello", messages(page, "error").inner_text())
+
+
 def test_deeply_nested_junk_in_the_pages_own_keys_does_not_stop_it_starting(page: Page, server: Server) -> None:
     open_app(page, server)
     page.evaluate(
