@@ -4,6 +4,56 @@ const root = document.documentElement;
 const status = document.getElementById("boot-status");
 const box = document.getElementById("boot");
 
+// PyScript opens IndexedDB databases of its own ("IDBMap/..."): one for pyscript.fs as soon as
+// its core is imported, and one for Pyodide's package cache, which start-up awaits ("Loading
+// Storage"); no config option avoids either. When the browser refuses site data (Chromium's "Block
+// all cookies and site data", some cross-site frames) the open fails, and PyScript's error handler
+// re-dispatches the very event it is handling: an uncaught InvalidStateError ("already being
+// dispatched"), a rejected start-up. So a refused open of one of those databases is answered
+// with a database in memory instead, which PyScript uses as it would the real one (nothing of it
+// is kept). Every other IndexedDB use is left as it is; app/browser.py's browser_storage() reports
+// to the page what works.
+function memoryDatabase() {
+  const entries = new Map();
+  const answer = (result) => {
+    const request = {};
+    queueMicrotask(() => request.onsuccess && request.onsuccess({ target: { result } }));
+    return request;
+  };
+  const store = {
+    count: () => answer(entries.size),
+    get: (key) => answer(entries.get(key)),
+    getKey: (key) => answer(entries.has(key) ? key : undefined),
+    getAllKeys: () => answer([...entries.keys()]),
+    put: (value, key) => (entries.set(key, value), answer(key)),
+    delete: (key) => (entries.delete(key), answer(undefined)),
+    clear: () => (entries.clear(), answer(undefined)),
+  };
+  return { transaction: () => ({ objectStore: () => store }), close() {} };
+}
+
+const openDatabase = IDBFactory.prototype.open;
+IDBFactory.prototype.open = function open(name, ...rest) {
+  if (!String(name).startsWith("IDBMap/")) return openDatabase.call(this, name, ...rest);
+  const inMemory = (request) => request.onsuccess && request.onsuccess({ target: { result: memoryDatabase() } });
+  let request;
+  try {
+    request = openDatabase.call(this, name, ...rest);
+  } catch {
+    const refused = {}; // refused at once: PyScript sets its handlers on this, and gets memory
+    queueMicrotask(() => inMemory(refused));
+    return refused;
+  }
+  let onerror = null; // PyScript's handler, never called: it would throw (see above)
+  Object.defineProperty(request, "onerror", { configurable: true, get: () => onerror, set: (f) => { onerror = f; } });
+  request.addEventListener("error", (event) => {
+    event.preventDefault();
+    console.warn(`IndexedDB refused ${name}; PyScript keeps it in memory.`, request.error);
+    inMemory(request);
+  });
+  return request;
+};
+
 const loading = () => root.dataset.appState === "loading";
 
 function fail(message) {
