@@ -19,7 +19,7 @@ from .api import MAX_ERROR_BODY, MAX_REPLY_SIZE, BodyStream, HttpResponse
 from .archive import Archive, Change, MemoryArchive
 from .errors import NetworkError, RedirectRefused
 from .resume import CallbackFuture
-from .storage import Storage
+from .storage import Storage, StorageSupport
 
 
 class LocalStorage:
@@ -52,6 +52,59 @@ def local_storage() -> Storage | None:
         return LocalStorage(ls)
     except Exception:  # noqa: BLE001 - SecurityError and friends: storage is blocked
         return None
+
+
+PROBE_KEY = "pychat:probe"
+"""The localStorage key and IndexedDB database :func:`browser_storage` writes to test them (removed after)."""
+
+# Resolves true if an IndexedDB database opens within `ms` (then closes and deletes it), else false.
+# A refused open's error is handled here (preventDefault), so nothing reaches the page's error handlers.
+_INDEXED_DB_WORKS = js.Function.new(
+    "name",
+    "ms",
+    """return new Promise((resolve) => {
+      let timer = 0;
+      const done = (works) => { clearTimeout(timer); resolve(works); };
+      timer = setTimeout(() => done(false), ms);
+      try {
+        const request = indexedDB.open(name);
+        request.onsuccess = () => {
+          try { request.result.close(); indexedDB.deleteDatabase(name); } catch {}
+          done(true);
+        };
+        request.onerror = (event) => { event.preventDefault(); done(false); };
+      } catch {
+        done(false);
+      }
+    });""",
+)
+
+
+def local_storage_works() -> bool:
+    """Whether localStorage can be read and written now (a key is written and removed to find out)."""
+    try:
+        ls = window.localStorage
+        ls.setItem(PROBE_KEY, "1")
+        ls.removeItem(PROBE_KEY)
+        return True
+    except Exception:  # noqa: BLE001 - SecurityError (blocked), QuotaExceededError (full), no storage at all
+        return False
+
+
+async def browser_storage(timeout: float = 3.0) -> StorageSupport:
+    """Which of localStorage and IndexedDB work for this page, found by using them.
+
+    With site data blocked, both are false; IndexedDB counts as not working
+    if a database does not open within ``timeout`` seconds.
+
+        support = await browser_storage()
+        store = IndexedStore() if support.indexed_db else MemoryStore()
+    """
+    try:
+        indexed = bool(await _INDEXED_DB_WORKS(PROBE_KEY, timeout * 1000))
+    except JsException:
+        indexed = False
+    return StorageSupport(local_storage=local_storage_works(), indexed_db=indexed)
 
 
 async def post_json(url: str, body: dict[str, str]) -> HttpResponse:

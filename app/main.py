@@ -18,6 +18,7 @@ discard_stale_preloads(Path.cwd())
 from app.api import ProxyClient
 from app.archive import JournaledArchive
 from app.browser import (
+    browser_storage,
     defer,
     indexed_db_archive,
     local_storage,
@@ -89,6 +90,7 @@ async def start(view: DomView) -> None:
             drafts=Drafts(storage, defer=defer),
         )
         view.bind(controller)
+        _held.append(start_task(_find_storage(view)))
         _held.append(view.format_replies())  # before the conversation is shown
         on_storage_change(controller.storage_changed)
         on_archive_change(controller.archive_changed)
@@ -106,6 +108,11 @@ async def start(view: DomView) -> None:
         else:
             view.show_fatal(f"The page could not start. {describe_error(exc)}")
         js.console.error(f"startup failed: {exc!r}")
+
+
+async def _find_storage(view: DomView) -> None:
+    """Mark which browser stores work (``<html data-storage>``), for tests and for whoever debugs."""
+    view.show_storage_support(await browser_storage())
 
 
 _held.append(start_task(start(DomView())))

@@ -9,6 +9,7 @@ blocked, full or throwing keeps working on memory and says so once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -22,6 +23,31 @@ class Storage(Protocol):
     def remove(self, key: str) -> None: ...
 
     def keys(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class StorageSupport:
+    """Which of the browser's stores work for this page (see ``app.browser.browser_storage``).
+
+    Both false when the browser blocks site data ("Block all cookies and site
+    data", some cross-site frames): then nothing the page holds outlives it.
+
+    >>> StorageSupport(local_storage=False, indexed_db=False).nothing_kept
+    True
+    """
+
+    local_storage: bool
+    indexed_db: bool
+
+    @property
+    def nothing_kept(self) -> bool:
+        return not (self.local_storage or self.indexed_db)
+
+    def describe(self) -> str:
+        """For ``<html data-storage>``: ``"localstorage indexeddb"``, either one, or ``"none"``."""
+        stores = (("localstorage", self.local_storage), ("indexeddb", self.indexed_db))
+        found = [name for name, works in stores if works]
+        return " ".join(found) or "none"
 
 
 class MemoryStorage:

@@ -22,6 +22,7 @@ from pyscript import document
 from ..archive import Record, SearchHit
 from ..inflight import start_task
 from ..settings import Character
+from ..storage import StorageSupport
 from ..transcript import Message, message_too_long
 from ..wording import describe_error
 from .characters import AddCharacterForm, CharacterList
@@ -231,6 +232,10 @@ class DomView:
         self.menu.close()
         self.search.open()
         return True
+
+    def show_storage_support(self, support: StorageSupport) -> None:
+        """Mark ``<html data-storage>`` with the browser stores that work (``"none"`` when site data is blocked)."""
+        self.root.dataset.storage = support.describe()
 
     def show_fatal(self, text: str) -> None:
         """The page could not start: say why, and mark ``<html data-app-state="error">``."""

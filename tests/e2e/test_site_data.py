@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Playwright, Route, expect
+from playwright.sync_api import BrowserContext, Page, Playwright, Route, expect
 
 from serving.browsers import CHROMIUM_ARGS, find_chromium
 
@@ -54,6 +54,7 @@ def test_with_all_site_data_blocked_the_page_starts_chats_and_says_nothing_is_ke
     page = blocking_profile.new_page()
     open_app(page, server)
     expect(page.locator("#notice")).to_contain_text(NOTHING_KEPT)
+    expect(page.locator("html")).to_have_attribute("data-storage", "none")
     send(page, "hello without storage")
     expect(messages(page, "assistant")).to_have_count(1)
     expect(messages(page, "error")).to_have_count(0)
@@ -79,3 +80,10 @@ def test_in_a_cross_site_frame_with_site_data_blocked_the_page_starts_and_chats(
     frame.get_by_test_id("message-input").fill("hello from a frame")
     frame.get_by_test_id("send-button").click()
     expect(frame.locator('[data-testid=message][data-role="assistant"]')).to_have_count(1)
+
+
+def test_with_site_data_allowed_both_stores_are_found_working(page: Page, server: Server) -> None:
+    open_app(page, server)
+    expect(page.locator("html")).to_have_attribute("data-storage", "localstorage indexeddb")
+    assert page.evaluate("Object.keys(localStorage).filter((key) => key === 'pychat:probe')") == []
+    expect(page.locator("#notice")).not_to_contain_text(NOTHING_KEPT)
