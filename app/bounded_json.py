@@ -34,6 +34,10 @@ class TooDeep(ValueError):
     """JSON nested deeper than the limit (refused unparsed)."""
 
 
+class TooLong(ValueError):
+    """JSON text longer than the limit (refused unread)."""
+
+
 def nesting_exceeds(text: str, limit: int = MAX_DEPTH) -> bool:
     """True when JSON ``text`` nests arrays/objects deeper than ``limit`` (brackets in strings do not count).
 
@@ -57,8 +61,11 @@ def nesting_exceeds(text: str, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def loads(text: str, *, max_depth: int = MAX_DEPTH) -> Any:
-    """``json.loads(text)``, refusing nesting deeper than ``max_depth`` (:class:`TooDeep`, a ``ValueError``)."""
+def loads(text: str, *, max_depth: int = MAX_DEPTH, max_chars: int | None = None) -> Any:
+    """``json.loads(text)``, refusing nesting deeper than ``max_depth`` (:class:`TooDeep`, a ``ValueError``)
+    and text longer than ``max_chars`` (:class:`TooLong`, also a ``ValueError``)."""
+    if max_chars is not None and len(text) > max_chars:
+        raise TooLong(f"JSON text longer than {max_chars:,} characters")
     if nesting_exceeds(text, max_depth):
         raise TooDeep(f"JSON nested deeper than {max_depth} levels")
     try:

@@ -29,18 +29,23 @@ from .drafts import Drafts
 from .errors import ChatError, InvalidConfigId
 from .export import conversation_json, conversation_markdown
 from .inflight import Background, InFlight
-from .roster import Roster
+from .roster import ADDED_KEY, OPEN_KEY, Roster
 from .sending import Sender
-from .sessions import SessionManager
+from .sessions import SESSION_KEY_PREFIX, SessionManager
 from .settings import Character
 from .shortcuts import adjacent
 from .storage import MemoryStorage
+from .storage import CorruptValues
 from .tabs import OtherTabs
 from .transcript import Message, TranscriptStore
 from .wording import describe_error
 
 RESUMED_NOTICE = "Continuing this conversation. If its session has expired, the character may not remember it."
 STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations last only until this page is closed."
+CORRUPT_NOTICE = (
+    "Some of this page's saved data was damaged (by other code or another tab): what this tab holds was kept and"
+    " saved again."
+)
 
 
 class ChatView(Protocol):
@@ -99,6 +104,7 @@ class ChatController:
         *,
         legacy: TranscriptStore | None = None,
         storage_problem: Callable[[], str | None] = lambda: None,
+        corrupt: CorruptValues | None = None,
         defer: Defer | None = None,
         new_id: Callable[[], str] | None = None,
         drafts: Drafts | None = None,
@@ -130,6 +136,9 @@ class ChatController:
         self._storage_notice_shown = False
         self.drafts = drafts or Drafts(MemoryStorage())
         self._typing_for: str | None = None  # the character whose draft the input holds
+        self._corrupt_notice_shown = False
+        if corrupt is not None:
+            corrupt.listen(self._show_corrupt)
 
     # ----- helpers -------------------------------------------------------------------------
 
@@ -176,6 +185,12 @@ class ChatController:
         if problem:
             self._storage_notice_shown = True
             self.view.show_notice(f"{STORAGE_NOTICE} ({problem})", level="warning")
+
+    def _show_corrupt(self, key: str) -> None:
+        """A stored value was junk and has been repaired: say so, once for the page (naming the first key)."""
+        if not self._corrupt_notice_shown:
+            self._corrupt_notice_shown = True
+            self.view.show_notice(f"{CORRUPT_NOTICE} ({key})", level="warning")
 
     def flush_saves(self) -> None:
         """Store every conversation changed since it was last stored (the page is hidden or closing)."""
@@ -338,7 +353,16 @@ class ChatController:
     # ----- other tabs (app.tabs) ------------------------------------------------------------
 
     def storage_changed(self, key: str | None) -> None:
-        """Another tab changed storage (``key`` None: it cleared everything); adopt it now."""
+        """Another tab changed storage (``key`` None: it cleared everything); adopt it now.
+
+        Junk written into a session key is repaired first, so it is not taken for a session cleared over there.
+        """
+        if key is not None and key.startswith(SESSION_KEY_PREFIX):
+            self.sessions.repair_stored(key[len(SESSION_KEY_PREFIX) :])
+        elif key == ADDED_KEY:
+            self.roster.added()  # read to check it: junk is written over with the characters this tab holds
+        elif key == OPEN_KEY:
+            self.roster.last_open()
         self.tabs.storage_changed(key)
 
     def archive_changed(self) -> asyncio.Future[None]:

@@ -38,7 +38,7 @@ from app.inflight import start_task
 from app.roster import Roster
 from app.sessions import SessionManager
 from app.settings import load_settings, resolve_api_base
-from app.storage import GuardedStorage
+from app.storage import CorruptValues, GuardedStorage
 from app.transcript import TranscriptStore
 from app.view import DomView
 from app.wording import describe_error
@@ -74,17 +74,19 @@ async def start(view: DomView) -> None:
         if archive_problem is None:  # each write noted in localStorage until committed (a reload aborts it)
             archive = JournaledArchive(archive, local_storage(), tab)
             await archive.replay()
+        corrupt = CorruptValues()
         client = ProxyClient(
             api_base, post_json, timeout=settings.request_timeout, reply_time_limit=settings.reply_time_limit
         )
         controller = ChatController(
             view,
-            SessionManager(storage, client.create_session),
+            SessionManager(storage, client.create_session, corrupt),
             client,
             archive,
-            Roster(storage, settings.characters),
+            Roster(storage, settings.characters, corrupt),
             legacy=TranscriptStore(storage),
             storage_problem=lambda: storage.problem or archive_problem,
+            corrupt=corrupt,
             defer=defer,
             new_id=tab_ids(tab),
             drafts=Drafts(storage, defer=defer),

@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from .errors import BadResponse, InvalidConfigId
-from .storage import Storage
+from .storage import CorruptValues, Storage
 
 SESSION_KEY_PREFIX = "session_"
 MAX_CONFIG_ID_LENGTH = 128
@@ -112,9 +112,11 @@ class SessionManager:
     request (a double click never creates two sessions).
     """
 
-    def __init__(self, storage: Storage, create: CreateSession) -> None:
+    def __init__(self, storage: Storage, create: CreateSession, corrupt: CorruptValues | None = None) -> None:
+        """``corrupt`` hears of a ``session_<id>`` value that is not a session ID (junk from other code)."""
         self._storage = storage
         self._create = create
+        self._corrupt = corrupt or CorruptValues()
         self._cache: dict[str, str] = {}
         self._pending: dict[str, asyncio.Future[str]] = {}
         # Bumped by every clear, so a request started before a clear never stores its result.
@@ -132,6 +134,8 @@ class SessionManager:
         stored = read_session(self._storage, config_id)
         if stored is not None:
             self._cache[config_id] = stored
+        elif not self.cleared_in_storage(config_id):
+            self._corrupt.found(session_key(config_id))  # junk: a new session will be written over it
         return stored
 
     async def get_session(self, config_id: str) -> str:
@@ -230,3 +234,23 @@ class SessionManager:
     def peek_stored(self, config_id: str) -> str | None:
         """The session ID in storage right now, ignoring the cache."""
         return read_session(self._storage, config_id)
+
+    def cleared_in_storage(self, config_id: str) -> bool:
+        """Whether ``config_id``'s key is absent (cleared), not merely holding junk."""
+        return self._storage.get(session_key(config_id)) is None
+
+    def repair_stored(self, config_id: str) -> bool:
+        """Write this tab's session back over junk in ``config_id``'s key (or remove the junk); True if it was junk.
+
+        Called when another tab (or other code) wrote the key: junk there is
+        corruption, reported once, never a session cleared over there.
+        """
+        if self.cleared_in_storage(config_id) or self.peek_stored(config_id) is not None:
+            return False
+        held = self._cache.get(config_id)
+        if held is not None:
+            self._storage.set(session_key(config_id), held)
+        else:
+            self._storage.remove(session_key(config_id))
+        self._corrupt.found(session_key(config_id))
+        return True

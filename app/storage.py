@@ -9,6 +9,7 @@ blocked, full or throwing keeps working on memory and says so once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,6 +49,34 @@ class StorageSupport:
         stores = (("localstorage", self.local_storage), ("indexeddb", self.indexed_db))
         found = [name for name, works in stores if works]
         return " ".join(found) or "none"
+
+
+class CorruptValues:
+    """Stored values found corrupt (junk, too large, nested too deep), each key once, for one notice.
+
+    The stores that read them report here (:meth:`found`) and repair them
+    themselves: they keep what this tab holds and write a good copy. The page
+    listens (:meth:`listen`), and hears of those found before it did too.
+
+    >>> log = CorruptValues(); log.found("pychat:characters"); log.found("pychat:characters"); log.keys
+    ['pychat:characters']
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self._listener: Callable[[str], None] | None = None
+
+    def found(self, key: str) -> None:
+        if key in self.keys:
+            return
+        self.keys.append(key)
+        if self._listener is not None:
+            self._listener(key)
+
+    def listen(self, listener: Callable[[str], None]) -> None:
+        self._listener = listener
+        for key in self.keys:
+            listener(key)
 
 
 class MemoryStorage:

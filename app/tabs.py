@@ -43,7 +43,8 @@ class OtherTabs:
     def lost(self, config_id: str) -> bool:
         """Whether another tab removed ``config_id``'s session while a reply is pending."""
         page = self.page
-        return page.sessions.peek_stored(config_id) is None and config_id in page.inflight.waiting_for_reply()
+        # Removed, not junk written over it: junk is corruption (ChatController.storage_changed repairs it).
+        return page.sessions.cleared_in_storage(config_id) and config_id in page.inflight.waiting_for_reply()
 
     async def archive_changed(self) -> None:
         """Another tab wrote conversations: take them, and show the open one anew if it changed."""

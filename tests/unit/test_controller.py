@@ -8,7 +8,7 @@ from app.roster import Roster
 from app.sending import OFFLINE_NOTICE, RENEWED_NOTICE, SENT_SAVE_DELAY, STOPPED
 from app.sessions import SessionManager
 from app.settings import Character
-from app.storage import GuardedStorage, MemoryStorage
+from app.storage import CorruptValues, GuardedStorage, MemoryStorage
 from app.transcript import MAX_MESSAGE_CHARS, Message, message_too_long
 from app.wording import NETWORK, SERVER
 
@@ -39,6 +39,7 @@ class Page:
         timers: Timers | None = None,
         timeout: float = 5.0,
         characters: list[Character] = CHARACTERS,
+        corrupt: CorruptValues | None = None,
     ) -> None:
         """``timers``: store conversations as the browser page does, in callbacks run by ``timers.run``."""
         self.storage = storage if storage is not None else MemoryStorage()
@@ -48,11 +49,12 @@ class Page:
         guarded = self.storage if isinstance(self.storage, GuardedStorage) else None
         self.controller = ChatController(
             self.view,
-            SessionManager(self.storage, client.create_session),
+            SessionManager(self.storage, client.create_session, corrupt),
             client,
             archive_of(self.storage),
-            Roster(self.storage, characters),
+            Roster(self.storage, characters, corrupt),
             storage_problem=(lambda: guarded.problem) if guarded else (lambda: None),
+            corrupt=corrupt,
             defer=timers,
             drafts=Drafts(self.storage, defer=timers),
         )
