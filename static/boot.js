@@ -82,3 +82,43 @@ new MutationObserver((records) => {
 
 addEventListener("error", (event) => fail(event.message || "script error"));
 addEventListener("unhandledrejection", (event) => fail(String(event.reason && event.reason.message || event.reason)));
+
+// The way out when the page cannot start (its own stored data may be what breaks it): remove this
+// page's keys (session_* and pychat:*, in localStorage and sessionStorage) and its IndexedDB
+// databases (pychat*), nothing of other code, then reload. Plain JavaScript: it works without Python.
+const OWN_KEY = /^(?:session_|pychat:)/;
+const OWN_DATABASE = /^pychat/;
+
+async function resetPageData() {
+  for (const area of ["localStorage", "sessionStorage"]) {
+    try {
+      const store = globalThis[area];
+      for (const key of Object.keys(store)) if (OWN_KEY.test(key)) store.removeItem(key);
+    } catch {
+      // blocked: nothing of ours is in it
+    }
+  }
+  try {
+    const databases = (await indexedDB.databases()).filter(({ name }) => name && OWN_DATABASE.test(name));
+    const deleted = databases.map(({ name }) => new Promise((done) => {
+      const request = indexedDB.deleteDatabase(name);
+      request.onsuccess = request.onerror = request.onblocked = () => done();
+    }));
+    await Promise.race([Promise.all(deleted), new Promise((done) => setTimeout(done, 2000))]);
+  } catch {
+    // no IndexedDB, or blocked: nothing to delete
+  }
+  location.reload();
+}
+
+const resetArea = document.getElementById("reset-area");
+const offerReset = () => { resetArea.hidden = false; };
+document.getElementById("reset-page-data").addEventListener("click", (event) => {
+  event.currentTarget.disabled = true;
+  resetPageData();
+});
+// Offered once the page is in its error state, whoever set it (fail() here, or Python's show_fatal),
+// and after a start that has taken far too long.
+new MutationObserver(() => { if (root.dataset.appState === "error") offerReset(); })
+  .observe(root, { attributes: true, attributeFilter: ["data-app-state"] });
+setTimeout(() => { if (loading()) offerReset(); }, 45000);
