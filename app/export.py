@@ -26,14 +26,56 @@ def _file_stem(character: Character, exported_at: str) -> str:
     return f"chat-{safe_id}-{exported_at[:10]}"
 
 
+# Every ASCII punctuation character that can start or shape Markdown (``=`` and ``-`` underline setext headings).
+_MARKUP = re.compile(r"([\\`*_{}\[\]()#+\-=.!|<>~&])")
+# What CommonMark ends a line at; each becomes a line of the block quote.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+# What other readers (editors, viewers) may break a line at although CommonMark does not: kept as character
+# references. (Control characters such as U+000B and U+0085 cannot be: CommonMark reads those as U+FFFD.)
+_OTHER_BREAKS = re.compile("[\x0c\u2028\u2029]")
+
+
+def _referable(char: str) -> bool:
+    """Whether CommonMark reads ``&#N;`` as this character (not the C0 and C1 controls but tab, LF, FF, CR)."""
+    code = ord(char)
+    return not (code <= 0x1F and char not in "\t\n\x0c\r" or 0x7F <= code <= 0x9F)
+
+
+def _references(text: str) -> str:
+    return "".join(f"&#{ord(char)};" if _referable(char) else char for char in text)
+
+
+def _reference(match: re.Match[str]) -> str:
+    return _references(match.group(0))
+
+
+def _literal_line(line: str) -> str:
+    """One line of someone's text as Markdown that renders exactly as written: markup escaped, and the white
+    space at its ends (which Markdown strips, or reads as indentation: four spaces make code) kept as references."""
+    core = line.strip()
+    if not core:
+        return _references(line)
+    start = len(line) - len(line.lstrip())
+    end = start + len(core)
+    escaped = _OTHER_BREAKS.sub(_reference, _MARKUP.sub(r"\\\1", core))
+    return _references(line[:start]) + escaped + _references(line[end:])
+
+
 def _markdown_text(text: str) -> str:
-    """Text as a Markdown block quote that renders literally (no HTML, links or emphasis)."""
-    return _quoted(re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~&])", r"\\\1", text))
+    """Text as a Markdown block quote that renders literally: no markup, headings, code blocks or HTML,
+    and no line that ends the quote (every line ending, ``\\r`` and U+2028 included)."""
+    return _quoted("\n".join(_literal_line(line) for line in _LINE_END.split(text)))
+
+
+def _inline(text: str) -> str:
+    """A name on one line, escaped: white space of any kind (line breaks too) becomes one space."""
+    return _MARKUP.sub(r"\\\1", " ".join(text.split()))
 
 
 def _quoted(markdown: str) -> str:
-    """Markdown as a block quote, every line kept as written."""
-    return "\n".join(f"> {line}" if line else ">" for line in markdown.split("\n"))
+    """Markdown as a block quote, every line kept as written: no line ending, CommonMark's or another, leaves it."""
+    lines = _LINE_END.split(_OTHER_BREAKS.sub(_reference, markdown))
+    return "\n".join(f"> {line}" if line else ">" for line in lines)
 
 
 def conversation_markdown(character: Character, messages: list[Message], exported_at: str) -> tuple[str, str]:
@@ -43,14 +85,14 @@ def conversation_markdown(character: Character, messages: list[Message], exporte
     as the page formats it; everything else (the user's messages, errors,
     names) is escaped so that it renders literally.
     """
-    lines = [f"# Conversation with {_markdown_text(character.name)[2:]}", "",
+    lines = [f"# Conversation with {_inline(character.name)}", "",
              f"Character `{character.config_id.replace('`', '')}`, exported {exported_at}.", ""]
     for message in messages:
         who = speaker(message.role, character.name)
         # What arrived of a reply stopped or cut off; the character's opening line from the page's settings.
         mark = " *(incomplete)*" if message.incomplete else " *(greeting)*" if message.greeting else ""
         body = _quoted(message.text) if message.role == "assistant" else _markdown_text(message.text)
-        lines += [f"**{_markdown_text(who)[2:]}**{mark}", "", body, ""]
+        lines += [f"**{_inline(who)}**{mark}", "", body, ""]
     return f"{_file_stem(character, exported_at)}.md", "\n".join(lines)
 
 
