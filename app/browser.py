@@ -330,6 +330,19 @@ def page_query() -> dict[str, str]:
     return result
 
 
+def page_connect_sources() -> list[str] | None:
+    """The ``connect-src`` sources of the page's ``<meta>`` CSP (an exported page's), or None if it has none.
+
+    A policy sent as a header (serve.py's) cannot be read by the page; serve.py's allows every
+    loopback base the ``?api=`` rule accepts.
+    """
+    meta = window.document.querySelector('meta[http-equiv="Content-Security-Policy" i]')
+    if meta is None or meta is jsnull:
+        return None
+    directives = {words[0].lower(): words[1:] for words in map(str.split, str(meta.content or "").split(";")) if words}
+    return directives.get("connect-src", directives.get("default-src"))
+
+
 def page_origin() -> str:
     return str(window.location.origin)
 

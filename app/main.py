@@ -26,6 +26,7 @@ from app.browser import (
     on_connectivity_change,
     on_page_hide,
     on_storage_change,
+    page_connect_sources,
     page_origin,
     page_query,
     post_json,
@@ -66,7 +67,7 @@ async def start(view: DomView) -> None:
         settings = load_settings(config.get("chat"))
         query = page_query()
         api_base, api_warning = resolve_api_base(
-            settings.api_base, query.get("api"), page_origin(), settings.allowed_api_bases
+            settings.api_base, query.get("api"), page_origin(), settings.allowed_api_bases, page_connect_sources()
         )
         storage = GuardedStorage(local_storage())
         tab = tab_prefix()
@@ -100,6 +101,8 @@ async def start(view: DomView) -> None:
         on_page_hide(controller.flush_saves)  # what is not stored yet must be before the page goes
         on_storage_change(controller.draft_changed_elsewhere)
         on_page_hide(controller.flush_drafts)
+        if api_base != settings.api_base:
+            view.show_api_base(api_base)  # ?api= changed it: say where messages go
         for warning in [*settings.problems, api_warning]:
             if warning:
                 view.show_notice(warning, level="warning")

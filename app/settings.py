@@ -127,17 +127,21 @@ def _origin(base: str) -> str:
     return f"{parts[0]}://{parts[1]}".lower() if parts else ""
 
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+"""The loopback hosts ``?api=`` accepts (and ``*.localhost``): exactly those the page's CSP lets it reach
+(``serving/csp.py`` LOOPBACK_SOURCES). A CSP source cannot name an IPv6 literal or an address range, so
+``[::1]``, ``[::ffff:127.0.0.1]`` and ``127.0.0.2`` are refused here rather than blocked there."""
+
+
 def is_loopback_base(base: str) -> bool:
+    """Whether ``base`` is on a loopback host the page's CSP can allow: localhost, ``*.localhost``, 127.0.0.1.
+
+    >>> [is_loopback_base(b) for b in ("http://localhost:3000", "http://127.0.0.1", "http://[::1]:3000")]
+    [True, True, False]
+    """
     parts = _split(base)
     host = parts[2] if parts else ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    import ipaddress  # only for a ?api= override: not worth its import time on every start
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return host in LOOPBACK_HOSTS or host.endswith(".localhost")
 
 
 def load_settings(raw: Mapping[str, Any] | None) -> ChatSettings:
@@ -195,15 +199,63 @@ def clean_name(name: str) -> str:
     return flat[:MAX_NAME_LENGTH]
 
 
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _host_port(netloc: str, scheme: str) -> tuple[str, str]:
+    host, colon, port = netloc.rpartition(":")
+    if not colon or host.endswith("[") or netloc.endswith("]"):  # no port (or an IPv6 literal without one)
+        host, port = netloc, ""
+    return host.lower(), port or _DEFAULT_PORTS.get(scheme, "")
+
+
+def connect_src_allows(sources: list[str], base: str, page_origin: str) -> bool:
+    """Whether a ``connect-src`` of ``sources`` lets the page reach ``base`` (the source shapes CSP has:
+    ``'self'``, ``*``, ``scheme:``, ``scheme://[*.]host[:port|:*]``).
+
+    >>> connect_src_allows(["'self'", "http://localhost:*"], "http://localhost:3000", "http://x.test")
+    True
+    >>> connect_src_allows(["'self'", "http://127.0.0.1:*"], "http://127.0.0.2:3000", "http://x.test")
+    False
+    """
+    parts = _split(base)
+    if parts is None:
+        return False
+    scheme, netloc = parts[0], parts[1]
+    host, port = _host_port(netloc, scheme)
+    for source in sources:
+        source = source.lower()
+        if source == "'self'":
+            if _origin(base) == page_origin.lower():
+                return True
+        elif source == "*" or source == f"{scheme}:":
+            return True
+        elif "://" in source:
+            source_scheme, _, source_netloc = source.partition("://")
+            source_host, source_port = _host_port(source_netloc.split("/")[0], source_scheme)
+            host_matches = source_host == host or (source_host.startswith("*.") and host.endswith(source_host[1:]))
+            if source_scheme == scheme and host_matches and source_port in ("*", port):
+                return True
+    return False
+
+
 def resolve_api_base(
-    configured: str, override: str | None, page_origin: str, allowed: list[str]
+    configured: str,
+    override: str | None,
+    page_origin: str,
+    allowed: list[str],
+    connect_sources: list[str] | None = None,
 ) -> tuple[str, str | None]:
     """The API base to use and a warning when ``?api=`` was refused.
 
     An override is accepted when it is same-origin with the page, on a
-    loopback host (localhost, 127.0.0.0/8, [::1]) or listed in
+    loopback host the page's CSP allows (localhost, ``*.localhost``,
+    127.0.0.1; not ``[::1]`` or the rest of 127.0.0.0/8) or listed in
     ``allowed_api_bases``; anything else could send someone's messages to a
-    stranger's server, so it is ignored.
+    stranger's server, so it is ignored. ``connect_sources``: the page's
+    CSP ``connect-src``, when the page can read it (an exported page's
+    ``<meta>``): an override it does not allow is refused too, with a warning,
+    rather than failing as a "Network error" at every request.
     """
     if override is None or not override.strip():
         return configured, None
@@ -217,6 +269,9 @@ def resolve_api_base(
     )
     if not trusted:
         return configured, (
-            f"Ignored ?api={base}: only this site, localhost or an API base listed in pyscript.toml is allowed."
+            f"Ignored ?api={base}: only this site, localhost, 127.0.0.1 or an API base listed in pyscript.toml"
+            " is allowed (the page's security policy lets it reach no other)."
         )
+    if connect_sources is not None and not connect_src_allows(connect_sources, base, page_origin):
+        return configured, f"Ignored ?api={base}: this page's security policy does not let it reach that address."
     return base, None

@@ -7,12 +7,14 @@ import tomllib
 from html import escape as html_escape
 from urllib.parse import urlsplit
 
-# Loopback proxies the page's ?api= rule accepts. CSP host sources cannot name IPv6 literals or
-# an address range, so [::1] and 127.0.0.2-127.255.255.255 stay blocked by the policy.
+# Loopback proxies the page's ?api= rule accepts (app/settings.py LOOPBACK_HOSTS, and *.localhost).
+# CSP host sources cannot name IPv6 literals or an address range, so that rule refuses [::1] and
+# 127.0.0.2-127.255.255.255 rather than let the policy block them.
 LOOPBACK_SOURCES = (
     "http://localhost:*",
     "https://localhost:*",
     "http://*.localhost:*",
+    "https://*.localhost:*",
     "http://127.0.0.1:*",
     "https://127.0.0.1:*",
 )

@@ -171,6 +171,9 @@ class DomView:
     def show_session(self, session_id: str | None) -> None:
         self.header.show_session(session_id)
 
+    def show_api_base(self, api_base: str) -> None:
+        self.header.show_api_base(api_base)
+
     def show_activity(self, *, sending: bool, setting_up: bool) -> None:
         """Send is disabled at once; "is replying…" and Stop appear only if the wait lasts."""
         if self.activity.show(sending=sending, setting_up=setting_up, name=self.messages.character_name):

@@ -47,6 +47,8 @@ class ChatHeader:
         self.config_id = byid("config-id")
         self.session_id = byid("session-id")
         self.session_none = byid("session-none")
+        self.api_base_line = byid("api-base-line")
+        self.api_base = byid("api-base")
         self.new_conversation = byid("new-conversation")
         self._dialog = dialog
         self._session_shown: str | None = None  # as index.html starts: "none yet"
@@ -65,6 +67,11 @@ class ChatHeader:
         self.description.hidden = not character.description
         self.config_id.textContent = character.config_id
         self.config_id_line.hidden = False
+
+    def show_api_base(self, api_base: str) -> None:
+        """The API base in use, in the small print: shown when the page's ``?api=`` changed it."""
+        self.api_base.textContent = api_base
+        self.api_base_line.hidden = False
 
     def show_session(self, session_id: str | None) -> None:
         if session_id == self._session_shown:

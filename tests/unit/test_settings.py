@@ -6,7 +6,17 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from app.settings import _NETLOC, Character, _is_ipv6, is_loopback_base, load_settings, normalize_base, resolve_api_base
+from app.settings import (
+    _NETLOC,
+    Character,
+    _is_ipv6,
+    connect_src_allows,
+    is_loopback_base,
+    load_settings,
+    normalize_base,
+    resolve_api_base,
+)
+from serving.csp import content_security_policy
 
 PAGE = "http://127.0.0.1:8000"
 DEFAULT = "http://localhost:3000"
@@ -38,8 +48,7 @@ def test_missing_table_gives_defaults() -> None:
     [
         "http://localhost:3001",
         "http://127.0.0.1:9999",
-        "http://127.5.6.7:3000",
-        "http://[::1]:3000",
+        "https://127.0.0.1",
         "http://127.0.0.1:8000/proxy",
         "http://app.localhost:3000",
     ],
@@ -124,8 +133,8 @@ def test_the_api_base_parser_accepts_nothing_urllib_would_refuse_and_agrees_on_t
 
 @pytest.mark.parametrize(
     ("base", "loopback"),
-    [("http://localhost:3000", True), ("http://api.localhost", True), ("http://127.0.0.9:1", True),
-     ("http://[::1]:8080", True), ("http://[::2]", False), ("http://example.com", False),
+    [("http://localhost:3000", True), ("http://api.localhost", True), ("http://127.0.0.9:1", False),
+     ("http://[::1]:8080", False), ("http://[::2]", False), ("http://example.com", False),
      ("http://127.0.0.1.example.com", False)],
 )
 def test_loopback_hosts_are_recognised(base: str, loopback: bool) -> None:
@@ -165,3 +174,50 @@ def test_a_bad_card_field_is_ignored_with_a_problem_naming_the_character_and_the
     assert settings.characters == [Character("CHAR_luna", "Luna", greeting="Hi.")]
     assert len(settings.problems) == 1
     assert settings.problems[0].startswith("pyscript.toml: character 'CHAR_luna': ignored its avatar (")
+
+
+ACCEPTED_LOOPBACK = ["http://localhost:3000", "https://localhost", "http://app.localhost:3000", "https://a.b.localhost:1",
+                     "http://127.0.0.1:9999", "https://127.0.0.1"]
+CSP_BLOCKED_LOOPBACK = ["http://[::1]:3000", "http://[::ffff:127.0.0.1]:3000", "http://127.0.0.2:3000",
+                        "http://127.5.6.7", "https://[0:0:0:0:0:0:0:1]"]
+
+
+def csp_allows(policy: str, base: str) -> bool:
+    sources = next(d for d in policy.split("; ") if d.startswith("connect-src")).split()[1:]
+    return connect_src_allows(sources, base, PAGE)
+
+
+@pytest.mark.parametrize(
+    ("source", "base", "allowed"),
+    [("'self'", PAGE + "/api", True), ("'self'", "http://localhost:9", False), ("*", "https://x.test", True),
+     ("https:", "https://x.test", True), ("https:", "http://x.test", False),
+     ("http://localhost:*", "http://localhost:3000", True), ("http://localhost:*", "https://localhost", False),
+     ("http://*.localhost:*", "http://a.b.localhost:1", True), ("http://*.localhost:*", "http://localhost:1", False),
+     ("https://proxy.example.org", "https://proxy.example.org", True),
+     ("https://proxy.example.org", "https://proxy.example.org:8443", False),
+     ("http://127.0.0.1:*", "http://127.0.0.2:80", False), ("http://127.0.0.1:*", "http://[::1]:80", False)],
+)
+def test_connect_src_sources_match_as_browsers_match_them(source: str, base: str, allowed: bool) -> None:
+    assert connect_src_allows([source], base, PAGE) is allowed
+
+
+def test_an_override_the_pages_own_policy_does_not_allow_is_refused_with_a_warning() -> None:
+    exported = ["'self'", "https://proxy.example.org"]  # an export for a public host: no loopback
+    base, warning = resolve_api_base(DEFAULT, "http://localhost:3001", PAGE, [], exported)
+    assert base == DEFAULT and warning is not None and "security policy" in warning
+    assert resolve_api_base(DEFAULT, "http://localhost:3001", PAGE, [], ["'self'", "http://localhost:*"]) == (
+        "http://localhost:3001", None)
+
+
+@pytest.mark.parametrize("override", ACCEPTED_LOOPBACK)
+def test_every_loopback_base_the_rule_accepts_is_one_the_csp_allows(override: str) -> None:
+    assert resolve_api_base(DEFAULT, override, PAGE, []) == (override, None)
+    assert csp_allows(content_security_policy(""), override)
+
+
+@pytest.mark.parametrize("override", CSP_BLOCKED_LOOPBACK)
+def test_a_loopback_base_the_csp_cannot_allow_is_refused_with_a_warning(override: str) -> None:
+    base, warning = resolve_api_base(DEFAULT, override, PAGE, [])
+    assert base == DEFAULT
+    assert warning is not None and "security policy" in warning
+    assert not csp_allows(content_security_policy(""), override)
