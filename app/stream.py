@@ -270,7 +270,7 @@ class ReplyOutcome(enum.Enum):
 
 
 def _plain(text: str) -> str:
-    text = " ".join(text.split())
+    text = " ".join(text[: MAX_SERVER_MESSAGE * 8].split())  # cut first: a megabyte of error text costs nothing
     if len(text) > MAX_SERVER_MESSAGE:
         text = text[: MAX_SERVER_MESSAGE - 1] + "\u2026"
     return text
