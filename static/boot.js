@@ -119,6 +119,8 @@ document.getElementById("reset-page-data").addEventListener("click", (event) => 
 });
 // Offered once the page is in its error state, whoever set it (fail() here, or Python's show_fatal),
 // and after a start that has taken far too long.
-new MutationObserver(() => { if (root.dataset.appState === "error") offerReset(); })
-  .observe(root, { attributes: true, attributeFilter: ["data-app-state"] });
+new MutationObserver(() => {
+  if (root.dataset.appState === "error") offerReset();
+  else if (!loading()) resetArea.hidden = true; // a slow start that got there after all
+}).observe(root, { attributes: true, attributeFilter: ["data-app-state"] });
 setTimeout(() => { if (loading()) offerReset(); }, 45000);
