@@ -34,8 +34,7 @@ from .sending import Sender
 from .sessions import SESSION_KEY_PREFIX, SessionManager
 from .settings import Character
 from .shortcuts import adjacent
-from .storage import MemoryStorage
-from .storage import CorruptValues
+from .storage import CorruptValues, MemoryStorage
 from .tabs import OtherTabs
 from .transcript import Message, TranscriptStore
 from .wording import describe_error

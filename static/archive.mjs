@@ -165,6 +165,7 @@ function onChange(callback) {
 const early = { catalog: null, conversation: null, messages: null };
 try {
   early.catalog = catalog();
+  early.catalog.catch(() => {}); // now: the next line throws where site data is blocked
   const openId = localStorage.getItem("pychat:open");
   early.messages = early.catalog.then((text) => {
     const current = JSON.parse(text)
@@ -174,7 +175,6 @@ try {
     early.conversation = current.id;
     return messages(current.id);
   });
-  early.catalog.catch(() => {});
   early.messages.catch(() => {});
 } catch {
   // localStorage blocked: Python reads what it needs itself (or finds nothing can be kept)
