@@ -42,8 +42,8 @@ from .wording import describe_error
 RESUMED_NOTICE = "Continuing this conversation. If its session has expired, the character may not remember it."
 STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations last only until this page is closed."
 CORRUPT_NOTICE = (
-    "Some of this page's saved data was damaged (by other code or another tab): what this tab holds was kept and"
-    " saved again."
+    "Some of this page's saved data was damaged (by other code or another tab). Everything this tab holds and"
+    " everything that could still be read was kept, and saved again."
 )
 
 
@@ -125,6 +125,7 @@ class ChatController:
         self.conversations = Conversations(
             archive, legacy=legacy, defer=defer, after_store=self._check_storage, on_error=self._storage_failed,
             greeting=lambda config_id: self.character(config_id).greeting, session_of=sessions.peek, new_id=new_id,
+            corrupt=corrupt,
         )
         self.unread: set[str] = set()  # characters with a reply that landed while another was open
         self.inflight = InFlight()

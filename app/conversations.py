@@ -35,6 +35,7 @@ from dataclasses import replace
 from typing import Any
 
 from .archive import Archive, Change, Record, in_order, message_from_record, message_record, title_of
+from .storage import CorruptValues
 from .transcript import Message, TranscriptStore, beyond_greeting, greeting_message
 
 SEARCH_LIMIT = 50  # results a search shows at most
@@ -54,6 +55,9 @@ def wall_clock() -> float:
     return time.time() * 1000
 
 
+ARCHIVE_NAME = "pychat"  # static/archive.mjs's database (the reset removes ``pychat*``)
+
+
 class Conversations:
     """The conversations of this page: each character's current one loaded on demand, every change stored."""
 
@@ -69,8 +73,11 @@ class Conversations:
         session_of: Callable[[str], str | None] = lambda _config_id: None,
         new_id: Callable[[], str] | None = None,
         clock: Callable[[], float] = wall_clock,
+        corrupt: CorruptValues | None = None,
     ) -> None:
         """``legacy``: conversations stored by the previous release, moved into the archive on first load.
+
+        ``corrupt`` hears of junk records found in the archive (they are skipped; the rest is shown).
 
         ``after_store`` runs after each write (to check storage's health);
         ``on_error`` gets a failed write; ``greeting(config_id)`` is the
@@ -86,6 +93,7 @@ class Conversations:
         self._session_of = session_of
         self._new_id = new_id or tab_ids()
         self._clock = clock
+        self._corrupt = corrupt
         self._last_at = 0.0
         self._catalog: dict[str, Record] | None = None
         self._catalog_loading: asyncio.Future[None] | None = None
@@ -183,7 +191,20 @@ class Conversations:
         records = await self._archive.messages(conversation_id)
         prefix = f"{conversation_id}/"
         messages = [m for m in map(message_from_record, records) if m is not None and m.id.startswith(prefix)]
+        if len(messages) < len(records):
+            self._found_junk(f"IndexedDB {ARCHIVE_NAME}: messages of {conversation_id}")
         return in_order(messages)
+
+    async def _stored_catalog(self) -> list[Record]:
+        data = await self._archive.catalog()
+        records = [r for r in map(Record.from_dict, data) if r is not None]
+        if len(records) < len(data):
+            self._found_junk(f"IndexedDB {ARCHIVE_NAME}: conversations")
+        return records
+
+    def _found_junk(self, where: str) -> None:
+        if self._corrupt is not None:
+            self._corrupt.found(where)
 
     async def _load_catalog(self) -> None:
         if self._catalog is not None:
@@ -195,7 +216,7 @@ class Conversations:
     async def _read_catalog(self) -> None:
         if self._legacy is not None:
             await self._migrate(self._legacy)
-        records = [r for r in map(Record.from_dict, await self._archive.catalog()) if r is not None]
+        records = await self._stored_catalog()
         self._catalog = {r.id: r for r in records}
 
     def _stored_current(self, config_id: str) -> Record | None:
@@ -439,7 +460,7 @@ class Conversations:
         if self._catalog is None:
             return set()
         self.flush()
-        records = [r for r in map(Record.from_dict, await self._archive.catalog()) if r is not None]
+        records = await self._stored_catalog()
         self._catalog = {r.id: r for r in records}
         changed: set[str] = set()
         for config_id in list(self._cache):
@@ -480,7 +501,7 @@ class Conversations:
         stored = legacy.stored()
         if not stored:
             return
-        existing = [r for r in map(Record.from_dict, await self._archive.catalog()) if r is not None]
+        existing = await self._stored_catalog()
         for config_id in stored:
             messages = legacy.load(config_id)
             if config_id and messages:

@@ -85,7 +85,7 @@ async def start(view: DomView) -> None:
             client,
             archive,
             Roster(storage, settings.characters, corrupt),
-            legacy=TranscriptStore(storage),
+            legacy=TranscriptStore(storage, corrupt),
             storage_problem=lambda: storage.problem or archive_problem,
             corrupt=corrupt,
             defer=defer,

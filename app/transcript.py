@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import bounded_json
-from .storage import Storage
+from .storage import CorruptValues, Storage
 
 TRANSCRIPT_PREFIX = "pychat:transcript:"
 INDEX_KEY = "pychat:transcripts"
@@ -74,21 +74,36 @@ def transcript_key(config_id: str) -> str:
 class TranscriptStore:
     """The previous release's conversations in a :class:`~app.storage.Storage`: read, and removed once moved."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, corrupt: CorruptValues | None = None) -> None:
+        """``corrupt`` hears of each key found to hold junk (the migration goes on with the rest)."""
         self._storage = storage
+        self._corrupt = corrupt
 
     def load(self, config_id: str) -> list[Message]:
-        """``config_id``'s stored messages; junk (or nesting too deep to parse safely) reads as none."""
-        raw = self._storage.get(transcript_key(config_id))
+        """``config_id``'s stored messages; junk (or nesting too deep to parse safely) reads as none.
+
+        Junk is reported, not taken for an empty conversation: a list with some
+        malformed entries keeps the good ones.
+        """
+        key = transcript_key(config_id)
+        raw = self._storage.get(key)
         if not raw:
             return []
         try:
             data = bounded_json.loads(raw)
         except ValueError:
-            return []
+            data = None
         if not isinstance(data, list):
+            self._found(key)
             return []
-        return [m for m in map(Message.from_json, data) if m is not None]
+        messages = [m for m in map(Message.from_json, data) if m is not None]
+        if len(messages) < len(data):
+            self._found(key)
+        return messages
+
+    def _found(self, key: str) -> None:
+        if self._corrupt is not None:
+            self._corrupt.found(key)
 
     def stored(self) -> list[str]:
         """The characters with a conversation stored in this format."""

@@ -137,3 +137,17 @@ def test_a_start_that_fails_in_python_offers_the_reset_too(page: Page, server: S
 def test_a_page_that_starts_shows_no_reset(page: Page, server: Server) -> None:
     open_app(page, server)
     expect(page.get_by_test_id("reset-page-data")).to_be_hidden()
+
+
+def test_malformed_entries_in_an_old_conversation_do_not_stop_the_upgrade_and_are_reported(
+        page: Page, server: Server) -> None:
+    old = '[{"role": "user", "text": "kept one"}, {"a": 1}, "junk", {"role": "assistant", "text": "kept two"}]'
+    seed(page, {f"pychat:transcript:{LUNA}": repr(old), "pychat:transcripts": DEEP_JS, "pychat:open": repr(LUNA)})
+    open_app(page, server)
+    expect(messages(page)).to_have_text(["kept one", "kept two"])
+    expect(page.locator("#notice .notice-line", has_text=DAMAGED)).to_have_count(1)
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pychat:transcript'))") == []
+    page.reload()
+    page.wait_for_selector(READY)
+    expect(messages(page)).to_have_text(["kept one", "kept two"])
+    expect(page.locator("#notice .notice-line", has_text=DAMAGED)).to_have_count(0)  # repaired: said once

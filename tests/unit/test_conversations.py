@@ -22,7 +22,7 @@ from app.archive import (
     title_of,
 )
 from app.conversations import Conversations, tab_ids
-from app.storage import MemoryStorage
+from app.storage import CorruptValues, MemoryStorage
 from app.transcript import Message, TranscriptStore
 
 from .fakes import BrokenStorage, Timers, stored_conversation
@@ -383,8 +383,21 @@ async def test_junk_records_in_the_archive_are_skipped_and_the_rest_shown() -> N
     assert record is not None
     archive.records[f"{record.id}/junk"] = {"id": f"{record.id}/junk", "role": "user", "text": {"deep": []}}
     archive.conversations["junk"] = {"id": "junk", "nested": [[[]]]}
-    again = tab(archive, name="t2")
+    corrupt = CorruptValues()
+    again = Conversations(archive, new_id=tab_ids("t2"), corrupt=corrupt)
     assert [m.text for m in await again.load("A")] == ["real"]
+    assert corrupt.keys == ["IndexedDB pychat: conversations", f"IndexedDB pychat: messages of {record.id}"]
+
+
+async def test_an_archive_of_good_records_reports_nothing() -> None:
+    archive = MemoryArchive()
+    first = tab(archive)
+    await first.load("A")
+    say(first, "real")
+    corrupt = CorruptValues()
+    again = Conversations(archive, new_id=tab_ids("t2"), corrupt=corrupt)
+    assert [m.text for m in await again.load("A")] == ["real"]
+    assert corrupt.keys == []
 
 
 def test_a_title_is_one_line_cut_at_a_word() -> None:
@@ -441,10 +454,13 @@ async def test_junk_in_the_old_keys_does_not_stop_the_migration() -> None:
     storage = old_store({"B": [Message("user", "fine")]})
     storage.set("pychat:transcript:A", "[" * 100_000)
     storage.set("pychat:transcripts", "{\"a\":" * 50_000)
+    storage.set("pychat:transcript:C", json.dumps([{"role": "user", "text": "kept"}, {"a": 1}, "junk"]))
     archive = MemoryArchive()
-    conversations = Conversations(archive, legacy=TranscriptStore(storage))
+    corrupt = CorruptValues()
+    conversations = Conversations(archive, legacy=TranscriptStore(storage, corrupt))
     assert await conversations.load("A") == []
-    assert texts(archive, "B") == ["fine"] and storage.keys() == []
+    assert texts(archive, "B") == ["fine"] and texts(archive, "C") == ["kept"] and storage.keys() == []
+    assert sorted(corrupt.keys) == ["pychat:transcript:A", "pychat:transcript:C"]  # told, not taken for empty
 
 
 async def test_a_migrated_conversation_goes_to_the_history_when_one_is_current_already() -> None:
