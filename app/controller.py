@@ -28,6 +28,7 @@ from .conversations import Conversations, Defer
 from .drafts import Drafts
 from .errors import ChatError, InvalidConfigId
 from .export import conversation_json, conversation_markdown
+from .importing import Imported, ImportRefused, parse_export
 from .inflight import Background, InFlight
 from .roster import ADDED_KEY, OPEN_KEY, Roster
 from .sending import Sender
@@ -341,6 +342,41 @@ class ChatController:
         messages = [m for m in self.conversation(self.current) if not m.transient]
         return render(self.character(self.current), messages, exported_at)
 
+    def import_conversation(self, text: str, file_name: str) -> asyncio.Future[None] | None:
+        """Import a JSON export into its character's history (the character added if the list lacks it).
+
+        A file that is not a good export is refused whole, with the reason, and nothing changes.
+        """
+        try:
+            imported = parse_export(text)
+        except ImportRefused as exc:
+            self.view.show_notice(f"{file_name} was not imported. {exc}", level="error")
+            return None
+        return self.background.spawn(self._import(imported, file_name))
+
+    async def _import(self, imported: Imported, file_name: str) -> None:
+        known = self.roster.find(imported.config_id) is not None
+        try:
+            record = await self.conversations.import_past(imported.config_id, imported.messages)
+        except Exception as exc:  # noqa: BLE001 - the archive refused the write: nothing was imported
+            self.view.show_notice(f"{file_name} was not imported: it could not be stored ({describe_error(exc)}).",
+                                  level="error")
+            return
+        character = self.roster.add(imported.config_id, "" if known else imported.name)
+        self._check_storage()
+        if self.current != character.config_id:
+            await self.open_character(character.config_id)
+        else:
+            self.show_roster()
+        if self.current != character.config_id:
+            return
+        self.show_history()
+        count = len(imported.messages)
+        where = "history" if known else "history, as a new character"
+        self.view.show_notice(f"Imported {count:,} message{'s' if count != 1 else ''} into "
+                              f"{character.name}'s {where}.")
+        await self._show_past(record)
+
     # ----- the connection -------------------------------------------------------------------
 
     def set_online(self, online: bool) -> None:
@@ -377,9 +413,11 @@ class ChatController:
         if action == "new":
             return bool(self.current and self.conversations.has_messages(self.current))
         if action == "remove":
-            return bool(config_id and self.conversations.has_messages(config_id))
-        return any(self.sessions.peek(c.config_id) or self.conversations.has_messages(c.config_id)
-                   for c in self.roster.characters)
+            return bool(config_id and (self.conversations.has_messages(config_id)
+                                       or self.conversations.history(config_id)))
+        return self.conversations.has_stored() or any(
+            self.sessions.peek(c.config_id) or self.conversations.has_messages(c.config_id)
+            for c in self.roster.characters)
 
     def new_conversation(self) -> None:
         """Start a new conversation with the open character: the current one goes to its history, with its session.
@@ -504,12 +542,15 @@ class ChatController:
         self.show_history()
         return True
 
-    def clear_all_sessions(self) -> None:
-        """Forget every character's session and conversation (other storage is untouched)."""
+    def clear_all_sessions(self, keep_history: bool = False) -> None:
+        """Forget every character's session and conversation (other storage is untouched).
+
+        With ``keep_history``, the conversations stay, ended, in each character's history (without their sessions).
+        """
         pending = {*self.conversations.loaded(), *self.inflight.sending_characters(),
                    *(c.config_id for c in self.roster.characters)}
         self.sessions.clear_all_sessions()
-        self.conversations.clear_all()
+        self.conversations.clear_all(keep_history=keep_history)
         self._drop_all_drafts()
         for config_id in pending:
             self.inflight.cancel(config_id)
@@ -519,7 +560,9 @@ class ChatController:
         if self.current is not None:
             self.view.show_conversation(self.character(self.current), self.conversation(self.current))
         self.view.show_session(None)
-        self.view.show_notice("All sessions cleared: new sessions start when you next chat.")
+        kept = " Your conversations are kept in each character's history." if keep_history else ""
+        self.view.show_notice(f"All sessions cleared: new sessions start when you next chat.{kept}")
+        self.show_history()
 
     # ----- drafts (app.drafts) --------------------------------------------------------------
 

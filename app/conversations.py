@@ -141,6 +141,10 @@ class Conversations:
         record = self._stored_current(config_id)
         return record is not None and record.count > 0
 
+    def has_stored(self) -> bool:
+        """Whether any conversation of any character is stored (current or earlier)."""
+        return bool(self._catalog)
+
     def current_record(self, config_id: str) -> Record | None:
         return self._current.get(config_id)
 
@@ -414,6 +418,28 @@ class Conversations:
         self._write(Change(delete_conversations=[conversation_id]))
         return True
 
+    async def import_past(self, config_id: str, messages: list[Message]) -> Record:
+        """Store ``messages`` (checked, in order) as an earlier conversation of ``config_id``; its record.
+
+        Times the file gave are kept (never going backwards, so the order is
+        the file's); messages without one get the import's time. The write is
+        awaited: a failure raises, and then nothing was imported.
+        """
+        await self._load_catalog()
+        cid = f"i{self._new_id()}"
+        now = self._now()
+        at, rows = 0.0, []
+        for n, message in enumerate(messages):
+            at = max(message.at or now, at)
+            rows.append(message_record(cid, replace(message, id=f"{cid}/{n:09d}", at=at)))
+        first = next((m.text for m in messages if m.role == "user"), messages[0].text if messages else "")
+        started = float(rows[0]["at"]) if rows else now
+        record = Record(cid, config_id, started, max(at, started), None, title_of(first), len(rows), now)
+        await self._archive.write(Change(conversations=[record.to_dict()], messages=rows))
+        assert self._catalog is not None
+        self._catalog[cid] = record
+        return record
+
     def _store_records(self, *records: Record) -> None:
         if self._catalog is not None:
             self._catalog.update({r.id: r for r in records})
@@ -438,8 +464,16 @@ class Conversations:
         self._cache.pop(config_id, None)
         self._write(Change(delete_conversations=ids))
 
-    def clear_all(self) -> None:
-        """Delete every conversation of every character (other storage is untouched)."""
+    def clear_all(self, *, keep_history: bool = False) -> None:
+        """Delete every conversation of every character (other storage is untouched).
+
+        With ``keep_history``, delete none: each current conversation ends and
+        goes to its character's history, and no conversation keeps a session
+        ID (continuing one starts a new session).
+        """
+        if keep_history:
+            self._end_all()
+            return
         self._unsaved.clear()
         self._deleted.clear()
         self._cache.clear()
@@ -449,6 +483,17 @@ class Conversations:
         task = asyncio.ensure_future(self._watch(self._archive.clear()))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
+
+    def _end_all(self) -> None:
+        for config_id in list(self._current):
+            self.end(config_id)  # kept in the history if it holds anything; a new, empty one is current
+        now = self._now()
+        fresh = {r.id for r in self._current.values()}
+        kept = [replace(r, ended=now if r.ended is None else r.ended, session_id=None)
+                for r in (self._catalog or {}).values()
+                if r.id not in fresh and (r.session_id is not None or r.ended is None)]
+        if kept:
+            self._store_records(*kept)
 
     async def changed_elsewhere(self) -> set[str]:
         """Another tab wrote the archive: read it again; the loaded characters whose conversation changed.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from .importing import iso_time
 from .settings import Character
 from .transcript import Message
 
@@ -98,12 +99,13 @@ def conversation_markdown(character: Character, messages: list[Message], exporte
 
 def conversation_json(character: Character, messages: list[Message], exported_at: str) -> tuple[str, str]:
     """``(file name, JSON)`` of a conversation, one object per message: its role, text, and ``incomplete`` or
-    ``greeting`` if so (a greeting is the character's opening line, never sent to the service)."""
+    ``greeting`` if so (a greeting is the character's opening line, never sent to the service), and when it was
+    written (``at``, ISO 8601) if known. :func:`app.importing.parse_export` reads it back."""
     document = {
         "character": {"config_id": character.config_id, "name": character.name},
         "exported_at": exported_at,
         "messages": [{"role": m.role, "text": m.text, **({"incomplete": True} if m.incomplete else {}),
-                      **({"greeting": True} if m.greeting else {})}
+                      **({"greeting": True} if m.greeting else {}), **({"at": iso_time(m.at)} if m.at else {})}
                      for m in messages],
     }
     return f"{_file_stem(character, exported_at)}.json", json.dumps(document, ensure_ascii=False, indent=2)

@@ -32,6 +32,7 @@ from .dom import Announcer, Listeners
 from .formatting import load_formatter, loaded_formatter
 from .header import ChatHeader, download
 from .history import HistoryPanel, PastBanner
+from .importer import ImportControl
 from .menu import Menu
 from .messages import MessageList
 from .notices import Notices
@@ -64,7 +65,9 @@ class ChatActions(Protocol):
 
     def new_conversation(self) -> None: ...
 
-    def clear_all_sessions(self) -> None: ...
+    def clear_all_sessions(self, keep_history: bool = False) -> None: ...
+
+    def import_conversation(self, text: str, file_name: str) -> object: ...
 
     def export_conversation(self, fmt: str, exported_at: str) -> tuple[str, str] | None: ...
 
@@ -95,6 +98,7 @@ class DomView:
         self.history = HistoryPanel(self.dialog)
         self.past = PastBanner()
         self.search = SearchPanel()
+        self.importer = ImportControl()
         self.messages = MessageList(announcer, self.notices.show)
         self.composer = Composer(announcer)
         self.activity = ActivityIndicator(self.root)
@@ -262,6 +266,8 @@ class DomView:
         self.header.bind(events, actions, lambda: self.messages.character_name)
         self.history.bind(events, actions)
         self.search.bind(events, actions)
+        self.importer.bind(events, actions.import_conversation,
+                           lambda text: self.show_notice(text, level="error"))
         self.past.bind(events, actions, actions.show_open_conversation)
         self.dialog.bind(events)
         self.shortcuts.bind(events)

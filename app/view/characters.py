@@ -133,12 +133,15 @@ class CharacterList:
                 self.after_select()
 
         def on_clear_all(_event: Any) -> None:
-            self._dialog.confirm_if(
-                actions.needs_confirmation("clear-all"),
+            if not actions.needs_confirmation("clear-all"):
+                actions.clear_all_sessions()
+                return
+            self._dialog.confirm_with_option(
                 "Clear all sessions?",
-                "Every character's session, conversation, earlier conversations (the history) and draft in this "
-                "browser are deleted. Export the conversations you want to keep first.",
+                "Every character's session, and the page's conversations, earlier conversations (the history) and "
+                "drafts in this browser are deleted. Export the conversations you want to keep first.",
                 "Clear all sessions",
+                "Keep the conversations in the history (only the sessions are cleared)",
                 actions.clear_all_sessions,
             )
 
@@ -152,7 +155,7 @@ class CharacterList:
         self._dialog.confirm_if(
             actions.needs_confirmation("remove", config_id),
             f"Remove {isolated(config_id)}?",
-            "This character, its session and its conversation in this browser are forgotten.",
+            "This character, its session and all its conversations (the history too) in this browser are deleted.",
             "Remove",
             remove_it,
         )

@@ -19,6 +19,9 @@ class ConfirmDialog:
         self.title = byid("confirm-title")
         self.text = byid("confirm-text")
         self.button = byid("confirm-button")
+        self.option = byid("confirm-option")  # a checkbox row, shown only when an action offers a choice
+        self.option_input = byid("confirm-option-input")
+        self.option_label = byid("confirm-option-label")
         self._on_confirm: Callable[[], None] | None = None
         self.after_close: Callable[[], object] = lambda: None  # where focus goes next, however it closed
 
@@ -28,8 +31,18 @@ class ConfirmDialog:
         self.text.textContent = text
         self.button.textContent = action_label
         self._on_confirm = on_confirm
+        self.option.hidden = True
         self.dialog.returnValue = ""  # Escape keeps the previous value otherwise
         self.dialog.showModal()
+
+    def confirm_with_option(
+        self, title: str, text: str, action_label: str, option: str, on_confirm: Callable[[bool], None]
+    ) -> None:
+        """Ask, with a checkbox labelled ``option`` (unticked); ``on_confirm(ticked)`` runs on confirm."""
+        self.confirm(title, text, action_label, lambda: on_confirm(bool(self.option_input.checked)))
+        self.option_label.textContent = option
+        self.option_input.checked = False
+        self.option.hidden = False
 
     def confirm_if(
         self, needed: bool, title: str, text: str, action_label: str, action: Callable[[], None]

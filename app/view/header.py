@@ -87,7 +87,7 @@ class ChatHeader:
             self._dialog.confirm_if(
                 actions.needs_confirmation("new"),
                 f"Start a new conversation with {isolated(character_name())}?",
-                "This conversation and its session are forgotten; your next message starts a new session.",
+                "This conversation is kept in the history; your next message starts a new session.",
                 "Start new conversation",
                 actions.new_conversation,
             )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from app.controller import ChatController
 from app.drafts import Drafts
@@ -743,3 +744,75 @@ async def test_a_message_sent_while_an_earlier_conversation_is_shown_goes_to_the
     assert page.controller.viewing == old
     page.controller.show_open_conversation()
     assert [m.text for m in page.controller.conversation("A")] == ["new", "reply to new"]
+
+
+# ----- import and Clear all keeping the history ---------------------------------------------------------
+
+
+async def test_an_exported_conversation_imports_into_its_characters_history_and_opens_read_only() -> None:
+    page = Page()
+    await page.controller.start()
+    await page.send("the first question")
+    exported = page.controller.export_conversation("json", "2026-12-02T19:00:00Z")
+    assert exported is not None
+    page.controller.new_conversation()
+    await page.controller.select_character("B")  # type: ignore[misc]
+    task = page.controller.import_conversation(exported[1], exported[0])
+    assert task is not None
+    await task
+    assert page.controller.current == "A" and page.view.past is not None
+    assert [m.text for m in page.view.past[1]] == ["the first question", "reply to the first question"]
+    assert len(page.controller.conversations.history("A")) == 2  # the ended one and the import
+    assert page.view.info == "Imported 2 messages into Alice's history."
+    reloaded = Page(page.storage, page.proxy)
+    await reloaded.controller.start()
+    titles = [r.title for r in reloaded.controller.conversations.history("A")]
+    assert titles == ["the first question", "the first question"]
+
+
+async def test_a_conversation_of_a_character_not_in_the_list_adds_it_with_its_name() -> None:
+    page = Page()
+    await page.controller.start()
+    text = json.dumps({"character": {"config_id": "CHAR_new", "name": "Newcomer"},
+                       "messages": [{"role": "user", "text": "hello"}, {"role": "assistant", "text": "hi"}]})
+    task = page.controller.import_conversation(text, "chat.json")
+    assert task is not None
+    await task
+    assert page.controller.current == "CHAR_new"
+    assert [c.name for c in page.view.characters][-1] == "Newcomer"
+    assert page.view.past is not None and [m.text for m in page.view.past[1]] == ["hello", "hi"]
+    assert "as a new character" in (page.view.info or "")
+
+
+async def test_a_bad_file_changes_nothing_and_says_why() -> None:
+    page = Page()
+    await page.controller.start()
+    await page.send("kept")
+    before = (set(page.storage.keys()), dict(archive_of(page.storage).records))
+    text = json.dumps({"character": {"config_id": "CHAR_new"},
+                       "messages": [{"role": "user", "text": "fine"}, {"role": "wizard", "text": "x"}]})
+    assert page.controller.import_conversation(text, "chat.json") is None
+    assert page.view.warnings[-1] == ("error", "chat.json was not imported. Message 2 has an unknown role ('wizard').")
+    assert (set(page.storage.keys()), dict(archive_of(page.storage).records)) == before
+    assert [c.config_id for c in page.view.characters] == ["A", "B"]
+
+
+async def test_clear_all_keeping_the_history_clears_only_the_sessions() -> None:
+    page = Page()
+    await page.controller.start()
+    await page.send("for alice")
+    await page.controller.select_character("B")  # type: ignore[misc]
+    await page.send("for bob")
+    assert page.controller.needs_confirmation("clear-all")
+    page.controller.clear_all_sessions(keep_history=True)
+    assert not any(k.startswith("session_") for k in page.storage.keys())
+    assert page.view.texts() == [] and page.view.session is None
+    reloaded = Page(page.storage, page.proxy)
+    await reloaded.controller.start()
+    for config_id, text in (("A", "for alice"), ("B", "for bob")):
+        [kept] = reloaded.controller.conversations.history(config_id)
+        assert kept.session_id is None and kept.ended is not None and kept.title == text
+        assert [m.text for m in await reloaded.controller.conversations.past(kept.id)] == [text, f"reply to {text}"]
+    assert reloaded.controller.needs_confirmation("clear-all")  # the history is something to lose
+    reloaded.controller.clear_all_sessions()
+    assert archive_of(page.storage).conversations == {} and archive_of(page.storage).records == {}
