@@ -1,4 +1,4 @@
-"""Import: a JSON export comes back into its character's history; a bad file changes nothing; Clear all keeps history."""
+"""Import: an export comes back into its character's history; a bad file changes nothing; Clear all keeps history."""
 
 from __future__ import annotations
 
@@ -71,7 +71,8 @@ def test_a_bad_file_is_refused_with_the_reason_and_changes_nothing(
         page: Page, server: Server, tmp_path: Path) -> None:
     open_app(page, server)
     send_and_wait(page, "before the bad file")
-    snapshot = "() => JSON.stringify(Object.entries(localStorage).filter(([k]) => !k.startsWith('pychat:journal')).sort())"
+    snapshot = ("() => JSON.stringify(Object.entries(localStorage)"
+                ".filter(([k]) => !k.startsWith('pychat:journal')).sort())")
     before = page.evaluate(snapshot)
     for name, content in [("junk.json", "not json at all"),
                           ("deep.json", "[" * 30_000 + "]" * 30_000),
