@@ -5,6 +5,7 @@ Everything here is a thin binding; the decisions live in the pure modules.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Awaitable, Callable
@@ -382,13 +383,35 @@ def _records(text: Any) -> list[Any]:
     return data if isinstance(data, list) else []
 
 
+async def estimate_storage() -> tuple[float, float] | None:
+    """``(usage, quota)`` in bytes as the browser reports them for this origin, or None where it does not."""
+    storage = getattr(window.navigator, "storage", None)
+    if storage is None or storage is jsnull or not hasattr(storage, "estimate"):
+        return None
+    try:
+        found = await storage.estimate()
+        usage, quota = float(found.usage or 0), float(found.quota or 0)
+    except Exception:  # noqa: BLE001 - blocked site data, an old browser: nothing to report
+        return None
+    return (usage, quota) if quota > 0 else None
+
+
+ARCHIVE_OPEN_LIMIT = 10.0  # seconds: an open that never settles must not keep the page from starting
+
+
+async def _awaited(promise: Any) -> Any:
+    return await promise
+
+
 async def indexed_db_archive() -> tuple[Archive, str | None]:
     """The page's archive, and None; or, when IndexedDB is blocked or broken, one in memory and why."""
     binding = getattr(js, "pychatArchive", None)
     if binding is None or binding is jsnull:
         return MemoryArchive(), "The conversation store did not load."
     try:
-        await binding.open()
+        await asyncio.wait_for(_awaited(binding.open()), ARCHIVE_OPEN_LIMIT)
+    except TimeoutError:
+        return MemoryArchive(), f"IndexedDB did not open within {ARCHIVE_OPEN_LIMIT:g} seconds."
     except Exception as exc:  # noqa: BLE001 - SecurityError, InvalidStateError, blocked: keep nothing
         detail = " ".join(str(exc).split())[:120] or type(exc).__name__
         return MemoryArchive(), f"IndexedDB is not available: {detail}."

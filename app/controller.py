@@ -30,6 +30,7 @@ from .errors import ChatError, InvalidConfigId
 from .export import conversation_json, conversation_markdown
 from .importing import Imported, ImportRefused, parse_export
 from .inflight import Background, InFlight
+from .quota import Estimate, QuotaWatch
 from .roster import ADDED_KEY, OPEN_KEY, Roster
 from .sending import Sender
 from .sessions import SESSION_KEY_PREFIX, SessionManager
@@ -42,6 +43,10 @@ from .wording import describe_error
 
 RESUMED_NOTICE = "Continuing this conversation. If its session has expired, the character may not remember it."
 STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations last only until this page is closed."
+WRITE_FAILED_NOTICE = (
+    "The browser refused to save this conversation ({reason}); its storage may be full. What you see stays on this"
+    " page, but may be gone after a reload: export the conversations you want to keep (menu, Export)."
+)
 CORRUPT_NOTICE = (
     "Some of this page's saved data was damaged (by other code or another tab). Everything this tab holds and"
     " everything that could still be read was kept, and saved again."
@@ -104,6 +109,7 @@ class ChatController:
         *,
         legacy: TranscriptStore | None = None,
         storage_problem: Callable[[], str | None] = lambda: None,
+        estimate_storage: Estimate | None = None,
         corrupt: CorruptValues | None = None,
         defer: Defer | None = None,
         new_id: Callable[[], str] | None = None,
@@ -134,7 +140,10 @@ class ChatController:
         self.sender = Sender(self)
         self.tabs = OtherTabs(self)
         self._storage_problem = storage_problem
+        self._quota = None if estimate_storage is None else QuotaWatch(
+            estimate_storage, lambda text: self.view.show_notice(text, level="warning"))
         self._storage_notice_shown = False
+        self._write_failed_shown = False
         self.drafts = drafts or Drafts(MemoryStorage())
         self._typing_for: str | None = None  # the character whose draft the input holds
         self._corrupt_notice_shown = False
@@ -145,9 +154,9 @@ class ChatController:
 
     def _storage_failed(self, exc: BaseException) -> None:
         # A write the archive refused (quota, blocked, closed): what is on screen stays; say so once.
-        if not self._storage_notice_shown:
-            self._storage_notice_shown = True
-            self.view.show_notice(f"{STORAGE_NOTICE} ({describe_error(exc)})", level="warning")
+        if not self._write_failed_shown:
+            self._write_failed_shown = True
+            self.view.show_notice(WRITE_FAILED_NOTICE.format(reason=describe_error(exc)), level="warning")
 
     def _show_bug(self, exc: BaseException) -> None:
         # A bug, not a chat failure (those become messages): never let it pass silently.
@@ -186,6 +195,8 @@ class ChatController:
         if problem:
             self._storage_notice_shown = True
             self.view.show_notice(f"{STORAGE_NOTICE} ({problem})", level="warning")
+        if self._quota is not None and self._quota.due():
+            self.background.spawn(self._quota.check())
 
     def _show_corrupt(self, key: str) -> None:
         """A stored value was junk and has been repaired: say so, once for the page (naming the first key)."""

@@ -356,7 +356,13 @@ class Conversations:
     def _write(self, change: Change) -> None:
         if not change:
             return
-        written = self._archive.write(change)
+        try:
+            written = self._archive.write(change)
+        except Exception as exc:  # refused at once (a value the store cannot take): as a failed write
+            if self._on_error is None:
+                raise
+            self._on_error(exc)
+            return
         task = asyncio.ensure_future(self._watch(written))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)

@@ -20,6 +20,7 @@ from app.archive import JournaledArchive
 from app.browser import (
     browser_storage,
     defer,
+    estimate_storage,
     indexed_db_archive,
     local_storage,
     on_archive_change,
@@ -88,6 +89,7 @@ async def start(view: DomView) -> None:
             legacy=TranscriptStore(storage, corrupt),
             storage_problem=lambda: storage.problem or archive_problem,
             corrupt=corrupt,
+            estimate_storage=estimate_storage,
             defer=defer,
             new_id=tab_ids(tab),
             drafts=Drafts(storage, defer=defer),

@@ -5,6 +5,7 @@ import json
 
 from app.controller import ChatController
 from app.drafts import Drafts
+from app.quota import QuotaWatch, quota_warning
 from app.roster import Roster
 from app.sending import OFFLINE_NOTICE, RENEWED_NOTICE, SENT_SAVE_DELAY, STOPPED
 from app.sessions import SessionManager
@@ -816,3 +817,36 @@ async def test_clear_all_keeping_the_history_clears_only_the_sessions() -> None:
     assert reloaded.controller.needs_confirmation("clear-all")  # the history is something to lose
     reloaded.controller.clear_all_sessions()
     assert archive_of(page.storage).conversations == {} and archive_of(page.storage).records == {}
+
+
+async def test_a_refused_write_says_storage_may_be_full_and_points_at_export() -> None:
+    page = Page()
+    await page.controller.start()
+
+    def refuse(change: object) -> object:
+        raise RuntimeError("QuotaExceededError")
+
+    archive_of(page.storage).write = refuse  # type: ignore[method-assign,assignment]
+    await page.send("not stored")
+    await asyncio.sleep(0)
+    assert [m.text for m in page.view.messages] == ["not stored", "reply to not stored"]  # still on screen
+    [(level, text)] = [w for w in page.view.warnings if "refused to save" in w[1]]
+    assert level == "warning" and "QuotaExceededError" in text and "export" in text
+
+
+async def test_storage_nearly_full_is_said_once_at_start() -> None:
+    asked: list[int] = []
+
+    async def estimate() -> tuple[float, float]:
+        asked.append(1)
+        return (96e6, 100e6)
+
+    page = Page()
+    page.controller._quota = QuotaWatch(estimate, lambda text: page.view.show_notice(text, level="warning"))
+    await page.controller.start()
+    await asyncio.sleep(0)
+    await page.send("more")
+    await asyncio.sleep(0)
+    assert asked == [1]
+    assert [text for _level, text in page.view.warnings if "nearly full" in text] == [
+        quota_warning(96e6, 100e6)]
