@@ -191,6 +191,9 @@ class Archive(Protocol):
     async def search(self, text: str, limit: int) -> list[Any]:
         """Up to ``limit`` message records whose text contains ``text`` (case-insensitive), the newest first."""
 
+    def prepare_search(self) -> None:
+        """Get ready to search (the search dialog opened): read what a first search needs, in the background."""
+
     def clear(self) -> Awaitable[None]:
         """Start deleting every record."""
 
@@ -237,6 +240,9 @@ class MemoryArchive:
         found.sort(key=lambda r: r.get("at", 0), reverse=True)
         return copy.deepcopy(found[:limit])
 
+    def prepare_search(self) -> None:
+        """Nothing to read ahead: everything is in memory."""
+
     def clear(self) -> Awaitable[None]:
         self.conversations.clear()
         self.records.clear()
@@ -277,6 +283,9 @@ class JournaledArchive:
 
     async def search(self, text: str, limit: int) -> list[Any]:
         return await self._inner.search(text, limit)
+
+    def prepare_search(self) -> None:
+        self._inner.prepare_search()
 
     def clear(self) -> Awaitable[None]:
         return self._inner.clear()

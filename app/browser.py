@@ -370,6 +370,10 @@ class IndexedDbArchive:
     async def search(self, text: str, limit: int) -> list[Any]:
         return _records(await self._js.search(text, limit))
 
+    def prepare_search(self) -> None:
+        # Every message is read once for searching; started when the dialog opens, while the query is typed.
+        self._js.prepareSearch().catch(_ignore_failure)
+
     def clear(self) -> Awaitable[None]:
         return cast(Awaitable[None], self._js.clear())
 
@@ -395,6 +399,8 @@ async def estimate_storage() -> tuple[float, float] | None:
         return None
     return (usage, quota) if quota > 0 else None
 
+
+_ignore_failure = create_proxy(lambda _error: None)  # a failed read ahead: the search itself reports it
 
 ARCHIVE_OPEN_LIMIT = 10.0  # seconds: an open that never settles must not keep the page from starting
 

@@ -494,6 +494,10 @@ class ChatController:
 
     # ----- search ----------------------------------------------------------------------------
 
+    def prepare_search(self) -> None:
+        """The search dialog opened: get the stored messages ready while the user types."""
+        self.conversations.prepare_search()
+
     def search(self, text: str) -> asyncio.Future[None] | None:
         """Find ``text`` in every character's conversations; shown when found (the latest search wins)."""
         self._searches += 1

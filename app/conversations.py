@@ -187,6 +187,10 @@ class Conversations:
         found.sort(key=lambda hit: (hit[1].at, hit[1].id), reverse=True)
         return found[:limit]
 
+    def prepare_search(self) -> None:
+        """The search dialog opened: let the archive read ahead what the first search needs."""
+        self._archive.prepare_search()
+
     async def past(self, conversation_id: str) -> list[Message]:
         """The messages of an earlier conversation, as stored."""
         return await self._stored_messages(conversation_id)

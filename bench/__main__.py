@@ -43,6 +43,8 @@ from bench.long_session import describe as describe_long_session  # noqa: E402
 from bench.long_session import long_session  # noqa: E402
 from bench.markdown import render_times  # noqa: E402
 from bench.probes import SEND_PROBE  # noqa: E402
+from bench.search import describe as describe_search  # noqa: E402
+from bench.search import search_times  # noqa: E402
 from bench.streaming import COLLECT, REPLY_SELECTOR, STREAM_PROBE, StreamRun, delta_latencies  # noqa: E402
 from demo_proxy import DEFAULT_STREAM_DELAY_MS, long_reply, make_proxy_server  # noqa: E402
 from serving.browsers import CHROMIUM_ARGS, find_chromium  # noqa: E402
@@ -354,7 +356,7 @@ def seed_characters(count: int) -> str:
     }})()"""
 
 
-PARTS = ("startup", "send", "streaming", "markdown", "long-session")
+PARTS = ("startup", "send", "streaming", "markdown", "long-session", "search")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -390,6 +392,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if "long-session" in parts:  # the first hundred sends of a long session against the last
             results["this page"]["long_session"] = long_session(browser, urls["this page"], args.long_session)
             print("  measured a long session", file=sys.stderr)
+        if "search" in parts:  # 50,000 stored messages searched (bench/search.py)
+            results["this page"]["search"] = search_times(browser, urls["this page"], 50_000)
+            print("  measured search", file=sys.stderr)
         if "startup" in parts:
             chart(browser, results)
         browser.close()
@@ -531,6 +536,8 @@ def table(r: dict[str, Any]) -> str:
                      f"{a['markdown_final_render_best_ms']:.1f} ms (target <= 30 ms)")
     if a.get("long_session") is not None:
         lines.append(describe_long_session(a["long_session"]))
+    if a.get("search") is not None:
+        lines.append(describe_search(a["search"]))
     return "\n".join(lines)
 
 

@@ -104,8 +104,8 @@ function write(change) {
       messageStore.delete(range(id));
     }
     tx.oncomplete = () => {
-      searchable = null;
-      channel?.postMessage("changed");
+      applyToSearch(data);
+      channel?.postMessage(change); // other tabs update their search cache, and read what they show
       resolve();
     };
     tx.onerror = () => reject(tx.error);
@@ -124,38 +124,85 @@ async function clear() {
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error);
   });
-  searchable = null;
-  channel?.postMessage("changed");
+  applyToSearch(null);
+  channel?.postMessage("cleared");
+}
+
+// The search cache: every message record with its text lower-cased, by id. It is read once (getAll:
+// one request, not a cursor step per record) at the first search, or when the search dialog opens,
+// and then kept up to date by every write, this tab's and other tabs' (they post their changes).
+let searchable = null;
+let searchLoading = null;
+let missed = []; // changes committed while it loads (the read may or may not include them)
+
+function prepareSearch() {
+  if (searchable !== null) return Promise.resolve();
+  if (searchLoading === null) {
+    missed = [];
+    searchLoading = open()
+      .then((db) => done(db.transaction(MESSAGES).objectStore(MESSAGES).getAll()))
+      .then((all) => {
+        const found = new Map();
+        for (const record of all) {
+          if (record && typeof record.id === "string" && typeof record.text === "string") {
+            found.set(record.id, { record, folded: record.text.toLowerCase() });
+          }
+        }
+        searchable = found;
+        for (const change of missed) applyToSearch(change); // puts and deletes by id: twice is once
+        missed = [];
+      })
+      .finally(() => {
+        searchLoading = null;
+      });
+  }
+  return searchLoading;
+}
+
+// change: a parsed Change, or null when everything was cleared.
+function applyToSearch(change) {
+  if (searchable === null) {
+    if (searchLoading !== null) missed.push(change);
+    return;
+  }
+  if (change === null) {
+    searchable.clear();
+    return;
+  }
+  for (const id of change.deleteMessages || []) searchable.delete(id);
+  const gone = new Set(change.deleteConversations || []);
+  if (gone.size) {
+    for (const [id, entry] of searchable) if (gone.has(entry.record.conversation)) searchable.delete(id);
+  }
+  for (const record of change.messages || []) {
+    if (record && typeof record.id === "string" && typeof record.text === "string") {
+      searchable.set(record.id, { record, folded: record.text.toLowerCase() });
+    }
+  }
 }
 
 // Up to `limit` message records whose text contains `text`, ignoring case, the newest first.
-// The first search reads every message once (getAll: one request, not a cursor step per record)
-// and keeps their text, lower-cased, newest first; any write here or in another tab drops it.
-let searchable = null;
-
 async function search(text, limit) {
-  if (searchable === null) {
-    const db = await open();
-    const all = await done(db.transaction(MESSAGES).objectStore(MESSAGES).getAll());
-    searchable = all
-      .filter((r) => r && typeof r.text === "string")
-      .sort((a, b) => (b.at || 0) - (a.at || 0))
-      .map((record) => ({ record, folded: record.text.toLowerCase() }));
-  }
+  await prepareSearch();
   const needle = String(text).toLowerCase();
   const found = [];
-  for (const entry of searchable) {
-    if (entry.folded.includes(needle)) {
-      found.push(entry.record);
-      if (found.length >= limit) break;
-    }
-  }
-  return JSON.stringify(found);
+  for (const entry of searchable.values()) if (entry.folded.includes(needle)) found.push(entry.record);
+  found.sort((a, b) => (b.at || 0) - (a.at || 0));
+  return JSON.stringify(found.slice(0, limit));
 }
 
 function onChange(callback) {
-  channel?.addEventListener("message", () => {
-    searchable = null;
+  channel?.addEventListener("message", (event) => {
+    // Another tab committed a write (its Change as JSON) or cleared everything ("cleared").
+    if (event.data === "cleared") {
+      applyToSearch(null);
+    } else {
+      try {
+        applyToSearch(JSON.parse(event.data));
+      } catch {
+        searchable = null; // not a change of ours: read everything again at the next search
+      }
+    }
     callback();
   });
 }
@@ -201,5 +248,6 @@ globalThis.pychatArchive = {
   write,
   clear,
   search,
+  prepareSearch: () => prepareSearch().then(() => true),
   onChange,
 };

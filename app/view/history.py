@@ -17,10 +17,15 @@ if TYPE_CHECKING:
     from . import ChatActions
 
 
+_formats: list[Any] = []  # one Intl.DateTimeFormat, made at first use: making one costs far more than using it
+
+
 def when(ms: float) -> str:
     """A record's time as the reader's locale writes a date and time."""
-    options = to_js({"dateStyle": "medium", "timeStyle": "short"}, dict_converter=js.Object.fromEntries)
-    return str(js.Date.new(ms).toLocaleString(js.undefined, options))
+    if not _formats:
+        options = to_js({"dateStyle": "medium", "timeStyle": "short"}, dict_converter=js.Object.fromEntries)
+        _formats.append(js.Intl.DateTimeFormat.new(js.undefined, options))
+    return str(_formats[0].format(ms))
 
 
 def _count(n: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import js
@@ -30,11 +31,13 @@ class SearchPanel:
         self.button = byid("search-button")
         self._hits: list[SearchHit] = []
         self._timer: Any = None
+        self.on_open: Callable[[], None] = lambda: None  # the dialog opened (the archive reads ahead)
 
     def open(self) -> None:
         """Open the dialog with the field focused (its text kept from last time, selected)."""
         if not self.dialog.open:
             self.dialog.showModal()
+            self.on_open()
         self.input.focus()
         self.input.select()
 
@@ -71,6 +74,7 @@ class SearchPanel:
 
     def bind(self, events: Listeners, actions: ChatActions) -> None:
         events.on(document.getElementById("search-close"), "click", lambda _e: self.dialog.close())
+        self.on_open = actions.prepare_search
 
         def run() -> None:
             self._timer = None
@@ -94,5 +98,13 @@ class SearchPanel:
                 self.dialog.close()
                 actions.open_search_result(hit.record.id, hit.message.id)
 
+        def on_key(event: Any) -> None:
+            # Escape closes the dialog at once (its text is kept for next time), rather than first
+            # emptying the field, as a search field does on its own.
+            if event.key == "Escape" and not event.isComposing:
+                event.preventDefault()
+                self.dialog.close()
+
         events.on(self.input, "input", on_input)
+        events.on(self.input, "keydown", on_key)
         events.on(self.results, "click", on_click)

@@ -12,6 +12,7 @@ from .helpers import (
     LUNA,
     confirm_if_asked,
     messages,
+    open_character,
     send,
     send_and_wait,
     stored,
@@ -221,3 +222,29 @@ def test_storage_nearly_full_is_said_plainly_and_nothing_is_deleted(page: Page, 
     page.reload()
     page.wait_for_selector(READY)
     expect(messages(page, "user")).to_have_text(["still kept"])
+
+
+def test_search_keeps_up_with_new_messages_deletions_and_other_tabs(context: BrowserContext, server: Server) -> None:
+    """The search cache is read once, then kept up to date by this tab's writes and the other tabs' changes."""
+    first, second = context.new_page(), context.new_page()
+    open_app(first, server)
+    open_app(second, server)
+    send_and_wait(first, "an early aardvark")
+    search_for(first, "aardvark")
+    expect(first.get_by_test_id("search-result")).to_have_count(2)  # the message and Luna's echo
+    first.keyboard.press("Escape")
+    send_and_wait(first, "a later aardvark")
+    open_character(second, "CHAR_atlas")
+    send_and_wait(second, "an aardvark from the other tab")
+    search_for(first, "aardvark")
+    expect(first.get_by_test_id("search-result")).to_have_count(6)
+    expect(first.get_by_test_id("search-result").first).to_contain_text("an aardvark from the other tab")
+    first.keyboard.press("Escape")
+    new_conversation(first)
+    history_items(first)
+    first.get_by_test_id("delete-conversation").click()
+    first.get_by_test_id("confirm-button").click()
+    first.keyboard.press("Escape")
+    search_for(first, "aardvar")
+    expect(first.get_by_test_id("search-result")).to_have_count(2)  # Luna's conversation is gone from it too
+    expect(first.get_by_test_id("search-result").first).to_contain_text("Atlas")
