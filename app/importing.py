@@ -16,7 +16,6 @@ nothing is stored until the whole file is known to be good.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from . import bounded_json
@@ -103,6 +102,8 @@ def _message(number: int, entry: Any) -> Message | None:
 
 def _time(where: str, value: Any) -> float:
     """An ISO 8601 time (as the export writes it) in milliseconds since 1970."""
+    from datetime import UTC, datetime  # here: nothing at start-up needs it (the page imports this module)
+
     try:
         moment = datetime.fromisoformat(value) if isinstance(value, str) and len(value) <= 40 else None
     except ValueError:
@@ -119,6 +120,8 @@ def _time(where: str, value: Any) -> float:
 
 def iso_time(millis: float) -> str:
     """A stored time (ms) as the export writes it: ``2026-12-02T19:00:00.000Z``."""
+    from datetime import UTC, datetime
+
     moment = datetime.fromtimestamp(millis / 1000, tz=UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

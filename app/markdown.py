@@ -42,6 +42,8 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import unescapeAll
 from markdown_it.token import Token
 
+from .transcript import MAX_FORMATTED_CHARS
+
 Element: TypeAlias = list[Any]
 """``[tag, attributes, *children]``: ``tag`` a str, ``attributes`` a dict of str, children :data:`Node`."""
 Node: TypeAlias = "str | Element"
@@ -54,7 +56,7 @@ keeps the two in step, so a new release changes this file and a stale snapshot i
 MAX_NESTING = 32
 """markdown-it's ``maxNesting``: blocks nested deeper than this are not parsed (and the reply shows as plain text)."""
 
-MAX_MARKDOWN_CHARS = 100_000
+MAX_MARKDOWN_CHARS = MAX_FORMATTED_CHARS
 """Longer replies are shown as written, not formatted: parsing one would hold the page up for seconds."""
 
 LINK_REL = "noopener noreferrer nofollow"

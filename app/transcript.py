@@ -20,6 +20,9 @@ TRANSCRIPT_PREFIX = "pychat:transcript:"
 INDEX_KEY = "pychat:transcripts"
 ROLES = ("user", "assistant", "error")
 MAX_MESSAGE_CHARS = 4000  # what one message may hold when sent
+# Longer replies are shown as written, not formatted as Markdown: parsing one would hold the page up
+# for seconds (app.markdown; the view shows such a text in blocks the browser lays out as they scroll in).
+MAX_FORMATTED_CHARS = 100_000
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from typing import Any
 import js
 from pyodide.ffi import create_once_callable
 
+from ..transcript import MAX_FORMATTED_CHARS
+
 MODULE = "app.markdown"
 # What importing app.markdown imports, in pieces: one browser task each, so that no single
 # task holds the page up for long (markdown-it's own package is one piece: its __init__
@@ -36,8 +38,11 @@ class Formatter:
         self.markdown = markdown
         self.build = js.Function.new(*markdown.JS_BUILDER_PARAMETERS, markdown.JS_BUILDER_BODY)
 
-    def nodes(self, text: str) -> list[Any]:
-        """A finished reply's nodes (see ``app.markdown.markdown_tree``)."""
+    def nodes(self, text: str) -> list[Any] | None:
+        """A finished reply's nodes (see ``app.markdown.markdown_tree``); None for one too long to format,
+        shown as written (``fill_text``)."""
+        if len(text) > MAX_FORMATTED_CHARS:
+            return None
         nodes: list[Any] = self.markdown.markdown_tree(text)
         return nodes
 

@@ -12,7 +12,7 @@ from pyodide.ffi import create_once_callable, create_proxy, to_js
 from pyscript import document, window
 
 from ..export import speaker
-from ..transcript import Message
+from ..transcript import MAX_FORMATTED_CHARS, Message
 from .dom import Announcer, Listeners, el, found, isolated
 from .formatting import Formatter
 from .scroll import ScrollFollow
@@ -33,7 +33,49 @@ FORMAT_SLICE_S = 0.008  # formatting in the background yields to the page this o
 # as text (textContent, an attribute value), never as HTML.
 # A reply's Markdown goes in as JSON nodes, built by the formatter's ``build`` (text and
 # attributes only); one still waiting for the formatter goes in as text, marked pending.
+# A text shown as written, in blocks of about 8,000 characters once it is long (each split after a line
+# break where there is one, else after a space): the browser lays out only the blocks on screen
+# (``content-visibility: auto`` on ``.text-block``), so a megabyte reply costs what a screenful does.
+# Called again with the same text grown (a reply streaming in), it redraws only its last block and
+# adds the new ones. The blocks' text is the text exactly: textContent, Copy and search stay whole.
+FILL_TEXT = js.Function.new(
+    "element",
+    "text",
+    """const CHUNK = 8192;
+    const state = element.pychatBlocks;
+    if (!state && text.length <= 2 * CHUNK) {
+      element.textContent = text;
+      return;
+    }
+    const blocks = state && text.startsWith(state.text) ? state.blocks : [];
+    let start = 0;
+    if (blocks.length) {
+      const last = blocks.pop();  // the last block may have grown
+      start = last.start;
+      last.node.remove();
+    } else {
+      element.replaceChildren();
+    }
+    while (start < text.length) {
+      let end = Math.min(start + CHUNK, text.length);
+      if (end < text.length) {
+        const piece = text.slice(start + CHUNK / 2, end);
+        const lineEnd = piece.lastIndexOf("\\n");
+        const at = lineEnd >= 0 ? lineEnd : piece.lastIndexOf(" ");
+        if (at >= 0) end = start + CHUNK / 2 + at + 1;
+      }
+      const node = document.createElement("span");
+      node.className = "text-block";
+      node.textContent = text.slice(start, end);
+      element.appendChild(node);
+      blocks.push({ node, start });
+      start = end;
+    }
+    element.pychatBlocks = { text, blocks };""",
+)
+
 _FILL_MESSAGE = js.Function.new(
+    "fillText",
     "template",
     "role",
     "label",
@@ -51,7 +93,7 @@ _FILL_MESSAGE = js.Function.new(
       build(bubble, nodes, 0);
       bubble.pychatSource = text;  // what Copy copies: the Markdown as written
     } else {
-      bubble.textContent = text;
+      fillText(bubble, text);
       if (pending) bubble.dataset.markdown = "pending";
     }
     bubble.dataset.role = role;
@@ -121,11 +163,17 @@ class LiveReply:
         if self._bubble is None:
             return
         formatter = self._formatter()
-        if formatter is None:
-            self._bubble.textContent = self._text
+        if formatter is None or len(self._text) > MAX_FORMATTED_CHARS:
+            if self._live is not None:  # it outgrew Markdown: shown as written from now on
+                self._live = None
+                self._bubble.classList.remove("markdown")
+                self._bubble.replaceChildren()
+                self._bubble.pychatBlocks = None
+            FILL_TEXT(self._bubble, self._text)
         else:
             if self._live is None:  # the first frame formatted: whatever the element holds is replaced
                 self._live = formatter.live()
+                self._bubble.pychatBlocks = None
                 self._bubble.classList.add("markdown")
                 self._bubble.removeAttribute("data-markdown")
             keep, nodes = self._live.update(self._text)
@@ -271,8 +319,9 @@ class MessageList:
         if reply and formatter is not None and formatted and nodes is None:
             nodes = formatter.nodes(message.text)
         item = _FILL_MESSAGE(
-            self._template, message.role, f"{who}: ", message.text, f"Copy {who}'s message",
-            formatter.build if formatter else None, Formatter.encode(nodes) if nodes is not None else None, reply,
+            FILL_TEXT, self._template, message.role, f"{who}: ", message.text, f"Copy {who}'s message",
+            formatter.build if formatter else None, Formatter.encode(nodes) if nodes is not None else None,
+            reply and len(message.text) <= MAX_FORMATTED_CHARS,  # waits for Markdown (a longer one never does)
         )
         item.dataset.index = str(index)
         if message.incomplete:
@@ -336,9 +385,12 @@ class MessageList:
                 bubble = pending.item(position)
                 text = str(bubble.textContent)
                 bubble.removeAttribute("data-markdown")
+                nodes = formatter.nodes(text)
+                if nodes is None:  # too long to format (never marked pending, unless edited): stays as written
+                    continue
                 bubble.classList.add("markdown")
                 bubble.pychatSource = text
-                formatter.build(bubble, formatter.encode(formatter.nodes(text)), 0)
+                formatter.build(bubble, formatter.encode(nodes), 0)
                 if time.perf_counter() - started > FORMAT_SLICE_S:
                     break
             await asyncio.sleep(0)  # let the page answer the user before the next slice

@@ -17,12 +17,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import READY, SecondOrigin, Server, open_app
-from .helpers import LUNA, messages, send, stored, with_timeouts
+from .helpers import LUNA, messages, send, stored, wait_until_stored, with_timeouts
 
 DEPTH = 20_000
 TIMEOUT = "Network error: The server did not answer in time"
 TOO_LARGE = "The reply was too large to show"
 MIB = 1024 * 1024
+REPLY_LENGTH = "() => document.querySelector('[data-role=assistant]:not([data-greeting])').textContent.length"
 
 
 @pytest.fixture
@@ -158,6 +159,32 @@ def test_a_stream_whose_deltas_add_up_to_over_one_mib_is_too_large_to_show(
     settles(page, server, origins, "tell me everything", TOO_LARGE)
     expect(messages(page, "assistant")).to_have_text([("Lorem ipsum dolor sit amet. " * 4)[:100]])
     expect(page.locator('li[data-incomplete="true"]')).to_have_count(1)  # what fitted, marked incomplete
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_a_reply_just_under_one_mib_is_shown_whole_in_blocks_stored_whole_and_kept_across_a_reload(
+        page: Page, server: Server, stream: bool) -> None:
+    """Shown as written in blocks the browser lays out as they scroll in: a megabyte costs what a screenful does."""
+    size = MIB - 4096
+    if stream:
+        server.fault("chat", "oversized", stream=True, deltas=[4096] * (size // 4096))
+    else:
+        server.fault("chat", "oversized", size=size)
+    open_app(page, server)
+    send(page, "tell me nearly everything")
+    reply = messages(page, "assistant")
+    expect(reply).to_have_count(1, timeout=15_000)
+    expect(page.get_by_test_id("send-button")).to_be_enabled()
+    start = time.monotonic()
+    length = page.evaluate(REPLY_LENGTH)
+    assert time.monotonic() - start < 1, "the page did not answer within a second"
+    assert length == size  # every character shown, none cut
+    assert page.locator("[data-role=assistant]:not([data-greeting]) .text-block").count() > 100
+    expect(messages(page, "error")).to_have_count(0)
+    assert len(wait_until_stored(page, LUNA, 2)[1]["text"]) == size  # stored whole
+    page.reload()
+    page.wait_for_selector(READY)
+    assert page.evaluate(REPLY_LENGTH) == size
 
 
 # ----- bodies that lie ------------------------------------------------------------------------------
