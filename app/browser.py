@@ -18,7 +18,7 @@ from pyscript import window
 from . import bounded_json
 from .api import MAX_ERROR_BODY, MAX_REPLY_SIZE, BodyStream, HttpResponse
 from .archive import Archive, Change, MemoryArchive
-from .errors import NetworkError, RedirectRefused
+from .errors import BodyCutShort, NetworkError, RedirectRefused
 from .resume import CallbackFuture
 from .storage import Storage, StorageSupport
 
@@ -150,7 +150,9 @@ def _settle(request: int, status: int, text: str, error: str | None = None) -> N
     _aborts.pop(request, None)
     if future is None:
         return  # given up on meanwhile
-    if error is not None:  # TypeError "Failed to fetch", the abort above, a body cut short
+    if error is not None and status:  # the answer began, then its body stopped short
+        future.fail(BodyCutShort(f"the answer ({status}) stopped before its body was complete: {error}"))
+    elif error is not None:  # TypeError "Failed to fetch", the abort above
         future.fail(NetworkError(error))
     else:
         future.settle(HttpResponse(int(status), str(text)))
@@ -239,7 +241,13 @@ _POST_JSON = js.Function.new(
       const decoder = new TextDecoder();
       const parts = [];
       for (let size = 0; ;) {
-        const { value, done } = await reader.read();
+        let read;
+        try {
+          read = await reader.read();
+        } catch (error) {  // the body stopped short (a Content-Length it never met, a dropped connection)
+          return settle(request, response.status, '', String(error));
+        }
+        const { value, done } = read;
         if (done) break;
         size += value.byteLength;
         if (size > cap) {

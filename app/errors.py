@@ -19,6 +19,14 @@ class RequestTimeout(NetworkError):
     """The server did not answer within the client's time limit."""
 
 
+class BodyCutShort(RequestTimeout):
+    """The answer began, but its body stopped short: less than its ``Content-Length``, or the connection closed.
+
+    Said as a timeout ("the server did not answer in time"): the answer never came whole, like a body
+    that stalls until the time limit, which a proxy that holds the connection open gets instead.
+    """
+
+
 class HttpError(ChatError):
     """The proxy answered with an error status.
 

@@ -190,6 +190,15 @@ def test_a_reply_just_under_one_mib_is_shown_whole_in_blocks_stored_whole_and_ke
 # ----- bodies that lie ------------------------------------------------------------------------------
 
 
+def test_a_body_shorter_than_its_content_length_then_closed_is_said_as_a_timeout(
+        page: Page, server: Server, origins: set[str]) -> None:
+    """Chromium fails such a body at once ("network error"); the page says what a stalled one gets."""
+    open_app(page, server)
+    server.fault("chat", "lying_length", hold_ms=0)  # the head, then the connection closes
+    send(page, "are you complete?")
+    settles(page, server, origins, "are you complete?", TIMEOUT)
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 @pytest.mark.parametrize("kind", ["lying_length", "stalled_chunks"])
 def test_a_body_that_stops_short_times_out(
