@@ -329,6 +329,13 @@ def on_page_hide(callback: Callable[[], None]) -> None:
     window.document.addEventListener("visibilitychange", proxy)
 
 
+def on_page_leave(callback: Callable[[], None]) -> None:
+    """Call ``callback`` on ``pagehide``: the page is being unloaded (or put in the back/forward cache)."""
+    proxy = create_proxy(lambda _event: callback())
+    _listeners.append(proxy)
+    window.addEventListener("pagehide", proxy)
+
+
 def page_query() -> dict[str, str]:
     """The page URL's query parameters (first value of each)."""
     params = js.URLSearchParams.new(window.location.search)

@@ -208,6 +208,11 @@ class ChatController:
         """Store every conversation changed since it was last stored (the page is hidden or closing)."""
         self.conversations.flush()
 
+    def page_left(self) -> None:
+        """The page is going away: pending replies are kept as far as they came (incomplete), and stored now."""
+        self.sender.page_left()
+        self.conversations.flush()
+
     def append(self, config_id: str, message: Message, *, save_max_delay: float = 0.0) -> None:
         """Add ``message`` to the conversation, show it if open, then store it."""
         message = self.conversations.add(config_id, message)

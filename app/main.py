@@ -26,6 +26,7 @@ from app.browser import (
     on_archive_change,
     on_connectivity_change,
     on_page_hide,
+    on_page_leave,
     on_storage_change,
     page_connect_sources,
     page_origin,
@@ -100,6 +101,7 @@ async def start(view: DomView) -> None:
         on_storage_change(controller.storage_changed)
         on_archive_change(controller.archive_changed)
         on_connectivity_change(controller.set_online)
+        on_page_leave(controller.page_left)  # first: a reply still coming is kept as far as it came
         on_page_hide(controller.flush_saves)  # what is not stored yet must be before the page goes
         on_storage_change(controller.draft_changed_elsewhere)
         on_page_hide(controller.flush_drafts)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .controller import ChatController
 
 STOPPED = "Stopped: you cancelled this reply. Retry sends it again."
+LEFT = "The page was closed before the reply finished. Retry sends your message again."
 OFFLINE_NOTICE = "You are offline: your message is kept; send it when the connection is back."
 RENEWED_NOTICE = "The previous session had expired, so this conversation continues in a new session."
 # With a ``defer``, a sent message is stored together with its reply, in one write after the reply is
@@ -31,6 +32,8 @@ class Sender:
 
     def __init__(self, page: ChatController) -> None:
         self.page = page
+        self._texts: dict[str, str] = {}  # what each character's pending send is sending
+        self._left: set[str] = set()  # sends ended by the page going away (see :meth:`page_left`)
 
     def submit(self) -> asyncio.Future[None] | None:
         """Send what is in the input, or say why not (the text stays there)."""
@@ -84,8 +87,24 @@ class Sender:
         page.inflight.awaiting(config_id, task)  # started eagerly, it may already have finished (and cleaned up)
         return task
 
+    def page_left(self) -> None:
+        """The page is going away (``pagehide``): keep what arrived of each pending reply, now.
+
+        Its task will never run again, so here, synchronously: the reply so far
+        is kept as incomplete, with the reason and Retry, and the request is
+        aborted (the store's journal notes the write at once; the next start
+        writes it).
+        """
+        for config_id, text in list(self._texts.items()):
+            if not self.page.inflight.busy(config_id):
+                continue
+            self._left.add(config_id)
+            self._failed(config_id, text, LEFT)
+            self.page.inflight.cancel(config_id)
+
     async def _deliver(self, config_id: str, text: str, token: tuple[int, int]) -> None:
         page = self.page
+        self._texts[config_id] = text
 
         def on_text(so_far: str) -> None:  # a streamed reply grew
             if page.still_current(config_id, token):
@@ -97,7 +116,7 @@ class Sender:
             result = await send_chat_message(page.sessions, page.client, config_id, text, on_text=on_text)
         except asyncio.CancelledError:
             # Stopped by the user: the request is aborted, the text kept (the service may still have seen it).
-            if page.still_current(config_id, token):
+            if page.still_current(config_id, token) and config_id not in self._left:
                 self._failed(config_id, text, STOPPED)
         except Exception as exc:  # noqa: BLE001 - every failure must reach the conversation
             if page.still_current(config_id, token):  # else the user started over meanwhile
@@ -109,6 +128,8 @@ class Sender:
                 if config_id == page.current:
                     page.view.show_notice(RENEWED_NOTICE if result.renewed else None)
         finally:
+            self._texts.pop(config_id, None)
+            self._left.discard(config_id)
             self._end_stream(config_id)  # gone with a conversation thrown away meanwhile, too
             page.inflight.end_send(config_id)
             if config_id == page.current:

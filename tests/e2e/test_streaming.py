@@ -9,6 +9,7 @@ from .helpers import LUNA, messages, send, stored
 
 CUT_OFF = "The reply was cut off before it finished. Please try again."
 STOPPED = "Stopped: you cancelled this reply. Retry sends it again."
+LEFT = "The page was closed before the reply finished. Retry sends your message again."
 FULL_REPLY = 'Luna (message 1 in this session): you said "tell me a story". The stars agree.'
 LIVE = 'li[aria-busy="true"]'
 
@@ -70,6 +71,21 @@ def test_stop_mid_stream_keeps_what_came_marked_stopped_and_the_input_is_usable(
     expect(page.get_by_test_id("message-input")).to_have_value("tell me a story")
     expect(page.get_by_test_id("send-button")).to_be_enabled()
     expect(page.locator("[aria-busy]")).to_have_count(0)
+
+
+def test_a_reload_mid_stream_keeps_what_came_marked_incomplete_with_retry(page: Page, server: Server) -> None:
+    open_app(page, server)
+    server.fault("chat", "stream", delay_ms=30, hold_after=3)  # the rest never comes before the reload
+    send(page, "tell me a story")
+    expect(page.locator(LIVE).get_by_test_id("message")).to_have_text("Luna (message 1 ")
+    page.reload()
+    page.wait_for_selector("html[data-app-state=ready]")
+    expect(messages(page)).to_have_text(["tell me a story", "Luna (message 1 ", LEFT])
+    expect(page.locator('li[data-incomplete="true"]')).to_have_count(1)
+    server.release()
+    page.get_by_test_id("retry-button").click()
+    expect(messages(page)).to_have_text(
+        ["tell me a story", 'Luna (message 2 in this session): you said "tell me a story". The moon is listening.'])
 
 
 def test_escape_stops_a_streaming_reply(page: Page, server: Server) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from app.errors import BadResponse, BadStream, NetworkError, RequestTimeout, StreamCutOff, StreamFailed
-from app.sending import STOPPED
+from app.sending import LEFT, STOPPED
 from app.stream import ReplyStream
 from app.wording import CUT_OFF, TIMEOUT
 
@@ -300,3 +300,27 @@ async def test_a_bug_while_showing_a_piece_is_reported_and_the_request_given_up(
     await asyncio.wait_for(task, 1)
     assert answer.cancelled
     assert page.view.texts()[-1] == ("error", "Something went wrong in the page: RuntimeError: view bug")
+
+
+async def test_a_page_closed_mid_stream_keeps_what_came_stored_at_once_and_says_so_once() -> None:
+    page, answer, task = await streaming("a long story", sse(*reply_parts("The first ", "half", finish=False)))
+    page.controller.page_left()  # pagehide: the task never runs again, so all of it happens now
+    stored = stored_messages(page.storage, "A")
+    assert [(m.role, m.text, m.incomplete) for m in stored] == [
+        ("user", "a long story", False), ("assistant", "The first half", True), ("error", LEFT, False)]
+    assert stored[2].retry == "a long story"
+    await asyncio.gather(task, return_exceptions=True)  # had the page stayed (the back/forward cache)
+    assert answer.cancelled
+    assert page.view.texts() == [("user", "a long story"), ("assistant", "The first half"), ("error", LEFT)]
+
+
+async def test_a_page_closed_before_any_reply_keeps_the_message_to_retry() -> None:
+    page = Page()
+    await page.controller.start()
+    task = page.submit_held("no answer yet")
+    await asyncio.sleep(0)
+    page.controller.page_left()
+    assert [(m.role, m.text) for m in stored_messages(page.storage, "A")] == [
+        ("user", "no answer yet"), ("error", LEFT)]
+    await asyncio.gather(task, return_exceptions=True)  # the request aborted: no reply comes after
+    assert page.view.texts() == [("user", "no answer yet"), ("error", LEFT)]
