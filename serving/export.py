@@ -19,6 +19,7 @@ from serving.offline import (
     bytes_digest,
     immutable_prefixes,
     offline_files,
+    present,
     site_version,
     static_files,
     with_build,
@@ -97,7 +98,7 @@ def _page_files(repo: Path, modules: list[str], api_base: str | None) -> tuple[s
 def _write_worker(repo: Path, dest: Path, modules: list[str], page: str) -> None:
     """Write ``sw.js`` and fill in ``index.html``'s version, from a digest of the files just written."""
     pins = built_pins(dest / "runtime")
-    files = offline_files(modules, static_files(dest / "static"), pins)
+    files = present(offline_files(modules, static_files(dest / "static"), pins), dest)
     immutable = immutable_prefixes(pins)
 
     def digest(relative: str) -> str:

@@ -67,6 +67,14 @@ def offline_files(
     return files
 
 
+def present(files: Sequence[str], root: Path) -> list[str]:
+    """``files`` that exist under ``root`` (the page always does): a build that made no bytecode zip lists none.
+
+    An install that asked for a missing file would fail as a whole, and the page would never open offline.
+    """
+    return [path for path in files if path == PAGE or (root / path).is_file()]
+
+
 def immutable_prefixes(pins: dict[str, str] | None) -> list[str]:
     """The version-named runtime folders, as path prefixes relative to the page's folder.
 

@@ -34,6 +34,7 @@ from serving.offline import (
     bytes_digest,
     immutable_prefixes,
     offline_files,
+    present,
     site_version,
     static_files,
     with_build,
@@ -181,13 +182,17 @@ class StaticServer(LocalServer):
     def offline_build(self) -> tuple[str, list[str], list[str]]:
         """This build's version, the files the service worker caches, and the version-named runtime folders."""
         pins = built_pins(self.repo / "runtime")
-        files = offline_files(app_modules(self.repo), static_files(self.repo / "static"), pins)
+        files = present(offline_files(app_modules(self.repo), static_files(self.repo / "static"), pins), self.repo)
         immutable = immutable_prefixes(pins)
 
         def digest(relative: str) -> str:
-            if relative in (PAGE, "pyscript.toml"):
-                return bytes_digest(self._page_text("index.html" if relative == PAGE else relative).encode("utf-8"))
-            return self.file_digest(self.repo / relative)
+            if relative not in (PAGE, "pyscript.toml"):
+                return self.file_digest(self.repo / relative)
+            name = "index.html" if relative == PAGE else relative
+            try:
+                return bytes_digest(self._page_text(name).encode("utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError):  # served as it is (see generated)
+                return self.file_digest(self.repo / name)
 
         return site_version(files, immutable, digest), files, immutable
 

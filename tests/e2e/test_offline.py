@@ -7,16 +7,21 @@ These tests need Cache Storage and the worker, so their contexts ask for both.
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import re
 import struct
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urljoin
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import READY, Server, open_app
+from serving.export import export_site
+
+from .conftest import READY, Server
 from .helpers import messages, send_and_wait
 from .test_snapshot import page_copy
 
@@ -24,6 +29,16 @@ OFFLINE_READY = "html[data-offline=ready]"
 INSTALL_TIMEOUT = 60_000
 CACHES = "async () => Object.fromEntries(await Promise.all((await caches.keys()).map(async (name) => "\
          "[name, (await (await caches.open(name)).keys()).map((r) => r.url)])))"
+
+
+CONTROLLED_BY = """async (version) => {
+  const worker = navigator.serviceWorker.controller;
+  if (!worker) return false;
+  const channel = new MessageChannel();
+  const answer = new Promise((resolve) => { channel.port1.onmessage = ({data}) => resolve(data.version); });
+  worker.postMessage({type: 'version'}, [channel.port2]);
+  return (await answer) === version;
+}"""
 
 
 def offline_page(new_context: Callable[..., BrowserContext]) -> Page:
@@ -191,12 +206,31 @@ def test_the_next_load_after_a_deploy_shows_it_at_once_and_the_worker_follows(
         new = page_version(page)
         assert new != old
         # This page is the new version already: the new worker takes over without asking.
-        page.wait_for_function("v => navigator.serviceWorker.controller && document.documentElement.dataset.offline"
-                               " !== 'update'", arg=new, timeout=INSTALL_TIMEOUT)
-        page.wait_for_function("""async (v) => {
-          const c = navigator.serviceWorker.controller;
-          if (!c) return false;
-          return await new Promise((resolve) => { const ch = new MessageChannel();
-            ch.port1.onmessage = ({data}) => resolve(data.version === v); c.postMessage({type: 'version'}, [ch.port2]); });
-        }""", arg=new, timeout=INSTALL_TIMEOUT, polling=500)
+        page.wait_for_function(CONTROLLED_BY, arg=new, timeout=INSTALL_TIMEOUT, polling=500)
         expect(page.get_by_test_id("update-notice")).to_be_hidden()
+
+
+def test_an_export_under_a_sub_path_on_a_plain_static_host_opens_offline(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
+) -> None:
+    export_site(tmp_path / "chat", api_base=server.api)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/chat/"
+        page = offline_page(new_context)
+        visit_once(page, url)
+        reply = send_and_wait(page, "from the static host")
+        page.wait_for_timeout(300)
+        scope = page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.scope)")
+        assert scope == url
+
+        page.context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("html[data-app-state=ready]", timeout=60_000)
+        expect(messages(page, "assistant")).to_have_text([reply])
+        expect(page.get_by_test_id("offline-indicator")).to_be_visible()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
