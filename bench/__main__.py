@@ -161,6 +161,9 @@ def first_visit(browser: Browser, url: str) -> tuple[float, int]:
 # The chat page saves a Pyodide snapshot after its first start (static/pyodide-snapshot.mjs);
 # a returning visitor has it, so reloads are measured once it is stored. Other pages have no such state.
 SNAPSHOT_SETTLED = "!['fresh', 'failed', 'saving'].includes(document.documentElement.dataset.snapshot)"
+# Its service worker installs once it is ready (static/offline.js); a returning visitor has it installed.
+OFFLINE_SETTLED = ("!document.querySelector('meta[name=\"pychat-version\"]') || "
+                   "['ready', 'failed', 'off', 'update'].includes(document.documentElement.dataset.offline)")
 SNAPSHOT_STATES = ("performance.getEntriesByType('mark').filter(m => m.name.startsWith('pyodide-snapshot:'))"
                    ".map(m => m.name.slice(17)).join(' ')")
 
@@ -177,6 +180,7 @@ class Returning:
         self.page = self.context.new_page()
         ready_ms(self.page, url)
         self.page.wait_for_function(SNAPSHOT_SETTLED, timeout=120_000)
+        self.page.wait_for_function(OFFLINE_SETTLED, timeout=120_000)
         if seed:
             self.page.evaluate(seed)
         ready_ms(self.page)  # a warm-up reload, not counted (for every page alike)

@@ -7,6 +7,7 @@
 - ``csp``: the page's Content-Security-Policy
 - ``http``: HTTP plumbing shared by the page server and the demo proxy
 - ``static``: the page server
+- ``offline``: the service worker's file list and version (the page opens offline)
 - ``export``: the page as a static site
 - ``browsers``: finding a Chromium for the tests, the benchmark and the screenshots
 
@@ -18,9 +19,9 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-"""The project's root: ``index.html``, ``pyscript.toml``, ``app/``, ``static/``, ``runtime/``."""
+"""The project's root: ``index.html``, ``pyscript.toml``, ``sw.js``, ``app/``, ``static/``, ``runtime/``."""
 
-PAGE_FILES = ("index.html", "pyscript.toml")
+PAGE_FILES = ("index.html", "pyscript.toml", "sw.js")
 SERVED_DIRS = ("app", "static", "runtime")
 
 

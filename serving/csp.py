@@ -28,7 +28,9 @@ def content_security_policy(toml_text: str, *, allow_loopback: bool = True, for_
     ``'unsafe-eval'`` is there because PyScript 0.7 builds its plugin hooks
     with ``Function(...)`` at every start (the page does not boot without it;
     ``app/browser.py`` then compiles one constant helper the same way);
-    Pyodide itself only needs ``'wasm-unsafe-eval'``.
+    Pyodide itself only needs ``'wasm-unsafe-eval'``. ``worker-src`` and
+    ``manifest-src`` name the page's own origin only: the Pyodide snapshot's
+    worker, the service worker (``sw.js``) and the web app manifest.
     ``allow_loopback`` adds the loopback hosts that the page's ``?api=`` rule
     accepts (a proxy on the user's own machine). ``for_meta`` leaves out what a
     ``<meta>`` policy cannot carry.
@@ -49,6 +51,8 @@ def content_security_policy(toml_text: str, *, allow_loopback: bool = True, for_
         "img-src 'self' data:",
         "font-src 'self'",
         "connect-src " + " ".join(connect),
+        "worker-src 'self'",
+        "manifest-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'none'",

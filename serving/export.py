@@ -12,6 +12,19 @@ from serving import PAGE_FILES, REPO, SERVED_DIRS, SetupError
 from serving.builds import ensure_bytecode, ensure_stdlib
 from serving.config import app_modules, configured_api_base, served_config, with_preload_list
 from serving.csp import add_csp_meta, content_security_policy
+from serving.offline import (
+    PAGE,
+    WORKER,
+    built_pins,
+    bytes_digest,
+    immutable_prefixes,
+    offline_files,
+    present,
+    site_version,
+    static_files,
+    with_build,
+    with_version,
+)
 from serving.packages import ensure_page_packages
 from serving.runtime import Runner, ensure_runtime
 
@@ -36,10 +49,14 @@ def export_site(
 ) -> list[Path]:
     """Write the page as a self-contained static site into ``dest``; returns the paths written.
 
-    Writes ``index.html`` (with its preload list and its policy as a ``<meta>``),
-    ``pyscript.toml`` (with the app's ``[files]``; ``api_base`` rewritten only if
-    given), ``app/`` (its .py files), ``static/`` and ``runtime/``, replacing
-    earlier exports of those; other files in ``dest`` are left alone.
+    Writes ``index.html`` (with its preload list, its policy as a ``<meta>`` and
+    this build's version), ``pyscript.toml`` (with the app's ``[files]``;
+    ``api_base`` rewritten only if given), ``sw.js`` (the service worker, with
+    the files it caches and the same version), ``app/`` (its .py files),
+    ``static/`` and ``runtime/``, replacing earlier exports of those; other
+    files in ``dest`` are left alone. The version is a digest of what was
+    written, so exporting a changed page changes ``sw.js`` and returning
+    visitors are offered the new one.
     """
     repo = repo.resolve()
     dest = Path(dest).resolve()
@@ -60,6 +77,7 @@ def export_site(
     if (repo / "static").is_dir():
         _copy_tree(repo / "static", dest / "static")
     _copy_tree(repo / "runtime", dest / "runtime")
+    _write_worker(repo, dest, modules, page)
     return [dest / name for name in (*PAGE_FILES, *SERVED_DIRS) if (dest / name).exists()]
 
 
@@ -75,6 +93,25 @@ def _page_files(repo: Path, modules: list[str], api_base: str | None) -> tuple[s
         return toml_text, add_csp_meta(page, policy)
     except (UnicodeDecodeError, ValueError) as error:
         raise SetupError(f"cannot export the page: {error}") from None
+
+
+def _write_worker(repo: Path, dest: Path, modules: list[str], page: str) -> None:
+    """Write ``sw.js`` and fill in ``index.html``'s version, from a digest of the files just written."""
+    pins = built_pins(dest / "runtime")
+    files = present(offline_files(modules, static_files(dest / "static"), pins), dest)
+    immutable = immutable_prefixes(pins)
+
+    def digest(relative: str) -> str:
+        target = dest / ("index.html" if relative == PAGE else relative)
+        return bytes_digest(target.read_bytes()) if target.is_file() else "missing"
+
+    version = site_version(files, immutable, digest)
+    try:
+        worker = with_build((repo / WORKER).read_text(encoding="utf-8"), version, files, immutable)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise SetupError(f"cannot export the page: {error}") from None
+    (dest / WORKER).write_bytes(worker.encode("utf-8"))
+    (dest / "index.html").write_bytes(with_version(page, version).encode("utf-8"))
 
 
 def _ignore_junk(folder: str, names: list[str]) -> set[str]:

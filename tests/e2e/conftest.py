@@ -200,13 +200,20 @@ def context(context: BrowserContext, page_errors: list[str], csp_reports: list[s
 def new_context(
     browser: Browser, page_errors: list[str], csp_reports: list[str]
 ) -> Iterator[Callable[..., BrowserContext]]:
-    """Make extra browser contexts (other viewports, CSP bypassed...) whose pages are watched too."""
+    """Make extra browser contexts (other viewports, CSP bypassed...) whose pages are watched too.
+
+    ``snapshots=True`` shows the page Cache Storage (so it makes and uses Pyodide
+    snapshots); the page's service worker is blocked unless ``offline=True`` asks
+    for it too (tests/e2e/test_offline.py), so that other tests' routes see every request.
+    """
     made: list[BrowserContext] = []
 
-    def make(*, snapshots: bool = False, **options: Any) -> BrowserContext:
+    def make(*, snapshots: bool = False, offline: bool = False, **options: Any) -> BrowserContext:
+        if not offline:
+            options.setdefault("service_workers", "block")
         context = browser.new_context(**options)
         context.set_default_timeout(15_000)
-        if not snapshots:
+        if not (snapshots or offline):
             context.add_init_script(NO_SNAPSHOTS)
         context.on("page", lambda page: watch(page, page_errors, csp_reports))
         made.append(context)

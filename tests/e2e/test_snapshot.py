@@ -15,6 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
+from serving import PAGE_FILES
 from serving.static import make_static_server
 
 from .conftest import ROOT, Server, open_app
@@ -107,7 +108,7 @@ def page_copy(tmp_path: Path, api: str) -> Iterator[tuple[str, Path]]:
     """The page served from a copy of its files, so a test can change the app's code."""
     site = tmp_path / "site"
     site.mkdir()
-    for name in ("index.html", "pyscript.toml"):
+    for name in PAGE_FILES:
         shutil.copy(ROOT / name, site / name)
     for name in ("app", "static"):
         shutil.copytree(ROOT / name, site / name, ignore=shutil.ignore_patterns("__pycache__"))

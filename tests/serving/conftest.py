@@ -32,6 +32,7 @@ def repo(tmp_path: Path) -> Path:
     install_fake_packages(root)
     write(root / "index.html", INDEX_HTML)
     write(root / "pyscript.toml", TOML)
+    write(root / "sw.js", (ROOT / "sw.js").read_text(encoding="utf-8"))  # the real template
     write(root / "app" / "main.py", "print('hi')\n")
     write(root / "app" / "storage.py", "KEY = 1\n")
     write(root / "app" / "__pycache__" / "main.cpython-311.pyc", "junk")

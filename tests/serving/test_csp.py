@@ -42,3 +42,13 @@ def test_csp_meta_is_placed_after_the_charset_and_escaped() -> None:
     out = add_csp_meta(html, "default-src 'none'; x \"y\"")
     assert out.index('<meta charset="utf-8">') < out.index("Content-Security-Policy") < out.index("<title>")
     assert 'content="default-src &#x27;none&#x27;; x &quot;y&quot;"' in out
+
+
+def test_csp_lets_the_page_use_its_own_workers_and_manifest_and_nothing_else_new() -> None:
+    directives = dict(d.split(" ", 1) for d in content_security_policy(CSP_TOML).split("; "))
+    assert directives["worker-src"] == "'self'"  # the snapshot worker and the service worker (sw.js)
+    assert directives["manifest-src"] == "'self'"  # static/manifest.webmanifest
+    assert set(directives) == {
+        "default-src", "script-src", "style-src", "img-src", "font-src", "connect-src", "worker-src",
+        "manifest-src", "object-src", "base-uri", "form-action", "frame-ancestors",
+    }

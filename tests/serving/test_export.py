@@ -25,6 +25,7 @@ def test_export_site_writes_a_self_contained_site(repo: Path, tmp_path: Path) ->
     assert tree(dest) == {
         "index.html",
         "pyscript.toml",
+        "sw.js",
         "app/main.py",
         "app/storage.py",
         "static/style.css",

@@ -1,0 +1,118 @@
+// Installs the page's service worker (../sw.js) once the page is ready, and offers "Reload to
+// update" when a new version of the page is waiting. Never on the start-up path: nothing happens
+// before <html data-app-state> leaves "loading" and the browser is idle.
+//
+// <html data-offline> says how it went, for tests and the curious:
+//   off       no service worker here (an insecure origin, no Cache Storage, or data-offline="off")
+//   installing / ready   the worker is being set up / holds everything the page needs offline
+//   failed    it could not be installed (the page works as before, only not offline)
+//   update    a newer version is waiting: the "Reload to update" notice is shown
+const root = document.documentElement;
+const container = navigator.serviceWorker;
+const enabled = root.dataset.offline !== "off" && globalThis.isSecureContext === true && !!container && !!globalThis.caches;
+const VERSION = document.querySelector('meta[name="pychat-version"]')?.content || "";
+const notice = document.getElementById("update-notice");
+let reloading = false;
+
+const state = (value) => { root.dataset.offline = value; };
+
+// One question to a worker, answered on a port of its own.
+function ask(worker, message, ms = 60000) {
+  return new Promise((resolve, reject) => {
+    const channel = new MessageChannel();
+    const timer = setTimeout(() => reject(new Error("the service worker did not answer")), ms);
+    channel.port1.onmessage = ({ data }) => { clearTimeout(timer); resolve(data); };
+    worker.postMessage(message, [channel.port2]);
+  });
+}
+
+function offerUpdate(registration) {
+  if (reloading) return;
+  state("update");
+  notice.hidden = false;
+  notice.querySelector("button").onclick = (event) => {
+    event.currentTarget.disabled = true;
+    reloading = true;
+    const waiting = registration.waiting;
+    if (waiting) {
+      container.addEventListener("controllerchange", () => location.reload(), { once: true });
+      waiting.postMessage({ type: "skip-waiting" });
+    } else {
+      location.reload();
+    }
+  };
+}
+
+// A worker that finished installing while this page has one already: a new deploy. If this page
+// is that version (it was loaded from the network after the deploy), the worker may take over at
+// once; otherwise this page is older than the worker, and the user is offered the new version.
+async function consider(registration, worker) {
+  if (!container.controller || worker !== registration.waiting) return;
+  try {
+    const { version } = await ask(worker, { type: "version" });
+    if (version && version === VERSION) worker.postMessage({ type: "skip-waiting" });
+    else offerUpdate(registration);
+  } catch (error) {
+    console.warn("Service worker: no answer from the new version;", error);
+  }
+}
+
+function watch(registration) {
+  const follow = (worker) => {
+    if (!worker) return;
+    if (worker.state === "installed") consider(registration, worker);
+    else worker.addEventListener("statechange", () => { if (worker.state === "installed") consider(registration, worker); });
+  };
+  follow(registration.waiting);
+  follow(registration.installing);
+  registration.addEventListener("updatefound", () => follow(registration.installing));
+  // Another tab took the new version: this one now runs under a worker of another version.
+  container.addEventListener("controllerchange", async () => {
+    if (reloading || !container.controller) return;
+    try {
+      const { version } = await ask(container.controller, { type: "version" });
+      if (version !== VERSION) offerUpdate(registration);
+    } catch {
+      // no answer: nothing to offer
+    }
+  });
+  // A tab left open for days still learns of a deploy: look again when it is shown or back online.
+  const check = () => registration.update().catch(() => {});
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") check(); });
+  addEventListener("online", check);
+}
+
+// What the page fetched from this site (PyScript's chunks among it): the worker keeps what it
+// needs of it, copied from the browser's cache rather than downloaded again.
+function fetched() {
+  return performance.getEntriesByType("resource").map((entry) => entry.name).filter((name) => name.startsWith(location.origin));
+}
+
+async function install() {
+  state("installing");
+  try {
+    const registration = await container.register(new URL("../sw.js", import.meta.url), { scope: new URL("../", import.meta.url).pathname });
+    watch(registration);
+    const ready = await container.ready;
+    const answer = await ask(ready.active, { type: "keep", urls: fetched() });
+    if (root.dataset.offline === "installing") state(answer.ok ? "ready" : "failed");
+    if (!answer.ok) console.warn("Service worker: not everything is kept for offline use;", answer.error);
+  } catch (error) {
+    console.warn("Service worker: not installed, so the page does not open offline;", error);
+    if (root.dataset.offline === "installing") state("failed");
+  }
+}
+
+function whenReady(callback) {
+  const settled = () => root.dataset.appState !== "loading";
+  if (settled()) return callback();
+  const watcher = new MutationObserver(() => {
+    if (!settled()) return;
+    watcher.disconnect();
+    callback();
+  });
+  watcher.observe(root, { attributes: true, attributeFilter: ["data-app-state"] });
+}
+
+if (!enabled) state("off");
+else whenReady(() => { if (root.dataset.appState === "ready") requestIdleCallback(install, { timeout: 3000 }); });

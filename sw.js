@@ -1,0 +1,128 @@
+// The page's service worker: it lets a visitor who has been once open the page with no network.
+//
+// serve.py (and its export) fill in the BUILD line below (serving/offline.py): this build's
+// version, the files the page needs to start (relative to this file, which sits in the page's
+// folder, so the scope is that folder on any host, under a sub-path too) and the version-named
+// runtime folders. Any change to a listed file changes the version, so the browser sees a new
+// worker on the page's next load; static/offline.js then offers "Reload to update".
+//
+// Answering:
+//   the page         network first (navigation preload), the cached copy only when that fails:
+//                    a deploy is seen on the next load, never hidden behind an old copy
+//   app, static,     network first too (a revalidation, as without a worker), the cached copy
+//   config, zips     when the network fails: online the files always match the page
+//   runtime/<name>-<version>/   cache first: the URL names the content; cached on first use
+//   anything else    not answered here at all: /api/*, the proxy (any origin), POSTs, queries
+//
+// The cache is "pychat-offline-<version>"; activating removes older "pychat-offline-*" caches
+// and nothing else (the Pyodide snapshot lives in "pychat-pyodide-snapshot").
+const BUILD = {"version": "dev", "files": [], "immutable": []};
+
+const PREFIX = "pychat-offline-";
+const CACHE = PREFIX + BUILD.version;
+const SCOPE = new URL("./", self.location.href);
+const FILES = new Set(BUILD.files);
+
+// The path of a same-origin URL inside the scope ("" for the page's folder), else null.
+function inScope(url) {
+  if (url.origin !== SCOPE.origin || !url.pathname.startsWith(SCOPE.pathname)) return null;
+  return url.pathname.slice(SCOPE.pathname.length);
+}
+
+const immutable = (path) => BUILD.immutable.some((prefix) => path.startsWith(prefix));
+const neverCached = (path) => path === "api" || path.startsWith("api/") || path === "sw.js";
+
+// Copies a version-named file from an older version's cache when there is one (no download at
+// all), else takes it through the browser's HTTP cache, where the page's own visit left it.
+async function keep(cache, path) {
+  const url = new URL(path, SCOPE).href;
+  if (await cache.match(url)) return;
+  if (immutable(path)) {
+    for (const name of await caches.keys()) {
+      if (!name.startsWith(PREFIX) || name === CACHE) continue;
+      const old = await (await caches.open(name)).match(url);
+      if (old) return cache.put(url, old);
+    }
+  }
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  await cache.put(url, response);
+}
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await Promise.all(BUILD.files.map((path) => keep(cache, path)));
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    if (self.registration.navigationPreload) await self.registration.navigationPreload.enable();
+    for (const name of await caches.keys()) {
+      if (name.startsWith(PREFIX) && name !== CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("message", (event) => {
+  const { data } = event;
+  const reply = (answer) => event.ports[0] && event.ports[0].postMessage(answer);
+  if (!data || typeof data !== "object") return;
+  if (data.type === "version") reply({ version: BUILD.version });
+  else if (data.type === "skip-waiting") self.skipWaiting();
+  else if (data.type === "keep") {
+    // The runtime files the page fetched (PyScript's chunks): kept if under a version-named folder.
+    const paths = (Array.isArray(data.urls) ? data.urls : [])
+      .map((href) => { try { return inScope(new URL(href)); } catch { return null; } })
+      .filter((path) => path && immutable(path) && !path.includes("?"));
+    event.waitUntil((async () => {
+      try {
+        const cache = await caches.open(CACHE);
+        await Promise.all([...new Set(paths)].map((path) => keep(cache, path)));
+        reply({ ok: true, version: BUILD.version });
+      } catch (error) {
+        reply({ ok: false, version: BUILD.version, error: String(error && error.message || error) });
+      }
+    })());
+  }
+});
+
+async function networkFirst(request, key, preload) {
+  try {
+    const response = (await preload) || (await fetch(request));
+    if (response.ok || response.type === "opaqueredirect") return response;
+    const cached = await caches.match(key, { cacheName: CACHE });
+    return cached || response;
+  } catch (error) {
+    const cached = await caches.match(key, { cacheName: CACHE });
+    if (cached) return cached;
+    throw error;
+  }
+}
+
+async function cacheFirst(request, key) {
+  const cache = await caches.open(CACHE);
+  const cached = await cache.match(key);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok && response.type === "basic") cache.put(key, response.clone()).catch(() => {});
+  return response;
+}
+
+self.addEventListener("fetch", (event) => {
+  const { request } = event;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  const path = inScope(url);
+  if (path === null || neverCached(path)) return;
+  if (request.mode === "navigate") {
+    if (path !== "" && path !== "index.html") return;
+    event.respondWith(networkFirst(request, new URL("./", SCOPE).href, event.preloadResponse));
+    return;
+  }
+  if (url.search) return;
+  if (immutable(path)) event.respondWith(cacheFirst(request, url.href));
+  else if (FILES.has(path)) event.respondWith(networkFirst(request, url.href));
+});

@@ -1,0 +1,236 @@
+"""Installable, and opens offline: the web app manifest, the service worker (sw.js) and its updates.
+
+<html data-offline> reports the worker's state (static/offline.js): "ready" once it
+holds everything the page needs offline, "update" when a newer version waits.
+These tests need Cache Storage and the worker, so their contexts ask for both.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import struct
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urljoin
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+from serving.export import export_site
+
+from .conftest import READY, Server
+from .helpers import messages, send_and_wait
+from .test_snapshot import page_copy
+
+OFFLINE_READY = "html[data-offline=ready]"
+INSTALL_TIMEOUT = 60_000
+CACHES = "async () => Object.fromEntries(await Promise.all((await caches.keys()).map(async (name) => "\
+         "[name, (await (await caches.open(name)).keys()).map((r) => r.url)])))"
+
+
+CONTROLLED_BY = """async (version) => {
+  const worker = navigator.serviceWorker.controller;
+  if (!worker) return false;
+  const channel = new MessageChannel();
+  const answer = new Promise((resolve) => { channel.port1.onmessage = ({data}) => resolve(data.version); });
+  worker.postMessage({type: 'version'}, [channel.port2]);
+  return (await answer) === version;
+}"""
+
+
+def offline_page(new_context: Callable[..., BrowserContext]) -> Page:
+    return new_context(offline=True).new_page()
+
+
+def visit_once(page: Page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_selector(OFFLINE_READY, state="attached", timeout=INSTALL_TIMEOUT)
+
+
+def png_size(body: bytes) -> tuple[int, int]:
+    assert body[:8] == b"\x89PNG\r\n\x1a\n" and body[12:16] == b"IHDR", "not a PNG"
+    width, height = struct.unpack(">II", body[16:24])
+    return width, height
+
+
+def worker_version(page: Page) -> str:
+    return str(page.evaluate("""() => new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = ({data}) => resolve(data.version);
+      navigator.serviceWorker.controller.postMessage({type: 'version'}, [channel.port2]);
+    })"""))
+
+
+def page_version(page: Page) -> str:
+    return str(page.locator('meta[name="pychat-version"]').get_attribute("content"))
+
+
+def test_the_manifest_is_valid_and_its_icons_are_served_at_their_sizes(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = offline_page(new_context)
+    page.goto(server.url)
+    href = page.locator('link[rel="manifest"]').get_attribute("href")
+    assert href is not None
+    manifest_url = urljoin(server.url, href)
+    response = page.request.get(manifest_url)
+    assert response.ok and response.headers["content-type"].startswith("application/manifest+json")
+    manifest = json.loads(response.body())
+    assert manifest["name"] == "Character Chat" and manifest["short_name"]
+    assert manifest["display"] == "standalone"
+    for key in ("start_url", "scope", "id"):  # relative, so that the export works under any sub-path
+        assert not re.match(r"^([a-z]+:|/)", manifest[key]), manifest[key]
+        assert urljoin(manifest_url, manifest[key]) == server.url
+    assert re.fullmatch("#[0-9a-f]{6}", manifest["theme_color"]) and manifest["background_color"]
+    themes = page.locator('meta[name="theme-color"]')
+    assert sorted(themes.evaluate_all("ms => ms.map(m => m.media)")) == [
+        "(prefers-color-scheme: dark)", "(prefers-color-scheme: light)"]
+    sizes = set()
+    for icon in manifest["icons"]:
+        got = page.request.get(urljoin(manifest_url, icon["src"]))
+        assert got.ok and got.headers["content-type"] == "image/png" == icon["type"]
+        width, height = png_size(got.body())
+        assert icon["sizes"] == f"{width}x{height}"
+        sizes.add(width)
+    assert {192, 512} <= sizes
+    # Chromium's own reading of it: no errors, and installable by its rules (but for the incognito profile).
+    page.wait_for_selector(READY, timeout=60_000)
+    cdp = page.context.new_cdp_session(page)
+    read = cdp.send("Page.getAppManifest")
+    assert read["url"] == manifest_url and read["errors"] == []
+    assert read["manifest"]["display"] == "kStandalone" and read["manifest"]["startUrl"] == server.url
+    installability = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert [e["errorId"] for e in installability if e["errorId"] != "in-incognito"] == []  # test contexts are
+
+
+def test_after_one_visit_the_page_opens_offline_with_its_conversation_and_sending_paused(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = offline_page(new_context)
+    visit_once(page, server.url)
+    reply = send_and_wait(page, "remember me offline")
+    page.wait_for_timeout(300)  # the conversation's write (at most 0.25 s after the reply)
+
+    page.context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("html[data-app-state=ready]", timeout=60_000)
+
+    expect(messages(page, "user")).to_have_text(["remember me offline"])
+    expect(messages(page, "assistant")).to_have_text([reply])
+    expect(page.get_by_test_id("offline-indicator")).to_be_visible()
+    page.get_by_test_id("message-input").fill("written offline")
+    expect(page.get_by_test_id("send-button")).to_be_disabled()
+    page.get_by_test_id("message-input").press("Enter")
+    expect(page.get_by_test_id("message-input")).to_have_value("written offline")
+    expect(messages(page, "user")).to_have_count(1)
+
+    page.context.set_offline(False)
+    expect(page.get_by_test_id("offline-indicator")).to_be_hidden()
+    page.get_by_test_id("send-button").click()
+    expect(messages(page, "assistant")).to_have_count(2)
+
+
+def test_the_worker_caches_no_api_answer_and_leaves_the_snapshot_cache_alone(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = offline_page(new_context)
+    visit_once(page, server.url)
+    send_and_wait(page, "hello")
+    page.wait_for_selector("html[data-snapshot=saved]", state="attached", timeout=60_000)
+    # A same-origin /api/ request too (the page server answers 404): the worker never answers it.
+    assert page.evaluate("fetch('./api/sessions').then((r) => r.status)") == 404
+
+    cached = page.evaluate(CACHES)
+
+    offline = [name for name in cached if name.startswith("pychat-offline-")]
+    assert offline == [f"pychat-offline-{page_version(page)}"]
+    urls = [url for name in offline for url in cached[name]]
+    assert server.url in urls and urljoin(server.url, "app/main.py") in urls
+    assert not [url for url in urls if "/api/" in url or url.startswith(server.api)]
+    assert "pychat-pyodide-snapshot" in cached
+    page.context.set_offline(True)
+    assert page.evaluate("fetch('./api/sessions').then(() => 'answered', () => 'failed')") == "failed"
+
+
+def test_a_new_deploy_is_offered_with_reload_to_update_and_the_reload_shows_it(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
+) -> None:
+    with page_copy(tmp_path, server.api) as (url, site):
+        page = offline_page(new_context)
+        visit_once(page, url)
+        old = page_version(page)
+        assert worker_version(page) == old
+        index = site / "index.html"
+        index.write_text(index.read_text("utf-8").replace(">Character Chat</h1>", ">Character Chat, new</h1>"), "utf-8")
+
+        # What the page does when it is shown again or comes back online: ask for a newer worker.
+        page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+
+        expect(page.get_by_test_id("update-reload")).to_be_visible(timeout=INSTALL_TIMEOUT)
+        expect(page.locator("html")).to_have_attribute("data-offline", "update")
+        expect(page.locator(".brand")).to_have_text("Character Chat")  # still the page it opened
+        with page.expect_navigation():
+            page.get_by_test_id("update-reload").click()
+        page.wait_for_selector(READY, timeout=60_000)
+        expect(page.locator(".brand")).to_have_text("Character Chat, new")
+        new = page_version(page)
+        assert new != old and worker_version(page) == new
+        page.wait_for_selector(OFFLINE_READY, state="attached", timeout=INSTALL_TIMEOUT)
+        expect(page.get_by_test_id("update-notice")).to_be_hidden()
+        assert [n for n in page.evaluate(CACHES) if n.startswith("pychat-offline-")] == [f"pychat-offline-{new}"]
+
+        page.context.set_offline(True)  # and the new version is what opens offline now
+        page.reload()
+        page.wait_for_selector("html[data-app-state=ready]", timeout=60_000)
+        expect(page.locator(".brand")).to_have_text("Character Chat, new")
+
+
+def test_the_next_load_after_a_deploy_shows_it_at_once_and_the_worker_follows(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
+) -> None:
+    with page_copy(tmp_path, server.api) as (url, site):
+        page = offline_page(new_context)
+        visit_once(page, url)
+        old = page_version(page)
+        index = site / "index.html"
+        index.write_text(index.read_text("utf-8").replace(">Character Chat</h1>", ">Character Chat, new</h1>"), "utf-8")
+
+        page.reload()
+        page.wait_for_selector(READY, timeout=60_000)
+
+        expect(page.locator(".brand")).to_have_text("Character Chat, new")  # never the old copy while online
+        new = page_version(page)
+        assert new != old
+        # This page is the new version already: the new worker takes over without asking.
+        page.wait_for_function(CONTROLLED_BY, arg=new, timeout=INSTALL_TIMEOUT, polling=500)
+        expect(page.get_by_test_id("update-notice")).to_be_hidden()
+
+
+def test_an_export_under_a_sub_path_on_a_plain_static_host_opens_offline(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
+) -> None:
+    export_site(tmp_path / "chat", api_base=server.api)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/chat/"
+        page = offline_page(new_context)
+        visit_once(page, url)
+        reply = send_and_wait(page, "from the static host")
+        page.wait_for_timeout(300)
+        scope = page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.scope)")
+        assert scope == url
+
+        page.context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("html[data-app-state=ready]", timeout=60_000)
+        expect(messages(page, "assistant")).to_have_text([reply])
+        expect(page.get_by_test_id("offline-indicator")).to_be_visible()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
