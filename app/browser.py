@@ -18,6 +18,7 @@ from . import bounded_json
 from .api import MAX_ERROR_BODY, MAX_REPLY_SIZE, BodyStream, HttpResponse
 from .archive import Archive, Change, MemoryArchive
 from .errors import NetworkError, RedirectRefused
+from .i18n import N_
 from .resume import CallbackFuture
 from .storage import Storage, StorageSupport
 
@@ -162,7 +163,7 @@ def _refused(request: int, status: int, why: str) -> None:
     if future is None:
         return
     if why == "redirect":
-        future.fail(RedirectRefused("the server answered with a redirect, which the page does not follow"))
+        future.fail(RedirectRefused(N_("the server answered with a redirect, which the page does not follow")))
     else:
         future.settle(HttpResponse(int(status), "", too_large=True))
 
@@ -386,7 +387,7 @@ async def indexed_db_archive() -> tuple[Archive, str | None]:
     """The page's archive, and None; or, when IndexedDB is blocked or broken, one in memory and why."""
     binding = getattr(js, "pychatArchive", None)
     if binding is None or binding is jsnull:
-        return MemoryArchive(), "The conversation store did not load."
+        return MemoryArchive(), N_("The conversation store did not load.")
     try:
         await binding.open()
     except Exception as exc:  # noqa: BLE001 - SecurityError, InvalidStateError, blocked: keep nothing

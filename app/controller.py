@@ -28,6 +28,7 @@ from .conversations import Conversations, Defer
 from .drafts import Drafts
 from .errors import ChatError, InvalidConfigId
 from .export import conversation_json, conversation_markdown
+from .i18n import N_, _
 from .inflight import Background, InFlight
 from .roster import ADDED_KEY, OPEN_KEY, Roster
 from .sending import Sender
@@ -37,11 +38,11 @@ from .shortcuts import adjacent
 from .storage import CorruptValues, MemoryStorage
 from .tabs import OtherTabs
 from .transcript import Message, TranscriptStore
-from .wording import describe_error
+from .wording import describe_error, reason
 
-RESUMED_NOTICE = "Continuing this conversation. If its session has expired, the character may not remember it."
-STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations last only until this page is closed."
-CORRUPT_NOTICE = (
+RESUMED_NOTICE = N_("Continuing this conversation. If its session has expired, the character may not remember it.")
+STORAGE_NOTICE = N_("Browser storage is unavailable: sessions and conversations last only until this page is closed.")
+CORRUPT_NOTICE = N_(
     "Some of this page's saved data was damaged (by other code or another tab). Everything this tab holds and"
     " everything that could still be read was kept, and saved again."
 )
@@ -146,7 +147,8 @@ class ChatController:
         # A write the archive refused (quota, blocked, closed): what is on screen stays; say so once.
         if not self._storage_notice_shown:
             self._storage_notice_shown = True
-            self.view.show_notice(f"{STORAGE_NOTICE} ({describe_error(exc)})", level="warning")
+            notice = _("{notice} ({detail})", notice=_(STORAGE_NOTICE), detail=describe_error(exc))
+            self.view.show_notice(notice, level="warning")
 
     def _show_bug(self, exc: BaseException) -> None:
         # A bug, not a chat failure (those become messages): never let it pass silently.
@@ -184,13 +186,14 @@ class ChatController:
         problem = None if self._storage_notice_shown else self._storage_problem()
         if problem:
             self._storage_notice_shown = True
-            self.view.show_notice(f"{STORAGE_NOTICE} ({problem})", level="warning")
+            notice = _("{notice} ({detail})", notice=_(STORAGE_NOTICE), detail=_(problem))
+            self.view.show_notice(notice, level="warning")
 
     def _show_corrupt(self, key: str) -> None:
         """A stored value was junk and has been repaired: say so, once for the page (naming the first key)."""
         if not self._corrupt_notice_shown:
             self._corrupt_notice_shown = True
-            self.view.show_notice(f"{CORRUPT_NOTICE} ({key})", level="warning")
+            self.view.show_notice(_("{notice} ({detail})", notice=_(CORRUPT_NOTICE), detail=key), level="warning")
 
     def flush_saves(self) -> None:
         """Store every conversation changed since it was last stored (the page is hidden or closing)."""
@@ -224,13 +227,13 @@ class ChatController:
             try:
                 target = self.roster.add(requested).config_id
             except InvalidConfigId as exc:
-                self.view.show_notice(f"Ignored ?character=: {exc}", level="warning")
+                self.view.show_notice(_("Ignored ?character=: {reason}", reason=reason(exc)), level="warning")
         target = target or self.roster.last_open()
         if target is None and self.roster.characters:
             target = self.roster.characters[0].config_id
         if target is None:
             self.show_roster()
-            self.view.show_notice("No characters configured yet: add one by its config ID.")
+            self.view.show_notice(_("No characters configured yet: add one by its config ID."))
             shown()
             return
         await self.open_character(target, shown=shown)
@@ -289,7 +292,7 @@ class ChatController:
         try:
             character = self.roster.add(raw_config_id, raw_name)
         except InvalidConfigId as exc:
-            self.view.show_add_character_error(str(exc))
+            self.view.show_add_character_error(reason(exc))
             return None
         self.view.show_add_character_error(None)
         self._check_storage()
@@ -394,8 +397,10 @@ class ChatController:
         self.sessions.clear_session(config_id)
         self.view.show_conversation(self.character(config_id), self.conversation(config_id))  # its greeting
         self.view.show_session(None)
-        kept = " The previous one is kept in the history." if ended else ""
-        self.view.show_notice(f"New conversation: your next message starts a new session.{kept}")
+        self.view.show_notice(
+            _("New conversation: your next message starts a new session. The previous one is kept in the history.")
+            if ended else _("New conversation: your next message starts a new session.")
+        )
         self.show_history()
 
     # ----- the history -------------------------------------------------------------------------
@@ -439,7 +444,7 @@ class ChatController:
             return
         self.show_open_conversation()
         self.view.show_session(self.sessions.peek(config_id))
-        self.view.show_notice(RESUMED_NOTICE)
+        self.view.show_notice(_(RESUMED_NOTICE))
         self.show_history()
         self.refresh_activity()
 
@@ -519,7 +524,7 @@ class ChatController:
         if self.current is not None:
             self.view.show_conversation(self.character(self.current), self.conversation(self.current))
         self.view.show_session(None)
-        self.view.show_notice("All sessions cleared: new sessions start when you next chat.")
+        self.view.show_notice(_("All sessions cleared: new sessions start when you next chat."))
 
     # ----- drafts (app.drafts) --------------------------------------------------------------
 
