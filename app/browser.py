@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import js
-from pyodide.ffi import JsException, create_once_callable, create_proxy, jsnull
+from pyodide.ffi import JsException, create_once_callable, create_proxy, jsnull, to_js
 from pyscript import window
 
 from . import bounded_json
@@ -325,10 +325,42 @@ def page_query() -> dict[str, str]:
     """The page URL's query parameters (first value of each)."""
     params = js.URLSearchParams.new(window.location.search)
     result: dict[str, str] = {}
-    for name in ("api", "character"):
+    for name in ("api", "character", "lang"):
         if params.has(name):
             result[name] = str(params.get(name))
     return result
+
+
+def language_preferences() -> list[str]:
+    """The browser's languages, most preferred first (``navigator.languages``)."""
+    languages = getattr(window.navigator, "languages", None)
+    if languages is None or languages is jsnull:
+        language = getattr(window.navigator, "language", None)
+        return [str(language)] if isinstance(language, str) else []
+    return [str(tag) for tag in languages if isinstance(tag, str)]
+
+
+def stored_text(key: str) -> str | None:
+    """``localStorage``'s value under ``key``, or None (absent, or storage blocked); untrusted, like all of it."""
+    storage = local_storage()
+    try:
+        value = storage.get(key) if storage is not None else None
+    except Exception:  # noqa: BLE001 - blocked between the two calls: nothing stored
+        return None
+    return value if isinstance(value, str) else None
+
+
+_DATE_TIME = to_js({"dateStyle": "medium", "timeStyle": "short"}, dict_converter=js.Object.fromEntries)
+
+
+def intl_formats(lang: str) -> dict[str, Callable[[float], str]]:
+    """Number and date formats of ``lang`` from the browser's ``Intl``: ``use_language(..., **intl_formats(lang))``."""
+    numbers = js.Intl.NumberFormat.new(lang)
+    dates = js.Intl.DateTimeFormat.new(lang, _DATE_TIME)
+    return {
+        "number_format": lambda n: str(numbers.format(n)),
+        "date_format": lambda ms: str(dates.format(js.Date.new(ms))),
+    }
 
 
 def page_connect_sources() -> list[str] | None:

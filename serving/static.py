@@ -23,7 +23,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from serving import PAGE_FILES, REPO, SERVED_DIRS
-from serving.config import app_modules, served_config, tree_mtime, with_preload_list
+from serving.catalogues import catalogue_files, ensure_catalogues, page_strings
+from serving.config import app_modules, served_config, tree_mtime, with_page_strings, with_preload_list
 from serving.csp import content_security_policy
 from serving.http import LocalServer, QuietHandler
 from serving.runtime import cache_control, versioned_runtime_dirs
@@ -148,8 +149,10 @@ class StaticServer(LocalServer):
         try:
             text = raw.decode("utf-8")
             if path.name == "pyscript.toml":
-                return served_config(text, app_modules(self.repo), self.api_base).encode("utf-8")
-            return with_preload_list(text, app_modules(self.repo)).encode("utf-8")
+                ensure_catalogues(self.repo)  # a catalogue edited while serving is compiled for the next load
+                return served_config(text, app_modules(self.repo), self.api_base, catalogue_files(self.repo)).encode()
+            page = with_page_strings(with_preload_list(text, app_modules(self.repo)), page_strings(self.repo))
+            return page.encode("utf-8")
         except (UnicodeDecodeError, ValueError) as error:
             print(f"serve.py: serving {path.name} unchanged: {error}", file=sys.stderr, flush=True)
             return raw
