@@ -272,9 +272,9 @@ def page_strings(repo: Path = REPO, ids: list[str] | None = None) -> dict[str, o
     ids = page_message_ids(repo) if ids is None else ids
     wanted = set(ids)
     words: dict[str, dict[str, str]] = {}
-    languages = [SOURCE_LANGUAGE]
-    for lang in catalogue_languages(repo):
-        languages.append(lang)
+    have = catalogue_languages(repo)
+    languages = [lang for lang in LANGUAGES if lang == SOURCE_LANGUAGE or lang in have]
+    for lang in languages[1:]:
         words[lang] = {e.msgid: e.msgstr[0] for e in load_catalogue(lang, repo)
                        if e.msgid in wanted and e.msgid_plural is None and e.used}
     return {"languages": languages, "rtl": sorted(set(languages) & RTL_LANGUAGES), "words": words}
