@@ -59,13 +59,13 @@ def files_table(modules: Sequence[str]) -> dict[str, str]:
     return {f"./{module}": f"./{module}" for module in imported_modules(modules)}
 
 
-def preload_list(modules: Sequence[str]) -> list[str]:
-    """The app's Python that PyScript fetches late: the ``[files]`` sources, then ``main.py``.
+def preload_list(modules: Sequence[str], extra_files: Mapping[str, str] | None = None) -> list[str]:
+    """The app's Python that PyScript fetches late: the ``[files]`` sources (the catalogues too), then ``main.py``.
 
     >>> preload_list(["app/__init__.py", "app/main.py"])
     ['./app/__init__.py', './app/main.py']
     """
-    return [*files_table(modules), *(f"./{m}" for m in modules if m == MAIN_SCRIPT)]
+    return [*files_table(modules), *(extra_files or {}), *(f"./{m}" for m in modules if m == MAIN_SCRIPT)]
 
 
 # -- pyscript.toml -----------------------------------------------------------------
@@ -178,7 +178,7 @@ def validate_api_url(url: str) -> str:
 
 
 # -- index.html --------------------------------------------------------------------
-def with_preload_list(html: str, modules: Sequence[str]) -> str:
+def with_preload_list(html: str, modules: Sequence[str], extra_files: Mapping[str, str] | None = None) -> str:
     """``index.html`` with its ``python-files`` element holding :func:`preload_list` as JSON.
 
     A page without that element is returned as it is (it preloads nothing).
@@ -186,7 +186,7 @@ def with_preload_list(html: str, modules: Sequence[str]) -> str:
     >>> with_preload_list('<script type="application/json" id="python-files">[]</script>', ["app/main.py"])
     '<script type="application/json" id="python-files">\\n  ["./app/main.py"]\\n  </script>'
     """
-    listed = json.dumps(preload_list(modules)).replace("</", "<\\/").replace(", ", ",\n   ")
+    listed = json.dumps(preload_list(modules, extra_files)).replace("</", "<\\/").replace(", ", ",\n   ")
     return _PYTHON_FILES.sub(lambda m: f"{m[1]}\n  {listed}\n  {m[3]}", html, count=1)
 
 

@@ -75,7 +75,7 @@ def _page_files(repo: Path, modules: list[str], api_base: str | None) -> tuple[s
         # its own origin and its proxy only, and loopback only if the proxy is local.
         local = (urlsplit(configured_api_base(toml_text) or "").hostname or "") in ("localhost", "127.0.0.1")
         policy = content_security_policy(toml_text, allow_loopback=local, for_meta=True)
-        page = with_preload_list((repo / "index.html").read_text(encoding="utf-8"), modules)
+        page = with_preload_list((repo / "index.html").read_text(encoding="utf-8"), modules, catalogue_files(repo))
         page = with_page_strings(page, page_strings(repo))
         return toml_text, add_csp_meta(page, policy)
     except (UnicodeDecodeError, ValueError) as error:

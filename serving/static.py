@@ -151,7 +151,8 @@ class StaticServer(LocalServer):
             if path.name == "pyscript.toml":
                 ensure_catalogues(self.repo)  # a catalogue edited while serving is compiled for the next load
                 return served_config(text, app_modules(self.repo), self.api_base, catalogue_files(self.repo)).encode()
-            page = with_page_strings(with_preload_list(text, app_modules(self.repo)), page_strings(self.repo))
+            page = with_preload_list(text, app_modules(self.repo), catalogue_files(self.repo))
+            page = with_page_strings(page, page_strings(self.repo))
             return page.encode("utf-8")
         except (UnicodeDecodeError, ValueError) as error:
             print(f"serve.py: serving {path.name} unchanged: {error}", file=sys.stderr, flush=True)
