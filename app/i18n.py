@@ -25,6 +25,7 @@ browser adapter points at ``Intl``.
 from __future__ import annotations
 
 import gettext
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -36,6 +37,7 @@ LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "es": "Español", "ar": "ا�
 LANGUAGE_KEY = "pychat:lang"
 """Where the menu's choice is kept (localStorage); the page's reset removes it with its other keys."""
 DOMAIN = "pychat"
+_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")  # a BCP 47 tag's shape; static/language.js has it too
 
 _translations: gettext.NullTranslations = gettext.NullTranslations()
 _language = LANGUAGES[0]
@@ -49,10 +51,10 @@ def shipped_language(tag: object) -> str | None:
     Anything that is not a short, well-formed tag (from a link, storage or the
     browser) is None, never an error.
 
-    >>> shipped_language("es-419"), shipped_language("AR"), shipped_language("fr"), shipped_language("<x>")
+    >>> shipped_language("es-419"), shipped_language("AR"), shipped_language("fr"), shipped_language("de-<x>")
     ('es', 'ar', None, None)
     """
-    if not isinstance(tag, str) or not 0 < len(tag) <= 35:
+    if not isinstance(tag, str) or len(tag) > 35 or not _TAG.fullmatch(tag.strip()):
         return None
     primary = tag.strip().replace("_", "-").split("-")[0].lower()
     return primary if primary in LANGUAGES else None

@@ -7,6 +7,7 @@
 // this costs no request. The language control (#language-select) keeps the choice and reloads.
 (() => {
   const KEY = "pychat:lang";
+  const TAG = /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/; // a BCP 47 tag's shape, as in app/i18n.py
   const root = document.documentElement;
   let strings = {};
   try {
@@ -16,7 +17,7 @@
   }
   const languages = Array.isArray(strings.languages) && strings.languages.length ? strings.languages : ["en"];
   const shipped = (tag) => {
-    if (typeof tag !== "string" || !tag || tag.length > 35) return null;
+    if (typeof tag !== "string" || tag.length > 35 || !TAG.test(tag.trim())) return null;
     const primary = tag.trim().replace(/_/g, "-").split("-")[0].toLowerCase();
     return languages.includes(primary) ? primary : null;
   };

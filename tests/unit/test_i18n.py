@@ -53,7 +53,7 @@ def test_english_when_nothing_shipped_is_asked_for() -> None:
 
 
 @pytest.mark.parametrize(
-    "junk", ["", " ", "<script>", "de" * 40, "../de", None, 42, ["de"], {"de": 1}, "\u0000de"]
+    "junk", ["", " ", "<script>", "de-<script>", "de" * 40, "../de", None, 42, ["de"], {"de": 1}, "\u0000de"]
 )
 def test_a_crafted_query_or_stored_value_is_ignored_never_an_error(junk: object) -> None:
     assert choose_language(query=junk, stored=junk, preferred=["es"]) == "es"
