@@ -34,6 +34,7 @@ from pathlib import Path
 from demo_proxy import DEFAULT_STREAM_DELAY_MS, ProxyServer, make_proxy_server
 from serving import REPO, SetupError
 from serving.builds import ensure_bytecode, ensure_stdlib
+from serving.catalogues import ensure_catalogues
 from serving.config import configured_api_base, validate_api_url
 from serving.export import check_export_destination, export_site
 from serving.http import http_url, is_address_in_use, wait_for_stop_signal
@@ -159,6 +160,7 @@ def build(repo: Path = REPO, run: Runner = subprocess.run) -> None:
     ensure_bytecode(repo)
     ensure_page_packages(repo, run)
     ensure_stdlib(repo)
+    ensure_catalogues(repo)  # after the runtime: its folder is rebuilt whole
 
 
 def main(argv: Sequence[str] | None = None, *, repo: Path = REPO, run: Runner = subprocess.run) -> int:

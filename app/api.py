@@ -33,6 +33,7 @@ from .errors import (
     SessionExpired,
     StreamCutOff,
 )
+from .i18n import N_
 from .resume import CallbackFuture
 from .sessions import is_valid_session_id
 
@@ -268,14 +269,14 @@ class ProxyClient:
     def _json_object(response: HttpResponse) -> dict[str, Any]:
         if response.stream is not None:
             response.stream.cancel()
-            raise BadResponse("the server streamed a reply where JSON was expected")
+            raise BadResponse(N_("the server streamed a reply where JSON was expected"))
         data = _parse_json(response.body)
         if data is None:
             if response.body.lstrip()[:1] == "<":
-                raise BadResponse("the server sent an HTML page instead of JSON")
-            raise BadResponse("the reply is not valid JSON")
+                raise BadResponse(N_("the server sent an HTML page instead of JSON"))
+            raise BadResponse(N_("the reply is not valid JSON"))
         if not isinstance(data, dict):
-            raise BadResponse("the reply is not a JSON object")
+            raise BadResponse(N_("the reply is not a JSON object"))
         return data
 
     async def create_session(self, config_id: str) -> str:
@@ -283,7 +284,7 @@ class ProxyClient:
         data = await self._post("/api/sessions", {"config_id": config_id}, session_bound=False)
         session_id = data.get("session_id")
         if not is_valid_session_id(session_id):
-            raise BadResponse("the server did not return a session ID")
+            raise BadResponse(N_("the server did not return a session ID"))
         assert isinstance(session_id, str)
         return session_id
 
@@ -316,7 +317,7 @@ class ProxyClient:
         data = self._json_object(response)
         reply = data.get("ai")
         if not isinstance(reply, str):
-            raise BadResponse("the reply has no text")
+            raise BadResponse(N_("the reply has no text"))
         named = data.get("session_id")
         return ChatReply(reply, named if is_valid_session_id(named) else None)
 
@@ -371,7 +372,7 @@ class ProxyClient:
             except RequestTimeout:
                 raise
             except NetworkError as exc:  # the connection dropped after the reply had begun
-                raise StreamCutOff("the connection dropped before the reply finished") from exc
+                raise StreamCutOff(N_("the connection dropped before the reply finished")) from exc
         finally:
             stream.cancel()  # a no-op once the body is complete
             reply.close()

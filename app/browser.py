@@ -12,13 +12,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import js
-from pyodide.ffi import JsException, create_once_callable, create_proxy, jsnull
+from pyodide.ffi import JsException, create_once_callable, create_proxy, jsnull, to_js
 from pyscript import window
 
 from . import bounded_json
 from .api import MAX_ERROR_BODY, MAX_REPLY_SIZE, BodyStream, HttpResponse
 from .archive import Archive, Change, MemoryArchive
 from .errors import BodyCutShort, NetworkError, RedirectRefused
+from .i18n import N_
 from .resume import CallbackFuture
 from .storage import Storage, StorageSupport
 
@@ -165,7 +166,7 @@ def _refused(request: int, status: int, why: str) -> None:
     if future is None:
         return
     if why == "redirect":
-        future.fail(RedirectRefused("the server answered with a redirect, which the page does not follow"))
+        future.fail(RedirectRefused(N_("the server answered with a redirect, which the page does not follow")))
     else:
         future.settle(HttpResponse(int(status), "", too_large=True))
 
@@ -340,10 +341,42 @@ def page_query() -> dict[str, str]:
     """The page URL's query parameters (first value of each)."""
     params = js.URLSearchParams.new(window.location.search)
     result: dict[str, str] = {}
-    for name in ("api", "character"):
+    for name in ("api", "character", "lang"):
         if params.has(name):
             result[name] = str(params.get(name))
     return result
+
+
+def language_preferences() -> list[str]:
+    """The browser's languages, most preferred first (``navigator.languages``)."""
+    languages = getattr(window.navigator, "languages", None)
+    if languages is None or languages is jsnull:
+        language = getattr(window.navigator, "language", None)
+        return [str(language)] if isinstance(language, str) else []
+    return [str(tag) for tag in languages if isinstance(tag, str)]
+
+
+def stored_text(key: str) -> str | None:
+    """``localStorage``'s value under ``key``, or None (absent, or storage blocked); untrusted, like all of it."""
+    storage = local_storage()
+    try:
+        value = storage.get(key) if storage is not None else None
+    except Exception:  # noqa: BLE001 - blocked between the two calls: nothing stored
+        return None
+    return value if isinstance(value, str) else None
+
+
+_DATE_TIME = to_js({"dateStyle": "medium", "timeStyle": "short"}, dict_converter=js.Object.fromEntries)
+
+
+def intl_formats(lang: str) -> dict[str, Callable[[float], str]]:
+    """Number and date formats of ``lang`` from the browser's ``Intl``: ``use_language(..., **intl_formats(lang))``."""
+    numbers = js.Intl.NumberFormat.new(lang)
+    dates = js.Intl.DateTimeFormat.new(lang, _DATE_TIME)
+    return {
+        "number_format": lambda n: str(numbers.format(n)),
+        "date_format": lambda ms: str(dates.format(js.Date.new(ms))),
+    }
 
 
 def page_connect_sources() -> list[str] | None:
@@ -428,7 +461,7 @@ async def indexed_db_archive() -> tuple[Archive, str | None]:
     """The page's archive, and None; or, when IndexedDB is blocked or broken, one in memory and why."""
     binding = getattr(js, "pychatArchive", None)
     if binding is None or binding is jsnull:
-        return MemoryArchive(), "The conversation store did not load."
+        return MemoryArchive(), N_("The conversation store did not load.")
     try:
         await asyncio.wait_for(_awaited(binding.open()), ARCHIVE_OPEN_LIMIT)
     except TimeoutError:

@@ -28,6 +28,7 @@ from .conversations import Conversations, Defer
 from .drafts import Drafts
 from .errors import ChatError, InvalidConfigId
 from .export import conversation_json, conversation_markdown
+from .i18n import N_, _, ngettext
 from .importing import Imported, ImportRefused, parse_export
 from .inflight import Background, InFlight
 from .quota import Estimate, QuotaWatch
@@ -39,15 +40,15 @@ from .shortcuts import adjacent
 from .storage import CorruptValues, MemoryStorage
 from .tabs import OtherTabs
 from .transcript import Message, TranscriptStore
-from .wording import describe_error
+from .wording import describe_error, reason
 
-RESUMED_NOTICE = "Continuing this conversation. If its session has expired, the character may not remember it."
-STORAGE_NOTICE = "Browser storage is unavailable: sessions and conversations last only until this page is closed."
-WRITE_FAILED_NOTICE = (
+RESUMED_NOTICE = N_("Continuing this conversation. If its session has expired, the character may not remember it.")
+STORAGE_NOTICE = N_("Browser storage is unavailable: sessions and conversations last only until this page is closed.")
+WRITE_FAILED_NOTICE = N_(
     "The browser refused to save this conversation ({reason}); its storage may be full. What you see stays on this"
     " page, but may be gone after a reload: export the conversations you want to keep (menu, Export)."
 )
-CORRUPT_NOTICE = (
+CORRUPT_NOTICE = N_(
     "Some of this page's saved data was damaged (by other code or another tab). Everything this tab holds and"
     " everything that could still be read was kept, and saved again."
 )
@@ -156,7 +157,7 @@ class ChatController:
         # A write the archive refused (quota, blocked, closed): what is on screen stays; say so once.
         if not self._write_failed_shown:
             self._write_failed_shown = True
-            self.view.show_notice(WRITE_FAILED_NOTICE.format(reason=describe_error(exc)), level="warning")
+            self.view.show_notice(_(WRITE_FAILED_NOTICE, reason=describe_error(exc)), level="warning")
 
     def _show_bug(self, exc: BaseException) -> None:
         # A bug, not a chat failure (those become messages): never let it pass silently.
@@ -194,7 +195,8 @@ class ChatController:
         problem = None if self._storage_notice_shown else self._storage_problem()
         if problem:
             self._storage_notice_shown = True
-            self.view.show_notice(f"{STORAGE_NOTICE} ({problem})", level="warning")
+            notice = _("{notice} ({detail})", notice=_(STORAGE_NOTICE), detail=_(problem))
+            self.view.show_notice(notice, level="warning")
         if self._quota is not None and self._quota.due():
             self.background.spawn(self._quota.check())
 
@@ -202,7 +204,7 @@ class ChatController:
         """A stored value was junk and has been repaired: say so, once for the page (naming the first key)."""
         if not self._corrupt_notice_shown:
             self._corrupt_notice_shown = True
-            self.view.show_notice(f"{CORRUPT_NOTICE} ({key})", level="warning")
+            self.view.show_notice(_("{notice} ({detail})", notice=_(CORRUPT_NOTICE), detail=key), level="warning")
 
     def flush_saves(self) -> None:
         """Store every conversation changed since it was last stored (the page is hidden or closing)."""
@@ -241,13 +243,13 @@ class ChatController:
             try:
                 target = self.roster.add(requested).config_id
             except InvalidConfigId as exc:
-                self.view.show_notice(f"Ignored ?character=: {exc}", level="warning")
+                self.view.show_notice(_("Ignored ?character=: {reason}", reason=reason(exc)), level="warning")
         target = target or self.roster.last_open()
         if target is None and self.roster.characters:
             target = self.roster.characters[0].config_id
         if target is None:
             self.show_roster()
-            self.view.show_notice("No characters configured yet: add one by its config ID.")
+            self.view.show_notice(_("No characters configured yet: add one by its config ID."))
             shown()
             return
         await self.open_character(target, shown=shown)
@@ -306,7 +308,7 @@ class ChatController:
         try:
             character = self.roster.add(raw_config_id, raw_name)
         except InvalidConfigId as exc:
-            self.view.show_add_character_error(str(exc))
+            self.view.show_add_character_error(reason(exc))
             return None
         self.view.show_add_character_error(None)
         self._check_storage()
@@ -366,7 +368,8 @@ class ChatController:
         try:
             imported = parse_export(text)
         except ImportRefused as exc:
-            self.view.show_notice(f"{file_name} was not imported. {exc}", level="error")
+            self.view.show_notice(_("{file} was not imported. {reason}", file=file_name, reason=str(exc)),
+                                  level="error")
             return None
         return self.background.spawn(self._import(imported, file_name))
 
@@ -375,8 +378,8 @@ class ChatController:
         try:
             record = await self.conversations.import_past(imported.config_id, imported.messages)
         except Exception as exc:  # noqa: BLE001 - the archive refused the write: nothing was imported
-            self.view.show_notice(f"{file_name} was not imported: it could not be stored ({describe_error(exc)}).",
-                                  level="error")
+            self.view.show_notice(_("{file} was not imported: it could not be stored ({reason}).",
+                                    file=file_name, reason=describe_error(exc)), level="error")
             return
         character = self.roster.add(imported.config_id, "" if known else imported.name)
         self._check_storage()
@@ -388,9 +391,14 @@ class ChatController:
             return
         self.show_history()
         count = len(imported.messages)
-        where = "history" if known else "history, as a new character"
-        self.view.show_notice(f"Imported {count:,} message{'s' if count != 1 else ''} into "
-                              f"{character.name}'s {where}.")
+        if known:
+            notice = ngettext("Imported {count} message into {name}'s history.",
+                              "Imported {count} messages into {name}'s history.", count, name=character.name)
+        else:
+            notice = ngettext("Imported {count} message into {name}'s history, as a new character.",
+                              "Imported {count} messages into {name}'s history, as a new character.",
+                              count, name=character.name)
+        self.view.show_notice(notice)
         await self._show_past(record)
 
     # ----- the connection -------------------------------------------------------------------
@@ -448,8 +456,10 @@ class ChatController:
         self.sessions.clear_session(config_id)
         self.view.show_conversation(self.character(config_id), self.conversation(config_id))  # its greeting
         self.view.show_session(None)
-        kept = " The previous one is kept in the history." if ended else ""
-        self.view.show_notice(f"New conversation: your next message starts a new session.{kept}")
+        self.view.show_notice(
+            _("New conversation: your next message starts a new session. The previous one is kept in the history.")
+            if ended else _("New conversation: your next message starts a new session.")
+        )
         self.show_history()
 
     # ----- the history -------------------------------------------------------------------------
@@ -493,7 +503,7 @@ class ChatController:
             return
         self.show_open_conversation()
         self.view.show_session(self.sessions.peek(config_id))
-        self.view.show_notice(RESUMED_NOTICE)
+        self.view.show_notice(_(RESUMED_NOTICE))
         self.show_history()
         self.refresh_activity()
 
@@ -580,8 +590,11 @@ class ChatController:
         if self.current is not None:
             self.view.show_conversation(self.character(self.current), self.conversation(self.current))
         self.view.show_session(None)
-        kept = " Your conversations are kept in each character's history." if keep_history else ""
-        self.view.show_notice(f"All sessions cleared: new sessions start when you next chat.{kept}")
+        if keep_history:
+            self.view.show_notice(_("All sessions cleared: new sessions start when you next chat. Your conversations"
+                                    " are kept in each character's history."))
+        else:
+            self.view.show_notice(_("All sessions cleared: new sessions start when you next chat."))
         self.show_history()
 
     # ----- drafts (app.drafts) --------------------------------------------------------------

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 
+from .i18n import N_
 from .importing import iso_time
 from .settings import Character
 from .transcript import Message
 
-SPEAKERS = {"user": "You", "error": "Error"}
+SPEAKERS = {"user": N_("You"), "error": N_("Error")}  # the page shows them translated; files keep English
 
 
 def speaker(role: str, character_name: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 from . import bounded_json
 from .archive import MAX_RECORD_TEXT
 from .errors import ChatError, InvalidConfigId
+from .i18n import N_, _, number
 from .sessions import validate_config_id
 from .settings import clean_name
 from .transcript import ROLES, Message
@@ -29,6 +30,9 @@ from .transcript import ROLES, Message
 MAX_IMPORT_CHARS = 64 * 1024 * 1024
 MAX_IMPORT_MESSAGES = 100_000
 _DEPTH = 8  # {"messages": [{...}]} is three levels deep; more is not an export of this page
+
+
+NOT_AN_EXPORT = N_("The file is not a conversation exported as JSON by this page.")
 
 
 class ImportRefused(ChatError):
@@ -52,55 +56,57 @@ def parse_export(text: str) -> Imported:
     greeting from the page's settings).
     """
     if len(text) > MAX_IMPORT_CHARS:
-        raise ImportRefused(f"The file is larger than {MAX_IMPORT_CHARS // (1024 * 1024)} MB.")
+        raise ImportRefused(_("The file is larger than {size} MB.", size=number(MAX_IMPORT_CHARS // (1024 * 1024))))
     try:
         data = bounded_json.loads(text, max_depth=_DEPTH)
     except ValueError as exc:
-        raise ImportRefused("The file is not a conversation exported as JSON by this page.") from exc
+        raise ImportRefused(_(NOT_AN_EXPORT)) from exc
     if not isinstance(data, dict) or not isinstance(data.get("character"), dict) or "messages" not in data:
-        raise ImportRefused("The file is not a conversation exported as JSON by this page.")
+        raise ImportRefused(_(NOT_AN_EXPORT))
     character = data["character"]
     try:
         config_id = validate_config_id(character.get("config_id"))
     except InvalidConfigId as exc:
-        raise ImportRefused(f"The file's character is not valid: {exc}") from exc
+        raise ImportRefused(_("The file's character is not valid: {reason}", reason=str(exc))) from exc
     name = character.get("name", "")
     if not isinstance(name, str):
-        raise ImportRefused("The file's character name is not text.")
+        raise ImportRefused(_("The file's character name is not text."))
     entries = data["messages"]
     if not isinstance(entries, list):
-        raise ImportRefused("The file's messages are not a list.")
+        raise ImportRefused(_("The file's messages are not a list."))
     if len(entries) > MAX_IMPORT_MESSAGES:
-        raise ImportRefused(f"The file holds more than {MAX_IMPORT_MESSAGES:,} messages.")
+        raise ImportRefused(_("The file holds more than {count} messages.", count=number(MAX_IMPORT_MESSAGES)))
     messages = [m for n, entry in enumerate(entries, start=1) if (m := _message(n, entry)) is not None]
     if not messages:
-        raise ImportRefused("The file holds no messages.")
+        raise ImportRefused(_("The file holds no messages."))
     return Imported(config_id, clean_name(name), messages)
 
 
-def _message(number: int, entry: Any) -> Message | None:
-    """Entry ``number`` (from 1) as a message; None for a greeting; :class:`ImportRefused` when it is not one."""
-    where = f"Message {number:,}"
+def _message(position: int, entry: Any) -> Message | None:
+    """Entry ``position`` (from 1) as a message; None for a greeting; :class:`ImportRefused` when it is not one."""
+    at = number(position)
     if not isinstance(entry, dict):
-        raise ImportRefused(f"{where} is not a message.")
+        raise ImportRefused(_("Message {position} is not a message.", position=at))
     role, text = entry.get("role"), entry.get("text")
     if role not in ROLES:
-        raise ImportRefused(f"{where} has an unknown role ({_shown(role)}).")
+        raise ImportRefused(_("Message {position} has an unknown role ({role}).", position=at, role=_shown(role)))
     if not isinstance(text, str):
-        raise ImportRefused(f"{where} has no text.")
+        raise ImportRefused(_("Message {position} has no text.", position=at))
     if len(text) > MAX_RECORD_TEXT:
-        raise ImportRefused(f"{where} is longer than the page can keep ({MAX_RECORD_TEXT:,} characters).")
+        raise ImportRefused(_("Message {position} is longer than the page can keep ({count} characters).",
+                              position=at, count=number(MAX_RECORD_TEXT)))
     for flag in ("incomplete", "greeting"):
         if entry.get(flag, False) not in (True, False):
-            raise ImportRefused(f"{where} has a {flag} mark that is neither true nor false.")
+            raise ImportRefused(_("Message {position} has a mark ({mark}) that is neither true nor false.",
+                                  position=at, mark=flag))
     if entry.get("greeting") is True:
         return None
     at = entry.get("at")
-    written = _time(where, at) if at is not None else 0.0
+    written = _time(at, position) if at is not None else 0.0
     return Message(role, text, incomplete=entry.get("incomplete") is True, at=written)
 
 
-def _time(where: str, value: Any) -> float:
+def _time(value: Any, position: int) -> float:
     """An ISO 8601 time (as the export writes it) in milliseconds since 1970."""
     from datetime import UTC, datetime  # here: nothing at start-up needs it (the page imports this module)
 
@@ -108,13 +114,16 @@ def _time(where: str, value: Any) -> float:
         moment = datetime.fromisoformat(value) if isinstance(value, str) and len(value) <= 40 else None
     except ValueError:
         moment = None
+    at = number(position)
     if moment is None:
-        raise ImportRefused(f"{where} has a time that is not a date ({_shown(value)}).")
+        raise ImportRefused(_("Message {position} has a time that is not a date ({value}).",
+                              position=at, value=_shown(value)))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     millis = moment.timestamp() * 1000
     if not 0 <= millis < 1e15:
-        raise ImportRefused(f"{where} has a time out of range ({_shown(value)}).")
+        raise ImportRefused(_("Message {position} has a time out of range ({value}).",
+                              position=at, value=_shown(value)))
     return millis
 
 

@@ -22,6 +22,8 @@ from app.browser import (
     defer,
     estimate_storage,
     indexed_db_archive,
+    intl_formats,
+    language_preferences,
     local_storage,
     on_archive_change,
     on_connectivity_change,
@@ -32,11 +34,13 @@ from app.browser import (
     page_origin,
     page_query,
     post_json,
+    stored_text,
     tab_prefix,
 )
 from app.controller import ChatController
 from app.conversations import tab_ids
 from app.drafts import Drafts
+from app.i18n import LANGUAGE_KEY, _, choose_language, load_translations, text_direction, use_language
 from app.inflight import start_task
 from app.roster import Roster
 from app.sessions import SessionManager
@@ -115,7 +119,7 @@ async def start(view: DomView) -> None:
         if shown:  # a bug after ready (the proxy's failures are messages): show it, don't hide it
             view.show_notice(describe_error(exc), level="error")
         else:
-            view.show_fatal(f"The page could not start. {describe_error(exc)}")
+            view.show_fatal(_("The page could not start. {error}", error=describe_error(exc)))
         js.console.error(f"startup failed: {exc!r}")
 
 
@@ -124,4 +128,10 @@ async def _find_storage(view: DomView) -> None:
     view.show_storage_support(await browser_storage())
 
 
-_held.append(start_task(start(DomView())))
+# The language first: the view's widgets are built with their words (static/language.js chose
+# the same one for index.html's text, by the same rule, before the page was drawn).
+language = choose_language(page_query().get("lang"), stored_text(LANGUAGE_KEY), language_preferences())
+use_language(language, load_translations(language, Path.cwd() / "app" / "locales"), **intl_formats(language))
+page_view = DomView()
+page_view.show_language(language, text_direction(language))
+_held.append(start_task(start(page_view)))

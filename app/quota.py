@@ -15,6 +15,8 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
+from .i18n import _, number
+
 NEARLY_FULL = 0.9  # of the quota
 CHECK_EVERY = 30.0  # seconds between checks after writes: an estimate is cheap, but not free
 
@@ -25,16 +27,9 @@ def quota_warning(usage: float, quota: float) -> str | None:
     """The notice when ``usage`` is at least :data:`NEARLY_FULL` of ``quota`` (bytes), else None."""
     if quota <= 0 or usage < NEARLY_FULL * quota:
         return None
-    return (f"Browser storage for this page is nearly full ({usage / quota:.0%} of {_size(quota)} used). "
-            "Nothing is deleted to make room: export the conversations you want to keep, "
-            "or delete earlier ones from the history.")
-
-
-def _size(count: float) -> str:
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if count >= scale:
-            return f"{count / scale:.1f} {unit}"
-    return f"{count:.0f} bytes"
+    return _("Browser storage for this page is nearly full ({percent}% of {size} MB used). Nothing is deleted to"
+             " make room: export the conversations you want to keep, or delete earlier ones from the history.",
+             percent=number(round(100 * usage / quota)), size=number(round(quota / 1e6, 1)))
 
 
 class QuotaWatch:

@@ -12,16 +12,17 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from .chat import send_chat_message
+from .i18n import N_, _
 from .transcript import Message, message_too_long
 from .wording import describe_error
 
 if TYPE_CHECKING:
     from .controller import ChatController
 
-STOPPED = "Stopped: you cancelled this reply. Retry sends it again."
-LEFT = "The page was closed before the reply finished. Retry sends your message again."
-OFFLINE_NOTICE = "You are offline: your message is kept; send it when the connection is back."
-RENEWED_NOTICE = "The previous session had expired, so this conversation continues in a new session."
+STOPPED = N_("Stopped: you cancelled this reply. Retry sends it again.")
+LEFT = N_("The page was closed before the reply finished. Retry sends your message again.")
+OFFLINE_NOTICE = N_("You are offline: your message is kept; send it when the connection is back.")
+RENEWED_NOTICE = N_("The previous session had expired, so this conversation continues in a new session.")
 # With a ``defer``, a sent message is stored together with its reply, in one write after the reply is
 # shown; a reply slower than this (seconds) leaves the sent message stored on its own meanwhile.
 SENT_SAVE_DELAY = 0.25
@@ -43,12 +44,14 @@ class Sender:
         if config_id is None or not text.strip():
             return None
         if not page.online:
-            page.view.show_notice(OFFLINE_NOTICE)
+            page.view.show_notice(_(OFFLINE_NOTICE))
             return None
         if page.inflight.busy(config_id):
             # Refused, visibly; the text stays in the input to send once the reply is in.
-            waiting = "the session is set up" if page.inflight.setting_up(config_id) else "the reply arrives"
-            page.view.show_notice(f"Your message is kept: send it once {waiting}.")
+            page.view.show_notice(
+                _("Your message is kept: send it once the session is set up.") if page.inflight.setting_up(config_id)
+                else _("Your message is kept: send it once the reply arrives.")
+            )
             return None
         too_long = message_too_long(text)
         if too_long:
@@ -64,7 +67,7 @@ class Sender:
         if config_id is None or page.inflight.busy(config_id):
             return None
         if not page.online:
-            page.view.show_notice(OFFLINE_NOTICE)
+            page.view.show_notice(_(OFFLINE_NOTICE))
             return None
         messages = page.conversation(config_id)
         if not 0 <= index < len(messages) or messages[index].retry is None:
@@ -99,7 +102,7 @@ class Sender:
             if not self.page.inflight.busy(config_id):
                 continue
             self._left.add(config_id)
-            self._failed(config_id, text, LEFT)
+            self._failed(config_id, text, _(LEFT))
             self.page.inflight.cancel(config_id)
 
     async def _deliver(self, config_id: str, text: str, token: tuple[int, int]) -> None:
@@ -117,7 +120,7 @@ class Sender:
         except asyncio.CancelledError:
             # Stopped by the user: the request is aborted, the text kept (the service may still have seen it).
             if page.still_current(config_id, token) and config_id not in self._left:
-                self._failed(config_id, text, STOPPED)
+                self._failed(config_id, text, _(STOPPED))
         except Exception as exc:  # noqa: BLE001 - every failure must reach the conversation
             if page.still_current(config_id, token):  # else the user started over meanwhile
                 self._failed(config_id, text, describe_error(exc))
@@ -126,7 +129,7 @@ class Sender:
                 self._end_stream(config_id)
                 page.append(config_id, Message("assistant", result.text))
                 if config_id == page.current:
-                    page.view.show_notice(RENEWED_NOTICE if result.renewed else None)
+                    page.view.show_notice(_(RENEWED_NOTICE) if result.renewed else None)
         finally:
             self._texts.pop(config_id, None)
             self._left.discard(config_id)

@@ -17,6 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from .errors import BadResponse, InvalidConfigId
+from .i18n import N_
 from .storage import CorruptValues, Storage
 
 SESSION_KEY_PREFIX = "session_"
@@ -40,14 +41,14 @@ def validate_config_id(raw: object) -> str:
     'CHAR_luna'
     """
     if not isinstance(raw, str):
-        raise InvalidConfigId("A character config ID must be text.")
+        raise InvalidConfigId(N_("A character config ID must be text."))
     config_id = raw.strip()
     if not config_id:
-        raise InvalidConfigId("Enter a character config ID.")
+        raise InvalidConfigId(N_("Enter a character config ID."))
     if len(config_id) > MAX_CONFIG_ID_LENGTH:
         raise InvalidConfigId(f"A config ID can be at most {MAX_CONFIG_ID_LENGTH} characters long.")
     if _has_control_chars(config_id):
-        raise InvalidConfigId("A config ID cannot contain control characters or line breaks.")
+        raise InvalidConfigId(N_("A config ID cannot contain control characters or line breaks."))
     return config_id
 
 
@@ -94,7 +95,7 @@ async def get_or_create_session(
         return existing
     session_id = await create(config_id)
     if not is_valid_session_id(session_id):
-        raise BadResponse("the server did not return a session ID")
+        raise BadResponse(N_("the server did not return a session ID"))
     if not still_wanted():
         return session_id
     # Another tab may have stored one while we waited: the first writer wins, so tabs converge.

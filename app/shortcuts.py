@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .i18n import N_
+
 __all__ = ["OTHER_KEYS", "SHORTCUTS", "Shortcut", "adjacent", "match_shortcut"]
 
 
@@ -24,7 +26,7 @@ class Shortcut:
 
     action: str
     keys: tuple[str, ...]  # as the help dialog shows them, one <kbd> each
-    description: str
+    description: str  # an English message id: translated where it is shown
     key: str = ""
     code: str = ""  # letters by their physical key: Alt+Shift+N types other characters on some systems
     alt: bool = False
@@ -40,18 +42,19 @@ class Shortcut:
 
 
 SHORTCUTS: tuple[Shortcut, ...] = (
-    Shortcut("new-conversation", ("Alt", "Shift", "N"), "Start a new conversation", code="KeyN", alt=True, shift=True),
-    Shortcut("focus-search", ("/",), "Search the conversations", key="/", in_fields=False),
-    Shortcut("next-character", ("Alt", "\u2193"), "Next character", key="ArrowDown", alt=True),
-    Shortcut("previous-character", ("Alt", "\u2191"), "Previous character", key="ArrowUp", alt=True),
-    Shortcut("help", ("?",), "Show these shortcuts", key="?", shift=None, in_fields=False),
+    Shortcut("new-conversation", ("Alt", "Shift", "N"), N_("Start a new conversation"), code="KeyN", alt=True,
+             shift=True),
+    Shortcut("focus-search", ("/",), N_("Search the conversations"), key="/", in_fields=False),
+    Shortcut("next-character", ("Alt", "\u2193"), N_("Next character"), key="ArrowDown", alt=True),
+    Shortcut("previous-character", ("Alt", "\u2191"), N_("Previous character"), key="ArrowUp", alt=True),
+    Shortcut("help", ("?",), N_("Show these shortcuts"), key="?", shift=None, in_fields=False),
 )
 
 OTHER_KEYS: tuple[tuple[tuple[str, ...], str], ...] = (  # handled by the composer and the dialogs
-    (("Enter",), "Send the message"),
-    (("Shift", "Enter"), "Start a new line"),
-    (("\u2191",), "In the empty input: bring back the last message sent"),
-    (("Esc",), "Close the menu or a dialog; else stop the reply"),
+    (("Enter",), N_("Send the message")),
+    (("Shift", "Enter"), N_("Start a new line")),
+    (("\u2191",), N_("In the empty input: bring back the last message sent")),
+    (("Esc",), N_("Close the menu or a dialog; else stop the reply")),
 )
 
 

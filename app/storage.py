@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from .i18n import N_
+
 
 class Storage(Protocol):
     """The four operations of ``localStorage`` the app uses; values are strings."""
@@ -115,7 +117,7 @@ class GuardedStorage:
         self._backend = backend
         self._memory = MemoryStorage()
         self._removed: set[str] = set()
-        self.problem: str | None = None if backend is not None else "Browser storage is not available."
+        self.problem: str | None = None if backend is not None else N_("Browser storage is not available.")
 
     def _failed(self, action: str, exc: BaseException) -> None:
         if self.problem is None:

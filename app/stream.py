@@ -36,6 +36,7 @@ from typing import Any, TypeAlias
 from . import bounded_json
 from .api import MAX_REPLY_SIZE, MAX_SERVER_MESSAGE, ChatReply
 from .errors import BadStream, StreamCutOff, StreamFailed, StreamReplyTooLarge, StreamTooLarge
+from .i18n import N_
 from .sessions import is_valid_session_id
 
 MAX_LINE_CHARS = 1 << 20
@@ -310,11 +311,11 @@ def parse_part(data: str) -> dict[str, Any] | None:
     except bounded_json.TooDeep as exc:
         raise StreamTooLarge(f"a stream part is nested deeper than {MAX_JSON_DEPTH} levels") from exc
     except ValueError as exc:  # JSONDecodeError
-        raise BadStream("a stream event is not valid JSON") from exc
+        raise BadStream(N_("a stream event is not valid JSON")) from exc
     if not isinstance(part, dict):
-        raise BadStream("a stream event is not a JSON object")
+        raise BadStream(N_("a stream event is not a JSON object"))
     if not isinstance(part.get("type"), str):
-        raise BadStream("a stream part has no type")
+        raise BadStream(N_("a stream part has no type"))
     return part
 
 
@@ -471,7 +472,7 @@ class ReplyStream:
         if self.broken is not None:
             raise self.broken
         if outcome is ReplyOutcome.CUT_OFF:
-            raise StreamCutOff("the reply stream ended before it finished")
+            raise StreamCutOff(N_("the reply stream ended before it finished"))
         if outcome is ReplyOutcome.STREAMING:
             raise ValueError("the reply is still streaming: call close() when the body ends")
         return ChatReply(self.text, self.session_id)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import bounded_json
+from .i18n import ngettext, number
 from .storage import CorruptValues, Storage
 
 TRANSCRIPT_PREFIX = "pychat:transcript:"
@@ -128,4 +129,9 @@ def message_too_long(text: str) -> str | None:
     excess = len(text) - MAX_MESSAGE_CHARS
     if excess <= 0:
         return None
-    return f"Your message is {excess:,} characters over the {MAX_MESSAGE_CHARS:,}-character limit. Shorten it to send."
+    return ngettext(  # the English of both forms is the same ("1 characters over"), as it always was
+        "Your message is {count} characters over the {limit}-character limit. Shorten it to send.",
+        "Your message is {count} characters over the {limit}-character limit. Shorten it to send.",
+        excess,
+        limit=number(MAX_MESSAGE_CHARS),
+    )

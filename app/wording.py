@@ -15,40 +15,55 @@ from .errors import (
     StreamCutOff,
     StreamFailed,
 )
+from .i18n import N_, _
 
-NETWORK = "Network error: Unable to connect to server"
-TIMEOUT = "Network error: The server did not answer in time"
-AUTH = "Authentication error: Please refresh the page"
-SERVER = "Server error: Please try again later"
-CUT_OFF = "The reply was cut off before it finished. Please try again."
-TOO_LARGE = "The reply was too large to show"
+NETWORK = N_("Network error: Unable to connect to server")
+TIMEOUT = N_("Network error: The server did not answer in time")
+AUTH = N_("Authentication error: Please refresh the page")
+SERVER = N_("Server error: Please try again later")
+CUT_OFF = N_("The reply was cut off before it finished. Please try again.")
+TOO_LARGE = N_("The reply was too large to show")
 
 
 def describe_error(error: BaseException) -> str:
-    """One sentence for the conversation, e.g. ``"Server error: Please try again later"``."""
+    """One sentence for the conversation, e.g. ``"Server error: Please try again later"``, in the page's language."""
     if isinstance(error, RequestTimeout):
-        return TIMEOUT
+        return _(TIMEOUT)
     if isinstance(error, NetworkError):
-        return NETWORK
+        return _(NETWORK)
     if isinstance(error, AuthError):
-        return AUTH
+        return _(AUTH)
     if isinstance(error, ServerError):
-        return SERVER
+        return _(SERVER)
     if isinstance(error, SessionExpired):
-        detail = f" ({error.message})" if error.message else ""
-        return f"Session error {error.status}: the session expired again right after renewal{detail}. Please try again."
+        if error.message:
+            return _("Session error {status}: the session expired again right after renewal ({message}). "
+                     "Please try again.", status=error.status, message=error.message)
+        return _("Session error {status}: the session expired again right after renewal. Please try again.",
+                 status=error.status)
     if isinstance(error, HttpError):
-        detail = error.message or "the server gave no reason"
-        return f"Request failed ({error.status}): {detail}"
+        if error.message:
+            return _("Request failed ({status}): {message}", status=error.status, message=error.message)
+        return _("Request failed ({status}): the server gave no reason", status=error.status)
     if isinstance(error, ReplyTooLarge):
-        return TOO_LARGE
+        return _(TOO_LARGE)
     if isinstance(error, BadResponse):
-        return f"Unexpected reply from the server: {error}"
+        return _("Unexpected reply from the server: {reason}", reason=reason(error))
     if isinstance(error, StreamCutOff):
-        return CUT_OFF
+        return _(CUT_OFF)
     if isinstance(error, StreamFailed):
-        detail = f": {error.message}" if error.message else ""
-        return f"The server reported an error while replying{detail}"
+        if error.message:
+            return _("The server reported an error while replying: {message}", message=error.message)
+        return _("The server reported an error while replying")
     if isinstance(error, ChatError):
-        return str(error)
-    return f"Something went wrong in the page: {type(error).__name__}: {error}"
+        return reason(error)
+    return _("Something went wrong in the page: {error}", error=f"{type(error).__name__}: {error}")
+
+
+def reason(error: BaseException) -> str:
+    """Why, as the error says it: in the page's language when the catalogue has its words (a fixed reason).
+
+    Reasons are written where they are raised, in English, marked with ``N_``;
+    a reason with a number in it stays as written.
+    """
+    return _(str(error))

@@ -1,6 +1,7 @@
 """Take the README's screenshots of the running page (headless Chromium, demo proxy).
 
     python3 scripts/screenshot.py            # writes docs/screenshot*.png (not the streaming one), phones at 360×740
+    python3 scripts/screenshot.py arabic     # only the Arabic (right-to-left) ones
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ SHOTS = [
 ]
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     with serve() as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(playwright), args=CHROMIUM_ARGS)
+        arabic(browser, server.url)
+        if argv == ["arabic"]:
+            browser.close()
+            return 0
         for name, viewport, scheme in SHOTS:
             page = browser.new_page(viewport=viewport, color_scheme=scheme)  # type: ignore[arg-type]
             page.goto(server.url)
@@ -52,6 +57,21 @@ def main() -> int:
         history_and_search(browser, server.url)
         browser.close()
     return 0
+
+
+def arabic(browser: Browser, url: str) -> None:
+    """The page in Arabic, mirrored: desktop, and a phone with its menu open."""
+    for name, viewport in (("screenshot-arabic.png", {"width": 1280, "height": 800}),
+                           ("screenshot-phone-arabic.png", {"width": 360, "height": 740})):
+        page = browser.new_page(viewport=viewport)  # type: ignore[arg-type]
+        page.goto(f"{url}?lang=ar")
+        page.wait_for_selector("html[data-app-state=ready]", timeout=60_000)
+        send_and_wait(page, "مساء الخير يا لونا! ماذا ترين الليلة؟")
+        send_and_wait(page, "Tell me about Orion.")
+        page.get_by_test_id("message-input").fill("وغدًا؟")
+        page.screenshot(path=str(ROOT / "docs" / name))
+        print(f"wrote docs/{name}")
+        page.close()
 
 
 def history_and_search(browser: Browser, url: str) -> None:
@@ -79,4 +99,4 @@ def history_and_search(browser: Browser, url: str) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -59,22 +59,23 @@ def files_table(modules: Sequence[str]) -> dict[str, str]:
     return {f"./{module}": f"./{module}" for module in imported_modules(modules)}
 
 
-def preload_list(modules: Sequence[str]) -> list[str]:
-    """The app's Python that PyScript fetches late: the ``[files]`` sources, then ``main.py``.
+def preload_list(modules: Sequence[str], extra_files: Mapping[str, str] | None = None) -> list[str]:
+    """The app's Python that PyScript fetches late: the ``[files]`` sources (the catalogues too), then ``main.py``.
 
     >>> preload_list(["app/__init__.py", "app/main.py"])
     ['./app/__init__.py', './app/main.py']
     """
-    return [*files_table(modules), *(f"./{m}" for m in modules if m == MAIN_SCRIPT)]
+    return [*files_table(modules), *(extra_files or {}), *(f"./{m}" for m in modules if m == MAIN_SCRIPT)]
 
 
 # -- pyscript.toml -----------------------------------------------------------------
-def with_app_files(toml_text: str, modules: Sequence[str]) -> str:
+def with_app_files(toml_text: str, modules: Sequence[str], extra_files: Mapping[str, str] | None = None) -> str:
     """``toml_text`` with the app's modules in its ``[files]`` table (added at the end if it has none).
 
     A ``[files]`` table of the user's own keeps its entries; an entry for one of
     the app's files that maps it elsewhere is a ValueError, as is ``files``
     written other than as a ``[files]`` table. Every other byte is kept.
+    ``extra_files`` (the compiled catalogues) are added after the modules, the same way.
 
     >>> with_app_files('[chat]\\nx = 1\\n', ["app/main.py", "app/api.py"])
     '[chat]\\nx = 1\\n\\n[files]\\n"./app/api.py" = "./app/api.py"\\n'
@@ -84,7 +85,7 @@ def with_app_files(toml_text: str, modules: Sequence[str]) -> str:
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"pyscript.toml is not valid TOML ({error})") from None
     own = parsed.get("files", {})
-    wanted = files_table(modules)
+    wanted = {**files_table(modules), **(extra_files or {})}
     header_end = _files_table_end(toml_text)
     if not isinstance(own, dict) or ("files" in parsed and header_end is None):
         raise ValueError("pyscript.toml must list extra files in a [files] table (serve.py adds the app's to it)")
@@ -115,11 +116,16 @@ def _files_table_end(toml_text: str) -> int | None:
     return None
 
 
-def served_config(toml_text: str, modules: Sequence[str], api_base: str | None = None) -> str:
-    """``pyscript.toml`` as the page gets it: ``api_base`` pointed at the proxy (if given), the app's ``[files]``."""
+def served_config(
+    toml_text: str, modules: Sequence[str], api_base: str | None = None, catalogues: Mapping[str, str] | None = None
+) -> str:
+    """``pyscript.toml`` as the page gets it: ``api_base`` pointed at the proxy (if given), the app's ``[files]``.
+
+    ``catalogues``: ``serving.catalogues.catalogue_files()``, the compiled translations, also in ``[files]``.
+    """
     if api_base is not None:
         toml_text = rewrite_api_base(toml_text, api_base)
-    return with_app_files(toml_text, modules)
+    return with_app_files(toml_text, modules, catalogues)
 
 
 def rewrite_api_base(toml_text: str, api_base: str) -> str:
@@ -172,7 +178,7 @@ def validate_api_url(url: str) -> str:
 
 
 # -- index.html --------------------------------------------------------------------
-def with_preload_list(html: str, modules: Sequence[str]) -> str:
+def with_preload_list(html: str, modules: Sequence[str], extra_files: Mapping[str, str] | None = None) -> str:
     """``index.html`` with its ``python-files`` element holding :func:`preload_list` as JSON.
 
     A page without that element is returned as it is (it preloads nothing).
@@ -180,8 +186,21 @@ def with_preload_list(html: str, modules: Sequence[str]) -> str:
     >>> with_preload_list('<script type="application/json" id="python-files">[]</script>', ["app/main.py"])
     '<script type="application/json" id="python-files">\\n  ["./app/main.py"]\\n  </script>'
     """
-    listed = json.dumps(preload_list(modules)).replace("</", "<\\/").replace(", ", ",\n   ")
+    listed = json.dumps(preload_list(modules, extra_files)).replace("</", "<\\/").replace(", ", ",\n   ")
     return _PYTHON_FILES.sub(lambda m: f"{m[1]}\n  {listed}\n  {m[3]}", html, count=1)
+
+
+_PAGE_STRINGS = re.compile(r'(<script\b[^>]*\bid="page-strings"[^>]*>)(.*?)(</script>)', re.DOTALL | re.IGNORECASE)
+
+
+def with_page_strings(html: str, strings: Mapping[str, object]) -> str:
+    """``index.html`` with its ``page-strings`` element holding ``strings`` (``serving.catalogues.page_strings``).
+
+    >>> with_page_strings('<script type="application/json" id="page-strings">{}</script>', {"languages": ["en"]})
+    '<script type="application/json" id="page-strings">{"languages":["en"]}</script>'
+    """
+    listed = json.dumps(strings, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    return _PAGE_STRINGS.sub(lambda m: f"{m[1]}{listed}{m[3]}", html, count=1)
 
 
 def tree_mtime(repo: Path = REPO) -> float:

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 from serving import PAGE_FILES, REPO, SERVED_DIRS, SetupError
 from serving.builds import ensure_bytecode, ensure_stdlib
-from serving.config import app_modules, configured_api_base, served_config, with_preload_list
+from serving.catalogues import catalogue_files, ensure_catalogues, page_strings
+from serving.config import app_modules, configured_api_base, served_config, with_page_strings, with_preload_list
 from serving.csp import add_csp_meta, content_security_policy
 from serving.offline import (
     PAGE,
@@ -68,6 +69,7 @@ def export_site(
     ensure_bytecode(repo)
     ensure_page_packages(repo, run)
     ensure_stdlib(repo)
+    ensure_catalogues(repo)
     modules = app_modules(repo)
     toml_text, page = _page_files(repo, modules, api_base)
     dest.mkdir(parents=True, exist_ok=True)
@@ -84,12 +86,15 @@ def export_site(
 def _page_files(repo: Path, modules: list[str], api_base: str | None) -> tuple[str, str]:
     """The exported ``pyscript.toml`` and ``index.html``; SetupError if either cannot be made."""
     try:
-        toml_text = served_config((repo / "pyscript.toml").read_text(encoding="utf-8"), modules, api_base)
+        toml_text = served_config(
+            (repo / "pyscript.toml").read_text(encoding="utf-8"), modules, api_base, catalogue_files(repo)
+        )
         # A static host sends no CSP header of ours, so the page carries the same policy itself:
         # its own origin and its proxy only, and loopback only if the proxy is local.
         local = (urlsplit(configured_api_base(toml_text) or "").hostname or "") in ("localhost", "127.0.0.1")
         policy = content_security_policy(toml_text, allow_loopback=local, for_meta=True)
-        page = with_preload_list((repo / "index.html").read_text(encoding="utf-8"), modules)
+        page = with_preload_list((repo / "index.html").read_text(encoding="utf-8"), modules, catalogue_files(repo))
+        page = with_page_strings(page, page_strings(repo))
         return toml_text, add_csp_meta(page, policy)
     except (UnicodeDecodeError, ValueError) as error:
         raise SetupError(f"cannot export the page: {error}") from None

@@ -24,7 +24,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from serving import PAGE_FILES, REPO, SERVED_DIRS
-from serving.config import app_modules, served_config, tree_mtime, with_preload_list
+from serving.catalogues import catalogue_files, ensure_catalogues, page_strings
+from serving.config import app_modules, served_config, tree_mtime, with_page_strings, with_preload_list
 from serving.csp import content_security_policy
 from serving.http import LocalServer, QuietHandler
 from serving.offline import (
@@ -176,13 +177,17 @@ class StaticServer(LocalServer):
         """``index.html`` (version not filled in) or ``pyscript.toml`` as generated; ValueError if it cannot be."""
         text = (self.repo / name).read_bytes().decode("utf-8")
         if name == "pyscript.toml":
-            return served_config(text, app_modules(self.repo), self.api_base)
-        return with_preload_list(text, app_modules(self.repo))
+            ensure_catalogues(self.repo)  # a catalogue edited while serving is compiled for the next load
+            return served_config(text, app_modules(self.repo), self.api_base, catalogue_files(self.repo))
+        page = with_preload_list(text, app_modules(self.repo), catalogue_files(self.repo))
+        return with_page_strings(page, page_strings(self.repo))
 
     def offline_build(self) -> tuple[str, list[str], list[str]]:
         """This build's version, the files the service worker caches, and the version-named runtime folders."""
         pins = built_pins(self.repo / "runtime")
-        files = present(offline_files(app_modules(self.repo), static_files(self.repo / "static"), pins), self.repo)
+        catalogues = [source.removeprefix("./") for source in catalogue_files(self.repo)]  # every language, offline
+        modules = [*app_modules(self.repo), *catalogues]
+        files = present(offline_files(modules, static_files(self.repo / "static"), pins), self.repo)
         immutable = immutable_prefixes(pins)
 
         def digest(relative: str) -> str:

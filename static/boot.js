@@ -4,6 +4,31 @@ const root = document.documentElement;
 const status = document.getElementById("boot-status");
 const box = document.getElementById("boot");
 
+// The boot messages, in the language static/language.js chose (<html lang>): from index.html's
+// "page-strings", which serve.py fills from the catalogues with the ids this file passes to t.
+const words = (() => {
+  try {
+    return JSON.parse(document.getElementById("page-strings")?.textContent || "{}").words?.[root.lang] || {};
+  } catch {
+    return {};
+  }
+})();
+const t = (id, values = {}) => (Object.hasOwn(words, id) ? words[id] : id)
+  .replace(/\{(\w+)\}/g, (whole, name) => (Object.hasOwn(values, name) ? String(values[name]) : whole));
+// PyScript's own progress messages (it has no catalogue): those this page goes through.
+const PROGRESS = {
+  "Loading interpreter": t("Loading interpreter…"),
+  "Loaded interpreter": t("Loaded interpreter…"),
+  "Loading Pyodide": t("Loading Pyodide…"),
+  "Loaded Pyodide": t("Loaded Pyodide…"),
+  "Loading Storage": t("Loading Storage…"),
+  "Loaded Storage": t("Loaded Storage…"),
+  "Loading files": t("Loading files…"),
+  "Loaded files": t("Loaded files…"),
+  "Loading JS modules": t("Loading JS modules…"),
+  "Loaded JS modules": t("Loaded JS modules…"),
+};
+
 // PyScript opens IndexedDB databases of its own ("IDBMap/..."): one for pyscript.fs as soon as
 // its core is imported, and one for Pyodide's package cache, which start-up awaits ("Loading
 // Storage"); no config option avoids either. When the browser refuses site data (Chromium's "Block
@@ -61,11 +86,11 @@ function fail(message) {
   root.dataset.appState = "error";
   box.classList.add("failed");
   box.setAttribute("role", "alert");
-  status.textContent = `The page could not start: ${message}`;
+  status.textContent = t("The page could not start: {message}", { message });
 }
 
 addEventListener("py:progress", (event) => {
-  if (loading()) status.textContent = `${String(event.detail)}…`;
+  if (loading()) status.textContent = PROGRESS[String(event.detail)] ?? `${String(event.detail)}…`;
 });
 
 // PyScript reports boot and Python errors as a .py-error element in the body.
@@ -73,14 +98,14 @@ new MutationObserver((records) => {
   for (const record of records) {
     for (const node of record.addedNodes) {
       if (node.nodeType === 1 && (node.matches(".py-error") || node.querySelector(".py-error"))) {
-        const text = (node.textContent || "").trim().split("\n").filter(Boolean).pop() || "Python error";
+        const text = (node.textContent || "").trim().split("\n").filter(Boolean).pop() || t("Python error");
         fail(text.slice(0, 500));
       }
     }
   }
 }).observe(document.documentElement, { childList: true, subtree: true });
 
-addEventListener("error", (event) => fail(event.message || "script error"));
+addEventListener("error", (event) => fail(event.message || t("script error")));
 addEventListener("unhandledrejection", (event) => fail(String(event.reason && event.reason.message || event.reason)));
 
 // The way out when the page cannot start (its own stored data may be what breaks it): remove this

@@ -113,6 +113,11 @@ class DomView:
         self.shortcuts.after_close = self.focus_input
         self.characters.after_select = self.focus_input
 
+    def show_language(self, lang: str, direction: str) -> None:
+        """``<html lang dir>``: the language shown (static/language.js set them first, by the same rule)."""
+        self.root.lang = lang
+        self.root.dir = direction
+
     # ----- ChatView ------------------------------------------------------------------------
 
     def show_characters(self, characters: list[Character], current: str | None, unread: Collection[str]) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import js
 from pyscript import document
 
+from ..i18n import N_, _
 from ..settings import Character
 from .avatars import MAKE_AVATAR, avatar_row
 from .dialogs import ConfirmDialog
@@ -17,7 +18,7 @@ from .dom import Listeners, found, isolated
 if TYPE_CHECKING:
     from . import ChatActions
 
-UNREAD_LABEL = "new reply"
+UNREAD_LABEL = N_("new reply")
 
 # Marks a character's button as having a reply not seen yet (or not): a dot, and words for screen readers.
 _SET_UNREAD = js.Function.new(
@@ -44,7 +45,8 @@ _SET_UNREAD = js.Function.new(
 )
 
 # The character list, built in one call into JavaScript from ``[config_id, name, added, current,
-# unread, avatar]`` rows as JSON (texts only through textContent and attributes): built from Python,
+# unread, avatar, title, remove_label]`` rows as JSON (texts only through textContent and attributes): built from
+# Python,
 # it took a dozen calls per character. The config ID is the button's tooltip, not its text.
 _FILL_CHARACTERS = js.Function.new(
     "list",
@@ -59,12 +61,12 @@ _FILL_CHARACTERS = js.Function.new(
       if (text !== undefined) node.textContent = text;
       return node;
     };
-    for (const [configId, name, added, current, unread, avatar] of JSON.parse(rows)) {
+    for (const [configId, name, added, current, unread, avatar, title, removeLabel] of JSON.parse(rows)) {
       const button = make("button", "character");
       button.type = "button";
       button.dataset.testid = "character";
       button.dataset.configId = configId;
-      button.title = `Config ID: ${configId}`;
+      button.title = title;
       button.append(makeAvatar(...avatar), make("span", "character-name", name));
       if (current) button.setAttribute("aria-current", "true");
       if (unread) setUnread(button, true, unreadLabel);
@@ -74,9 +76,9 @@ _FILL_CHARACTERS = js.Function.new(
         const remove = make("button", "remove-character", "\u00d7");
         remove.type = "button";
         remove.dataset.testid = "remove-character";
-        remove.setAttribute("aria-label", `Remove ${name}`);
+        remove.setAttribute("aria-label", removeLabel);
         remove.dataset.configId = configId;
-        remove.title = `Remove ${name}`;
+        remove.title = removeLabel;
         item.append(remove);
       }
       fragment.append(item);
@@ -102,9 +104,10 @@ class CharacterList:
         """List ``characters``, marking ``current`` and the ``unread``; focus in the list stays on the current one."""
         active = document.activeElement
         had_focus = found(active) and found(active.closest("#character-list"))
-        rows = [(c.config_id, c.name, c.added, c.config_id == current, c.config_id in unread, avatar_row(c))
+        rows = [(c.config_id, c.name, c.added, c.config_id == current, c.config_id in unread, avatar_row(c),
+                 _("Config ID: {config_id}", config_id=c.config_id), _("Remove {name}", name=c.name))
                 for c in characters]
-        _FILL_CHARACTERS(self.list, json.dumps(rows), MAKE_AVATAR, _SET_UNREAD, UNREAD_LABEL)
+        _FILL_CHARACTERS(self.list, json.dumps(rows), MAKE_AVATAR, _SET_UNREAD, _(UNREAD_LABEL))
         chosen = self.list.querySelector('[aria-current="true"]')
         if not found(chosen):
             return
@@ -118,7 +121,7 @@ class CharacterList:
         """Mark ``config_id``'s button as having a reply not seen yet (a dot and words), or not."""
         for button in self.list.querySelectorAll("[data-testid=character]"):
             if button.dataset.configId == config_id:
-                _SET_UNREAD(button, unread, UNREAD_LABEL)
+                _SET_UNREAD(button, unread, _(UNREAD_LABEL))
 
     def bind(self, events: Listeners, actions: ChatActions) -> None:
         """A character's button selects it, its × removes it (asking first), and Clear all clears all."""
@@ -137,11 +140,11 @@ class CharacterList:
                 actions.clear_all_sessions()
                 return
             self._dialog.confirm_with_option(
-                "Clear all sessions?",
-                "Every character's session, and the page's conversations, earlier conversations (the history) and "
-                "drafts in this browser are deleted. Export the conversations you want to keep first.",
-                "Clear all sessions",
-                "Keep the conversations in the history (only the sessions are cleared)",
+                _("Clear all sessions?"),
+                _("Every character's session, and the page's conversations, earlier conversations (the history) and "
+                  "drafts in this browser are deleted. Export the conversations you want to keep first."),
+                _("Clear all sessions"),
+                _("Keep the conversations in the history (only the sessions are cleared)"),
                 actions.clear_all_sessions,
             )
 
@@ -154,9 +157,9 @@ class CharacterList:
 
         self._dialog.confirm_if(
             actions.needs_confirmation("remove", config_id),
-            f"Remove {isolated(config_id)}?",
-            "This character, its session and all its conversations (the history too) in this browser are deleted.",
-            "Remove",
+            _("Remove {name}?", name=isolated(config_id)),
+            _("This character, its session and all its conversations (the history too) in this browser are deleted."),
+            _("Remove"),
             remove_it,
         )
 

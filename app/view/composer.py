@@ -9,6 +9,7 @@ import js
 from pyodide.ffi import create_proxy
 from pyscript import document
 
+from ..i18n import _, number
 from ..transcript import MAX_MESSAGE_CHARS, message_too_long
 from .dom import Announcer, Listeners, isolated
 
@@ -120,7 +121,7 @@ class Composer:
 
     def _update_send_button(self) -> None:
         shown = (self._busy or self._too_long or self._offline or not self._ready,
-                 "Offline: sending is paused" if self._offline else "")
+                 _("Offline: sending is paused") if self._offline else "")
         if shown != self._send_button_shown:
             self._send_button_shown = shown
             self.send_button.disabled, self.send_button.title = shown
@@ -139,13 +140,16 @@ class Composer:
         too_long = message_too_long(text) is not None
         if too_long != self._too_long:  # announce crossing the limit, not every keystroke
             self._announcer.say(
-                f"Over the {MAX_MESSAGE_CHARS:,}-character limit" if too_long else "Within the character limit"
+                _("Over the {limit}-character limit", limit=number(MAX_MESSAGE_CHARS)) if too_long
+                else _("Within the character limit")
             )
             if not too_long:
                 self.on_fits()
         self._too_long = too_long
         hidden = length < COUNTER_FROM
-        text = "" if hidden else f"{length:,} / {MAX_MESSAGE_CHARS:,}"  # a hidden counter keeps its old text
+        text = "" if hidden else (
+            _("{length} / {limit}", length=number(length), limit=number(MAX_MESSAGE_CHARS))
+        )  # a hidden counter keeps its old text
         was_hidden, was_text, was_over = self._counter_shown or (None, None, None)
         if hidden != was_hidden:
             self.counter.hidden = hidden
@@ -205,9 +209,9 @@ class ActivityIndicator:
         self._timer = None
         sending, setting_up, name = self._shown or (False, False, "")
         if sending:
-            self.indicator.textContent = f"{isolated(name)} is replying\u2026"
+            self.indicator.textContent = _("{name} is replying\u2026", name=isolated(name))
         elif setting_up:
-            self.indicator.textContent = "Starting a session\u2026"
+            self.indicator.textContent = _("Starting a session\u2026")
         self.indicator.hidden = False
         self.stop_button.hidden = not sending
         self._visible = True

@@ -10,6 +10,7 @@ import js
 from pyodide.ffi import create_once_callable, to_js
 from pyscript import document
 
+from ..i18n import _
 from ..settings import Character
 from .avatars import avatar_node
 from .dialogs import ConfirmDialog
@@ -61,7 +62,7 @@ class ChatHeader:
         self._character_shown = character
         name = character.name
         self.title.textContent = name
-        document.title = f"{isolated(name)} \u00b7 Character Chat"
+        document.title = _("{name} \u00b7 Character Chat", name=isolated(name))
         self.avatar.replaceChildren(avatar_node(character))
         self.description.textContent = character.description
         self.description.hidden = not character.description
@@ -86,9 +87,9 @@ class ChatHeader:
         def on_new(_event: Any) -> None:
             self._dialog.confirm_if(
                 actions.needs_confirmation("new"),
-                f"Start a new conversation with {isolated(character_name())}?",
-                "This conversation is kept in the history; your next message starts a new session.",
-                "Start new conversation",
+                _("Start a new conversation with {name}?", name=isolated(character_name())),
+                _("This conversation is kept in the history; your next message starts a new session."),
+                _("Start new conversation"),
                 actions.new_conversation,
             )
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import js
-from pyodide.ffi import to_js
 from pyscript import document
 
 from ..archive import Record
+from ..i18n import _, date_time, ngettext, number
 from .dialogs import ConfirmDialog
 from .dom import Listeners, el, found, isolated
 
@@ -21,15 +20,12 @@ _formats: list[Any] = []  # one Intl.DateTimeFormat, made at first use: making o
 
 
 def when(ms: float) -> str:
-    """A record's time as the reader's locale writes a date and time."""
-    if not _formats:
-        options = to_js({"dateStyle": "medium", "timeStyle": "short"}, dict_converter=js.Object.fromEntries)
-        _formats.append(js.Intl.DateTimeFormat.new(js.undefined, options))
-    return str(_formats[0].format(ms))
+    """A record's time as the page's language writes a date and time (``Intl``, see ``app.browser``)."""
+    return date_time(ms)
 
 
 def _count(n: int) -> str:
-    return "1 message" if n == 1 else f"{n:,} messages"
+    return ngettext("{count} message", "{count} messages", n)
 
 
 class HistoryPanel:
@@ -52,19 +48,20 @@ class HistoryPanel:
             item = el("li", cls="history-item", data_testid="history-item")
             item.dataset.conversation = record.id
             opener = el("button", cls="history-open", type="button", data_testid="history-open")
-            opener.appendChild(el("span", cls="history-title", text=record.title or "(no message sent)"))
+            opener.appendChild(el("span", cls="history-title", text=record.title or _("(no message sent)")))
             opener.appendChild(el("span", cls="history-meta",
-                                  text=f"{when(record.started)} \u00b7 {_count(record.count)}"))
-            remover = el("button", cls="quiet history-delete", type="button", text="Delete",
+                                  text=_("{date} \u00b7 {count}", date=when(record.started),
+                                         count=_count(record.count))))
+            remover = el("button", cls="quiet history-delete", type="button", text=_("Delete"),
                          data_testid="delete-conversation")
             named = isolated(record.title or when(record.started))
-            remover.setAttribute("aria-label", f"Delete the conversation {named}")
+            remover.setAttribute("aria-label", _("Delete the conversation {title}", title=named))
             item.appendChild(opener)
             item.appendChild(remover)
             items.append(item)
         self.list.replaceChildren(*items)
         self.empty.hidden = bool(records)
-        label = "History" if not records else f"History ({len(records)})"
+        label = _("History") if not records else _("History ({count})", count=number(len(records)))
         self.button.textContent = label
 
     def open(self) -> None:
@@ -95,10 +92,13 @@ class HistoryPanel:
 
                 self.close()
                 self._confirm.confirm(
-                    "Delete this conversation?",
-                    f"\u201c{isolated(record.title or when(record.started))}\u201d and its "
-                    f"{_count(record.count)} are deleted from this browser for good.",
-                    "Delete conversation",
+                    _("Delete this conversation?"),
+                    ngettext(  # the English singular is as it always was
+                        "\u201c{title}\u201d and its {count} message are deleted from this browser for good.",
+                        "\u201c{title}\u201d and its {count} messages are deleted from this browser for good.",
+                        record.count, title=isolated(record.title or when(record.started)),
+                    ),
+                    _("Delete conversation"),
                     delete,
                 )
             elif found(target.closest("[data-testid=history-open]")):
@@ -127,8 +127,8 @@ class PastBanner:
         self.banner.hidden = record is None
         self.composer.hidden = record is not None
         if record is not None:
-            self.text.textContent = (f"An earlier conversation, from {when(record.started)}. "
-                                     "Read-only: continue it to write in it again.")
+            self.text.textContent = _("An earlier conversation, from {date}. "
+                                      "Read-only: continue it to write in it again.", date=when(record.started))
 
     def bind(self, events: Listeners, actions: ChatActions, back: Callable[[], None]) -> None:
         def on_continue(_event: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pyscript import document
 
+from ..i18n import _, number
 from ..importing import MAX_IMPORT_CHARS
 from ..inflight import start_task
 from .dom import Listeners
@@ -38,7 +39,8 @@ class ImportControl:
             name = str(chosen.name)
             # UTF-8 takes up to 4 bytes a character: a file of more bytes than that may still be too long.
             if int(chosen.size) > MAX_IMPORT_CHARS * 4:
-                refuse(f"{name} was not imported. The file is larger than {MAX_IMPORT_CHARS // (1024 * 1024)} MB.")
+                refuse(_("{file} was not imported. The file is larger than {size} MB.",
+                         file=name, size=number(MAX_IMPORT_CHARS // (1024 * 1024))))
                 return
             task = start_task(read(chosen, name))
             self._reading.add(task)
@@ -48,7 +50,7 @@ class ImportControl:
             try:
                 text = str(await chosen.text())
             except Exception as exc:  # noqa: BLE001 - the browser could not read it (removed, no permission)
-                refuse(f"{name} was not imported. It could not be read ({exc}).")
+                refuse(_("{file} was not imported. It could not be read ({reason}).", file=name, reason=str(exc)))
                 return
             import_text(text, name)
 

@@ -11,7 +11,8 @@ import js
 from pyodide.ffi import create_once_callable, create_proxy, to_js
 from pyscript import document, window
 
-from ..export import speaker
+from ..export import SPEAKERS
+from ..i18n import _, ngettext, number
 from ..transcript import MAX_FORMATTED_CHARS, Message
 from .dom import Announcer, Listeners, el, found, isolated
 from .formatting import Formatter
@@ -108,7 +109,7 @@ def _make_message_template() -> Any:
     item.appendChild(el("span", cls="visually-hidden"))
     item.appendChild(el("div", cls="bubble", data_testid="message"))
     tools = el("div", cls="message-tools")
-    tools.appendChild(el("button", cls="copy", type="button", text="Copy", data_testid="copy-button"))
+    tools.appendChild(el("button", cls="copy", type="button", text=_("Copy"), data_testid="copy-button"))
     item.appendChild(tools)
     return item
 
@@ -238,7 +239,7 @@ class MessageList:
         self._earlier_item = None
         self._update_earlier_control()
         self.empty.hidden = self._has_messages = bool(messages)
-        self.empty.textContent = f"Say hello to {isolated(name)}."
+        self.empty.textContent = _("Say hello to {name}.", name=isolated(name))
         self._follow.scroll_to_end(force=True, in_frame=True)
         self._format_pending()
 
@@ -253,9 +254,9 @@ class MessageList:
             self._trim()
         self._follow.scroll_to_end(force=message.role == "user")
         if message.role != "user":  # announce replies and errors, not what the user just typed
-            who = speaker(message.role, self.character_name)
+            who = _(SPEAKERS[message.role]) if message.role in SPEAKERS else self.character_name
             words = self._formatter.words(nodes) if self._formatter and nodes is not None else message.text
-            self._announcer.say(f"{isolated(who)}: {words[:500]}")
+            self._announcer.say(_("{speaker}: {text}", speaker=isolated(who), text=words[:500]))
 
     def show_earlier(self) -> None:
         """Render up to :data:`RENDER_MORE` more of the older messages, keeping the view where it was."""
@@ -313,13 +314,14 @@ class MessageList:
 
     def _message_node(self, message: Message, index: int, *, formatted: bool = True, nodes: Any = None) -> Any:
         """One message's element; a reply as Markdown if ``formatted`` (and loaded), else marked pending."""
-        who = isolated(speaker(message.role, self.character_name))
+        who = isolated(_(SPEAKERS[message.role]) if message.role in SPEAKERS else self.character_name)
         formatter = self._formatter
         reply = message.role == "assistant"
         if reply and formatter is not None and formatted and nodes is None:
             nodes = formatter.nodes(message.text)
         item = _FILL_MESSAGE(
-            FILL_TEXT, self._template, message.role, f"{who}: ", message.text, f"Copy {who}'s message",
+            FILL_TEXT, self._template, message.role, _("{speaker}: ", speaker=who), message.text,
+            _("Copy {speaker}'s message", speaker=who),
             formatter.build if formatter else None, Formatter.encode(nodes) if nodes is not None else None,
             reply and len(message.text) <= MAX_FORMATTED_CHARS,  # waits for Markdown (a longer one never does)
         )
@@ -329,9 +331,9 @@ class MessageList:
         if message.greeting:
             item.children[1].dataset.greeting = "true"  # the character's opening line, never sent
         if message.retry is not None:
-            retry = el("button", cls="retry", type="button", text="Retry", data_testid="retry-button")
+            retry = el("button", cls="retry", type="button", text=_("Retry"), data_testid="retry-button")
             retry.dataset.index = str(index)
-            retry.setAttribute("aria-label", "Retry sending this message")
+            retry.setAttribute("aria-label", _("Retry sending this message"))
             item.lastChild.prepend(retry)
         return item
 
@@ -342,7 +344,7 @@ class MessageList:
         del self._rendered[:excess]
         earlier = self._earlier_item
         oldest = earlier.nextElementSibling if earlier is not None else self.list.firstElementChild
-        for _ in range(excess):
+        for _step in range(excess):
             following = oldest.nextElementSibling
             oldest.remove()
             oldest = following
@@ -363,8 +365,9 @@ class MessageList:
             self._earlier_item.appendChild(el("button", cls="quiet", type="button", data_testid="show-earlier"))
             self.list.prepend(self._earlier_item)
         more = min(hidden, RENDER_MORE)
-        self._earlier_item.firstChild.textContent = (
-            f"Show {more:,} earlier message{'s' if more != 1 else ''} ({hidden:,} not shown)"
+        self._earlier_item.firstChild.textContent = ngettext(
+            "Show {count} earlier message ({hidden} not shown)", "Show {count} earlier messages ({hidden} not shown)",
+            more, hidden=number(hidden),
         )
 
     def _format_pending(self) -> None:
@@ -410,8 +413,8 @@ class MessageList:
         try:
             await window.navigator.clipboard.writeText(text)
         except Exception as exc:  # noqa: BLE001 - permission denied, insecure context...
-            self._notify(f"Could not copy: {exc}")
+            self._notify(_("Could not copy: {error}", error=exc))
             return
-        button.textContent = "Copied"
+        button.textContent = _("Copied")
         await asyncio.sleep(1.5)
-        button.textContent = "Copy"
+        button.textContent = _("Copy")

@@ -10,6 +10,7 @@ from pyodide.ffi import create_once_callable
 from pyscript import document
 
 from ..archive import SearchHit, snippet
+from ..i18n import _, ngettext
 from .dom import Listeners, el, found
 from .history import when
 
@@ -50,10 +51,11 @@ class SearchPanel:
             item = el("li", cls="search-result")
             button = el("button", cls="search-open", type="button", data_testid="search-result")
             button.dataset.hit = str(n)
-            where = "current conversation" if hit.current else (hit.record.title or "earlier conversation")
+            where = _("current conversation") if hit.current else (hit.record.title or _("earlier conversation"))
             meta = el("span", cls="search-meta")
             meta.appendChild(el("strong", text=hit.character.name))
-            meta.appendChild(document.createTextNode(f" \u00b7 {when(hit.message.at)} \u00b7 {where}"))
+            meta.appendChild(document.createTextNode(
+                _(" \u00b7 {date} \u00b7 {where}", date=when(hit.message.at), where=where)))
             button.appendChild(meta)
             before, match, after = snippet(hit.message.text, query)
             text = el("span", cls="search-text")
@@ -68,9 +70,12 @@ class SearchPanel:
         if not query.strip():
             self.status.textContent = ""
         elif not hits:
-            self.status.textContent = "Nothing found."
+            self.status.textContent = _("Nothing found.")
         else:
-            self.status.textContent = f"{len(hits)} found" + (" (the newest shown)" if len(hits) >= 50 else "")
+            self.status.textContent = (
+                ngettext("{count} found (the newest shown)", "{count} found (the newest shown)", len(hits))
+                if len(hits) >= 50 else ngettext("{count} found", "{count} found", len(hits))
+            )
 
     def bind(self, events: Listeners, actions: ChatActions) -> None:
         events.on(document.getElementById("search-close"), "click", lambda _e: self.dialog.close())

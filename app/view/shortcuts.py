@@ -8,6 +8,7 @@ from typing import Any
 import js
 from pyscript import document
 
+from ..i18n import _
 from ..shortcuts import OTHER_KEYS, SHORTCUTS, match_shortcut
 from .dom import Listeners, el
 
@@ -43,7 +44,7 @@ class ShortcutsDialog:
                 term = el("dt")
                 for key in keys:
                     term.append(el("kbd", text=key))
-                self.list.append(term, el("dd", text=description))
+                self.list.append(term, el("dd", text=_(description)))
         if not self.dialog.open:
             self.dialog.showModal()
 

@@ -30,6 +30,7 @@ from serving.http import LocalServer, QuietHandler
 ROOT = Path(__file__).resolve().parents[2]
 # The page is ready (usable) before its first session exists; most tests want both.
 READY = "html[data-app-state=ready]:not([data-setting-up])"
+LOCALE = "en-US"  # every context's navigator.languages, unless a test asks for another
 
 
 # Pages start without Pyodide memory snapshots unless a test asks for them (see
@@ -42,6 +43,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """English browsers, whatever the machine's language: the page follows navigator.languages."""
+    return {**browser_context_args, "locale": LOCALE}
 
 
 @pytest.fixture(scope="session")
@@ -211,7 +218,7 @@ def new_context(
     def make(*, snapshots: bool = False, offline: bool = False, **options: Any) -> BrowserContext:
         if not offline:
             options.setdefault("service_workers", "block")
-        context = browser.new_context(**options)
+        context = browser.new_context(**{"locale": LOCALE, **options})
         context.set_default_timeout(15_000)
         if not (snapshots or offline):
             context.add_init_script(NO_SNAPSHOTS)

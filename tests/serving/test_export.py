@@ -111,4 +111,26 @@ def test_the_real_export_preloads_exactly_the_python_pyscript_fetches(tmp_path: 
     listed = json.loads(block.group(1))
     assert sorted(listed) == sorted([*files, "./app/main.py"])
     exported = {f"./{p.relative_to(dest).as_posix()}" for p in (dest / "app").rglob("*.py")}
-    assert set(listed) == exported
+    catalogues = {f"./{p.relative_to(dest).as_posix()}" for p in (dest / "runtime" / "locales").rglob("*.mo")}
+    assert len(catalogues) == 3
+    assert set(listed) == exported | catalogues
+
+
+def test_the_export_ships_the_compiled_catalogues_and_the_words_shown_before_python(
+    repo: Path, tmp_path: Path
+) -> None:
+    write(repo / "locales" / "de" / "LC_MESSAGES" / "pychat.po",
+          'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\nmsgid "Send"\nmsgstr "Senden"\n')
+    write(repo / "index.html", INDEX_HTML + '<script type="application/json" id="page-strings">{}</script>'
+          "<button data-i18n>Send</button>")
+    dest = tmp_path / "site"
+    export_site(dest, repo=repo, run=refuse_to_run)
+    mo = dest / "runtime" / "locales" / "de" / "LC_MESSAGES" / "pychat.mo"
+    assert mo.is_file()
+    files = tomllib.loads((dest / "pyscript.toml").read_text(encoding="utf-8"))["files"]
+    assert files["./runtime/locales/de/LC_MESSAGES/pychat.mo"] == "./app/locales/de/LC_MESSAGES/pychat.mo"
+    page = (dest / "index.html").read_text(encoding="utf-8")
+    inlined = re.search(r'id="page-strings">(.*?)</script>', page)
+    assert inlined is not None
+    assert json.loads(inlined[1])["words"] == {"de": {"Send": "Senden"}}
+    assert not (repo / "locales" / "de" / "LC_MESSAGES" / "pychat.mo").exists()  # built output stays out of the sources

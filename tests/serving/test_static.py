@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from serving.catalogues import catalogue_files
 from serving.config import rewrite_api_base
 from serving.static import StaticHandler, make_static_server, resolve_static_path
 from tests.serving.fakes import INDEX_HTML, ROOT, SERVED_TOML, TOML, Page, run_page, write
@@ -305,4 +306,4 @@ def test_the_real_page_preloads_exactly_the_python_pyscript_fetches() -> None:
     assert sorted(listed) == sorted([*files, "./app/main.py"])
     on_disk = {f"./{p.relative_to(ROOT).as_posix()}" for p in (ROOT / "app").rglob("*.py")
                if "__pycache__" not in p.parts}
-    assert set(listed) == on_disk
+    assert set(listed) == on_disk | set(catalogue_files(ROOT))  # and the compiled translations

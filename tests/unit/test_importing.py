@@ -71,7 +71,7 @@ def document(**changes: Any) -> str:
     (document(messages=[{"role": "system", "text": "x"}]), "Message 1 has an unknown role ('system')"),
     (document(messages=[{"role": "user", "text": None}]), "Message 1 has no text"),
     (document(messages=[{"role": "user", "text": "x" * (2 * 1024 * 1024 + 1)}]), "longer than the page can keep"),
-    (document(messages=[{"role": "user", "text": "x", "incomplete": "yes"}]), "incomplete mark"),
+    (document(messages=[{"role": "user", "text": "x", "incomplete": "yes"}]), "mark (incomplete)"),
     (document(messages=[{"role": "user", "text": "x", "at": "yesterday"}]), "time that is not a date"),
     (document(messages=[{"role": "user", "text": "x", "at": 12}]), "time that is not a date"),
     (document(messages=[{"role": "user", "text": "x", "at": "0001-01-01T00:00:00Z"}]), "time out of range"),
