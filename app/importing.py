@@ -101,8 +101,8 @@ def _message(position: int, entry: Any) -> Message | None:
                                   position=at, mark=flag))
     if entry.get("greeting") is True:
         return None
-    at = entry.get("at")
-    written = _time(at, position) if at is not None else 0.0
+    when = entry.get("at")
+    written = _time(when, position) if when is not None else 0.0
     return Message(role, text, incomplete=entry.get("incomplete") is True, at=written)
 
 
