@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 from serving.browsers import CHROMIUM_ARGS, ChromiumNotFound, find_chromium
 from serving.http import LocalServer, QuietHandler
+from serving.runtime import PYODIDE_PACKAGE, pinned_versions, runtime_dirs
 
 ROOT = Path(__file__).resolve().parents[2]
 # The page is ready (usable) before its first session exists; most tests want both.
@@ -201,6 +202,163 @@ def context(context: BrowserContext, page_errors: list[str], csp_reports: list[s
     context.add_init_script(NO_SNAPSHOTS)
     context.on("page", lambda page: watch(page, page_errors, csp_reports))
     return context
+
+
+# The warm context's keeper page holds Pyodide's wasm module, compiled, so that every page of the same
+# renderer process reuses its machine code (V8 shares a compiled module by its bytes within a process).
+KEEP_WASM = "async (url) => { globalThis.keptPyodide = await WebAssembly.compileStreaming(fetch(url)); }"
+
+# What a test can leave in the warm context's origins, each asked of every origin its pages talked to
+# (the keeper is on the page's origin; `verify` opens nothing else): all must be empty again.
+LEFT_BEHIND = """async () => ({
+  localStorage: localStorage.length,
+  indexedDB: (await indexedDB.databases()).map((d) => d.name),
+  cacheStorage: await caches.keys(),
+  serviceWorkers: (await navigator.serviceWorker.getRegistrations()).length,
+  persisted: await navigator.storage.persisted(),
+  cookies: document.cookie,
+  httpCache: await fetch("/", {cache: "only-if-cached", mode: "same-origin"}).then(() => "index.html", () => null),
+})"""
+CLEAN = {"localStorage": 0, "indexedDB": [], "cacheStorage": [], "serviceWorkers": 0, "cookies": "", "httpCache": None}
+
+
+def origin_of(url: str) -> str | None:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}" if scheme in ("http", "https") else None
+
+
+class WarmContext:
+    """One browser context per worker, emptied between tests, whose renderer keeps Pyodide compiled.
+
+    A fresh context per test starts a new renderer process, which compiles
+    Pyodide's 9.6 MB of wasm again and runs Python cold: about 5 CPU-seconds a
+    first visit, against about 2 here. This context lives in a browser started
+    with ``--process-per-site`` (one renderer for all the pages of the site),
+    and an idle keeper page holds the compiled module, so each test's page
+    reuses the machine code. Nothing else is kept: after each test every page
+    but the keeper is closed, and cookies, permissions, routes, offline mode,
+    the HTTP cache and all storage of every origin the context talked to are
+    cleared (``Storage.clearDataForOrigin`` with ``all``), and :meth:`verify`
+    checks that none of it is left, failing the test that left it otherwise.
+
+    A test's page therefore still sees a first visit: empty localStorage,
+    IndexedDB and Cache Storage, no cached responses (everything is fetched
+    again), no granted permissions. Only start-up is quicker. Tests that open a
+    second tab, or change their context (init scripts, permissions, routes on
+    the context), ask for ``context`` and get a fresh one: two tabs here would
+    share one process and one localStorage cache, which hides cross-tab races.
+    """
+
+    def __init__(self, browser: Browser, server: Server, context_args: dict[str, Any]) -> None:
+        self.browser, self.server, self.context_args = browser, server, context_args
+        self.context: BrowserContext | None = None
+
+    def _open(self) -> BrowserContext:
+        # As new_context's: English, and no service worker (tests/e2e/test_offline.py has its own contexts).
+        context = self.browser.new_context(**{"locale": LOCALE, "service_workers": "block", **self.context_args})
+        context.set_default_timeout(15_000)
+        self.keeper = context.new_page()
+        self.keeper.goto(self.server.url + "static/favicon.svg")
+        pyodide = runtime_dirs(pinned_versions(ROOT))[PYODIDE_PACKAGE]
+        self.keeper.evaluate(KEEP_WASM, f"/runtime/{pyodide}/pyodide.asm.wasm")
+        context.add_init_script(NO_SNAPSHOTS)  # after the keeper loaded: it checks Cache Storage in `verify`
+        self.cdp = context.new_cdp_session(self.keeper)
+        self.origins: set[str] = set()
+        context.on("request", lambda request: self.origins.add(origin_of(request.url) or ""))
+        self.context = context
+        return context
+
+    def new_page(self, page_errors: list[str], csp_reports: list[str]) -> Iterator[Page]:
+        if self.context is not None and self.keeper.is_closed():  # its renderer crashed
+            self.close()
+        context = self.context or self._open()
+        opened: list[Page] = []
+
+        def record(new: Page) -> None:
+            opened.append(new)
+
+        context.on("page", record)
+        page = watch(context.new_page(), page_errors, csp_reports)
+        try:
+            yield page
+        finally:
+            context.remove_listener("page", record)
+            self.empty()
+        extra = [p for p in opened if p is not page]
+        assert not extra, "a test that opens more than one tab must ask for the `context` fixture (a fresh one)"
+        self.verify()
+
+    def empty(self) -> None:
+        assert self.context is not None
+        for other in self.context.pages:
+            if other is not self.keeper:
+                other.close()
+        # The closed pages' last localStorage writes (pagehide) go through this renderer's copy of the
+        # origin's storage, which the keeper shares: clearing it here comes after them, in order.
+        self.keeper.evaluate("localStorage.clear()")
+        self.context.unroute_all(behavior="ignoreErrors")
+        self.context.set_offline(False)
+        self.context.clear_cookies()
+        self.context.clear_permissions()
+        self.cdp.send("Network.clearBrowserCache")
+        for origin in sorted(self.origins - {""}):
+            self.cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+
+    def verify(self) -> None:
+        """Fail the test just run unless the context is as a fresh one, for every origin its pages talked to.
+
+        One thing cannot be emptied: Chromium counts a site's engagement (every
+        click and key press) per context and, past some level, grants the
+        ``navigator.storage.persist()`` the page asks for. When that shows,
+        the context is replaced, so each test still starts unpersisted.
+        """
+        assert self.context is not None
+        left: dict[str, Any] = {}
+        if self.context.pages != [self.keeper]:
+            left["pages"] = [p.url for p in self.context.pages if p is not self.keeper]
+        if self.context.cookies():
+            left["cookies"] = self.context.cookies()
+        found = self.keeper.evaluate(LEFT_BEHIND)
+        engaged = found.pop("persisted")
+        if found != CLEAN:
+            left[origin_of(self.server.url) or ""] = found
+        for origin in sorted(self.origins - {""}):
+            usage = self.cdp.send("Storage.getUsageAndQuota", {"origin": origin})
+            if kept := {b["storageType"]: b["usage"] for b in usage["usageBreakdown"] if b["usage"]}:
+                left[origin] = kept
+        if left or engaged:
+            self.close()  # the next test starts a new one
+        if left:
+            pytest.fail(f"this test left state in the warm context: {left}", pytrace=False)
+
+    def close(self) -> None:
+        if self.context is not None:
+            self.context.close()
+            self.context = None
+
+
+@pytest.fixture(scope="session")
+def warm_browser(playwright: Playwright, browser_type_launch_args: dict[str, Any]) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(
+        **{**browser_type_launch_args, "args": [*browser_type_launch_args["args"], "--process-per-site"]})
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="session")
+def warm_context(warm_browser: Browser, server: Server, browser_context_args: dict[str, Any]) -> Iterator[WarmContext]:
+    warm = WarmContext(warm_browser, server, browser_context_args)
+    yield warm
+    warm.close()
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, page_errors: list[str], csp_reports: list[str]) -> Iterator[Page]:
+    """A page on a first visit: from the warm context, or from ``context`` when the test asks for that too."""
+    if "context" in request.fixturenames:
+        yield request.getfixturevalue("context").new_page()
+        return
+    yield from request.getfixturevalue("warm_context").new_page(page_errors, csp_reports)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from serving.builds import (
 )
 from serving.packages import REQUIREMENTS, WHEELS, ensure_page_packages
 from serving.runtime import PYODIDE_PACKAGE, pinned_versions, pyodide_dir, pyodide_stdlib_zip
-from tests.serving.fakes import ROOT
+from tests.serving.fakes import ROOT, refuse_to_run
 
 
 def pyc_entry(relative: Path) -> str:
@@ -35,6 +35,19 @@ def pyc_entry(relative: Path) -> str:
 def compiled_modules(root: Path) -> dict[str, bytes]:
     with zipfile.ZipFile(root / "runtime" / BYTECODE) as bundle:
         return {name: bundle.read(name) for name in bundle.namelist()}
+
+
+def with_built_bytecode(copy: Path) -> Path:
+    """``copy`` (of the app) with the project's own current bytecode zip and stamp: built, without running Node.
+
+    The stamp names inputs by their paths under the project, so it is as current
+    for the copy, whose files are the same, as for the project.
+    """
+    ensure_bytecode(ROOT)  # already current after serve.build(): Node runs only if not
+    for name in (BYTECODE, BYTECODE_STAMP):
+        shutil.copy2(ROOT / "runtime" / name, copy / "runtime" / name)
+    assert ensure_bytecode(copy, run=refuse_to_run) is False  # current, as if built here
+    return copy
 
 
 def test_bytecode_holds_every_imported_app_module_checked_against_its_source(app_copy: Path) -> None:
@@ -54,7 +67,7 @@ def test_bytecode_holds_every_imported_app_module_checked_against_its_source(app
 
 
 def test_bytecode_is_built_again_when_an_app_file_changes(app_copy: Path) -> None:
-    ensure_bytecode(app_copy)
+    with_built_bytecode(app_copy)
     wording = app_copy / "app" / "wording.py"
     wording.write_text(wording.read_text(encoding="utf-8") + "\nEXTRA = 1\n", encoding="utf-8")
     assert ensure_bytecode(app_copy) is True
@@ -65,7 +78,7 @@ def test_bytecode_is_built_again_when_an_app_file_changes(app_copy: Path) -> Non
 def test_a_failed_bytecode_build_serves_the_page_without_it(
     app_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ensure_bytecode(app_copy)
+    with_built_bytecode(app_copy)
     (app_copy / "app" / "wording.py").write_text("CHANGED = 1\n", encoding="utf-8")
 
     def node_fails(command: list[str], **_kwargs: Any) -> Any:
@@ -95,6 +108,19 @@ def build_stdlib_of(root: Path, listed: str) -> dict[str, bytes]:
     (root / STDLIB_MODULES).write_text(listed, encoding="utf-8")
     assert ensure_stdlib(root) is True
     return stdlib_entries(page_stdlib(root))
+
+
+def with_built_stdlib(copy: Path) -> dict[str, bytes]:
+    """The project's own built page stdlib (and stamp) put in ``copy``, without running Node; its entries.
+
+    For tests that start from a built zip and then break the next build: the
+    zip is built from the project's start-up list, which includes ``json``.
+    """
+    ensure_stdlib(ROOT)  # already current after serve.build(): Node runs only if not
+    for source, target in ((page_stdlib(ROOT), page_stdlib(copy)),
+                           (ROOT / "runtime" / STDLIB_STAMP, copy / "runtime" / STDLIB_STAMP)):
+        shutil.copy2(source, target)
+    return stdlib_entries(page_stdlib(copy))
 
 
 def top_level(entry: str) -> str:
@@ -144,7 +170,7 @@ def test_every_listed_start_up_module_is_in_pyodides_stdlib(app_copy: Path) -> N
 def test_a_failed_stdlib_build_replaces_the_stale_one_with_pyodides_own(
     app_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert "json/__init__.pyc" in build_stdlib_of(app_copy, "json\n")
+    assert "json/__init__.pyc" in with_built_stdlib(app_copy)
     (app_copy / STDLIB_MODULES).write_text("no_such_module\n", encoding="utf-8")
     assert ensure_stdlib(app_copy) is False
     assert "no_such_module" in capsys.readouterr().err  # Python's error, not Node's dump of Pyodide
@@ -153,7 +179,7 @@ def test_a_failed_stdlib_build_replaces_the_stale_one_with_pyodides_own(
 
 
 def test_without_node_the_page_gets_pyodides_own_stdlib(app_copy: Path) -> None:
-    assert "json/__init__.pyc" in build_stdlib_of(app_copy, "json\n")
+    assert "json/__init__.pyc" in with_built_stdlib(app_copy)
     (app_copy / STDLIB_MODULES).write_text("json\njson.decoder\n", encoding="utf-8")
 
     def no_node(command: list[str], **_kwargs: Any) -> Any:
@@ -239,7 +265,7 @@ def test_a_sub_package_gets_its_bytecode_where_python_looks_for_it(app_copy: Pat
 
 
 def test_moving_a_module_into_a_sub_package_builds_the_bytecode_again(app_copy: Path) -> None:
-    ensure_bytecode(app_copy)
+    with_built_bytecode(app_copy)
     (app_copy / "app" / "sub").mkdir()
     (app_copy / "app" / "wording.py").rename(app_copy / "app" / "sub" / "wording.py")
     assert ensure_bytecode(app_copy) is True
