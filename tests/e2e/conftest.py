@@ -296,6 +296,10 @@ class WarmContext:
         # The closed pages' last localStorage writes (pagehide) go through this renderer's copy of the
         # origin's storage, which the keeper shares: clearing it here comes after them, in order.
         self.keeper.evaluate("localStorage.clear()")
+        # A page closed with a reply pending notes it in localStorage on pagehide (app.sending.page_left,
+        # through the archive's journal); that note can land just after the clear: clear once more after it.
+        self.keeper.wait_for_timeout(100)
+        self.keeper.evaluate("localStorage.clear()")
         self.context.unroute_all(behavior="ignoreErrors")
         self.context.set_offline(False)
         self.context.clear_cookies()

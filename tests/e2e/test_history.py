@@ -216,7 +216,7 @@ def test_a_write_the_browser_aborted_is_written_at_the_next_start(page: Page, se
 def test_storage_nearly_full_is_said_plainly_and_nothing_is_deleted(page: Page, server: Server) -> None:
     page.add_init_script("navigator.storage.estimate = async () => ({usage: 190e6, quota: 200e6});")
     open_app(page, server)
-    expect(page.locator("#notice")).to_contain_text("Browser storage for this page is nearly full (95% of 200.0 MB")
+    expect(page.locator("#notice")).to_contain_text("Browser storage for this page is nearly full (95% of 200 MB")
     expect(page.locator("#notice")).to_contain_text("export the conversations you want to keep")
     send_and_wait(page, "still kept")
     page.reload()

@@ -162,7 +162,7 @@ def test_changed_code_that_the_snapshot_only_compiled_is_compiled_fresh_and_a_ne
     new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
 ) -> None:
     """The view touches the browser: the snapshot holds its compiled code, used only for the same bytes."""
-    edit = ("app/view/messages.py", 'text="Copy"', 'text="Copy it"')
+    edit = ("app/view/messages.py", 'text=_("Copy")', 'text=_("Copy it")')
     with restored_after_editing(new_context, server, tmp_path, *edit) as (page, _url):
         send_and_wait(page, "hello")
 
@@ -201,7 +201,7 @@ def test_a_page_that_fails_after_a_restore_drops_the_snapshot_and_starts_normall
         page.wait_for_selector(SAVED, state="attached", timeout=SAVE_TIMEOUT)
         main = site / "app" / "main.py"
         good = main.read_text(encoding="utf-8")
-        broken = good.replace("_held.append(start_task(start(DomView())))", "raise RuntimeError('broken on purpose')")
+        broken = good.replace("_held.append(start_task(start(page_view)))", "raise RuntimeError('broken on purpose')")
         assert broken != good
         main.write_text(broken, encoding="utf-8")
 
