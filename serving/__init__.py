@@ -16,6 +16,7 @@ This module holds only what they all share, and imports none of them.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,3 +28,9 @@ SERVED_DIRS = ("app", "static", "runtime")
 
 class SetupError(Exception):
     """Something the user has to fix before the page can be served."""
+
+
+def say(line: str) -> None:
+    """Print one progress line in one write, so that steps running side by side never share a line."""
+    sys.stdout.write(f"{line}\n")
+    sys.stdout.flush()

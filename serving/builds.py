@@ -12,11 +12,12 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from serving import REPO, SetupError
+from serving import REPO, SetupError, say
 from serving.config import APP_PACKAGE, app_modules, imported_modules
 from serving.packages import page_wheels
 from serving.runtime import (
@@ -61,6 +62,7 @@ def ensure_bytecode(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
             repo / BYTECODE_SCRIPT, pyodide, PYODIDE_HOME, out, app, *(s.relative_to(app).as_posix() for s in sources)
         ],
         failure="the app's bytecode was not built, so a first visit compiles it",
+        label=f"Compiling the app's modules into runtime/{BYTECODE}",
         run=run,
     )
 
@@ -108,8 +110,38 @@ def ensure_stdlib(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
         arguments=lambda pyodide, out: [repo / STDLIB_SCRIPT, pyodide, repo / STDLIB_MODULES, out, *wheels],
         failure="the standard library was not compiled, so a first visit compiles what it imports",
         fallback=lambda out: _stdlib_with_packages(pyodide_zip, wheels, out),
+        label=f"Building the page's standard library, runtime/{stdlib_name(version)}",
         run=run,
     )
+
+
+def ensure_some_stdlib(repo: Path = REPO) -> bool:
+    """Make sure ``runtime/`` has a page standard library to serve, if only Pyodide's own; True if one was written.
+
+    Quick (a copy and the packages' files): serve.py calls it before it serves,
+    and leaves the compiled one (:func:`ensure_stdlib`, seconds of Node) to the
+    background. The copy has no stamp, so that build replaces it.
+    """
+    runtime = repo / "runtime"
+    try:
+        version = str(json.loads((runtime / RUNTIME_STAMP).read_text(encoding="utf-8"))[PYODIDE_PACKAGE])
+        pyodide_zip = pyodide_stdlib_zip(runtime)
+    except (OSError, ValueError, KeyError):
+        return False
+    target = runtime / stdlib_name(version)
+    if target.is_file():
+        return False
+    try:
+        wheels = page_wheels(repo)
+    except SetupError:
+        wheels = []
+    partial = runtime / f".{target.name}.{os.getpid()}.copy"
+    try:
+        _stdlib_with_packages(pyodide_zip, wheels, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return True
 
 
 def _stdlib_with_packages(stdlib: Path, wheels: Sequence[Path], out: Path) -> None:
@@ -163,6 +195,7 @@ def _build_with_node(
     arguments: Callable[[Path, Path], list[Path | str]],
     failure: str,
     fallback: Callable[[Path], None] | None = None,
+    label: str = "",
     run: Runner = subprocess.run,
 ) -> bool:
     """Build ``runtime/<name>`` with a Node script unless its stamp says it is current; True if rebuilt.
@@ -172,7 +205,8 @@ def _build_with_node(
     failed build is a warning (``failure`` says what the page does without it).
     Nothing stale is left: the file is replaced by what ``fallback(path)``
     writes if there is one (OSError: removed), else removed. Each replacement is atomic, so a server serving
-    the file meanwhile sends the old one or the new one, never half of one.
+    the file meanwhile sends the old one or the new one, never half of one. A build that runs says so
+    (``label``), and how long it took.
     """
     runtime = repo / "runtime"
     zipped, stamp_file = runtime / name, runtime / stamp_name
@@ -188,9 +222,13 @@ def _build_with_node(
     stamp_file.unlink(missing_ok=True)  # first: interrupted from here on, the next start builds again
     partial = runtime / f".{name}.{os.getpid()}"
     try:
+        started = time.monotonic()
+        if stamp is not None:
+            say(f"{label or name}...")
         if stamp is not None and _run_node(repo, arguments(pyodide_dir(runtime), partial), partial, failure, run):
             os.replace(partial, zipped)
             stamp_file.write_text(json.dumps(stamp) + "\n", encoding="utf-8")
+            say(f"  runtime/{name}: built in {time.monotonic() - started:.1f} s")
             return True
         if fallback is not None:
             try:

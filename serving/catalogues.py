@@ -26,7 +26,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from app.i18n import LANGUAGES, RTL_LANGUAGES
-from serving import REPO
+from serving import REPO, say
 
 LOCALES = "locales"  # in the repository: <lang>/LC_MESSAGES/pychat.po
 DOMAIN = "pychat"
@@ -178,6 +178,7 @@ def ensure_catalogues(repo: Path = REPO) -> bool:
         source, target = po_path(lang, repo), mo_path(lang, repo)
         if target.is_file() and target.stat().st_mtime_ns >= source.stat().st_mtime_ns:
             continue
+        say(f"Compiling the {lang} catalogue...")
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".mo.part")
         partial.write_bytes(write_mo(load_catalogue(lang, repo)))

@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from serving import REPO, SetupError
+from serving import REPO, SetupError, say
 from serving.runtime import Runner
 
 REQUIREMENTS = "requirements-page.txt"
@@ -112,7 +112,7 @@ def ensure_page_packages(repo: Path = REPO, run: Runner = subprocess.run) -> boo
     if all(wheel_for(pin, folder) for pin in pins):
         _remove_unpinned(folder, pins)
         return False
-    print(f"Fetching the page's Python packages with pip ({REQUIREMENTS})...", flush=True)
+    say(f"Fetching the page's Python packages with pip ({REQUIREMENTS})...")
     folder.mkdir(exist_ok=True)
     download = Path(tempfile.mkdtemp(prefix=".download-", dir=folder))
     try:

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from serving import REPO, SetupError
+from serving import REPO, SetupError, say
 
 PYSCRIPT_PACKAGE = "@pyscript/core"
 PYODIDE_PACKAGE = "pyodide"
 PINNED_PACKAGES = (PYSCRIPT_PACKAGE, PYODIDE_PACKAGE)
 RUNTIME_NAMES = {PYSCRIPT_PACKAGE: "pyscript", PYODIDE_PACKAGE: "pyodide"}
-NPM_COMMAND = ("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+# Only the runtime: the devDependencies are the tests' and the benchmark's (scripts/test.sh installs them).
+NPM_COMMAND = ("npm", "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund")
 PYODIDE_FILES = (
     "pyodide.mjs",
     "pyodide.asm.mjs",
@@ -128,6 +129,7 @@ def ensure_runtime(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
             )
     if _runtime_is_current(repo / "runtime", pins):
         return False
+    say("Copying the runtime into runtime/...")
     _build_runtime(repo, pins)
     return True
 
@@ -150,7 +152,7 @@ def _runtime_is_current(runtime: Path, pins: dict[str, str]) -> bool:
 
 
 def _install_packages(repo: Path, run: Runner) -> None:
-    print("Fetching the pinned PyScript/Pyodide runtime with npm (first run only)...", flush=True)
+    say("Fetching the pinned PyScript/Pyodide runtime with npm (first run only)...")
     try:
         result = run(list(NPM_COMMAND), cwd=repo, check=False)
     except FileNotFoundError:

@@ -17,6 +17,7 @@ from serving.builds import (
     STDLIB_MODULES,
     STDLIB_STAMP,
     ensure_bytecode,
+    ensure_some_stdlib,
     ensure_stdlib,
     idle_modules,
     startup_modules,
@@ -188,6 +189,16 @@ def test_without_node_the_page_gets_pyodides_own_stdlib(app_copy: Path) -> None:
     assert ensure_stdlib(app_copy, run=no_node) is False
     assert page_stdlib(app_copy).read_bytes() == pyodide_stdlib_zip(app_copy / "runtime").read_bytes()
     assert list((app_copy / "runtime").glob(".page-stdlib*")) == []
+
+
+def test_before_serving_a_missing_page_stdlib_is_stood_in_for_by_pyodides_own(app_copy: Path) -> None:
+    # serve.py serves before the compiled one is built (seconds of Node), so some zip must be there.
+    page_stdlib(app_copy).unlink(missing_ok=True)
+    (app_copy / "runtime" / STDLIB_STAMP).unlink(missing_ok=True)
+    assert ensure_some_stdlib(app_copy) is True
+    assert page_stdlib(app_copy).read_bytes() == pyodide_stdlib_zip(app_copy / "runtime").read_bytes()
+    assert not (app_copy / "runtime" / STDLIB_STAMP).exists()  # so the build (in the background) replaces it
+    assert ensure_some_stdlib(app_copy) is False  # one there already: left alone
 
 
 def test_index_html_preloads_the_page_stdlib_of_the_pinned_pyodide() -> None:

@@ -151,6 +151,8 @@ def test_serve_py_serves_the_real_page_and_proxy_until_sigterm() -> None:
             process.communicate()
     assert process.returncode == 0
     assert f"Chat page:  http://127.0.0.1:{page_port}/" in out
+    # Built already (the tests' serve.build()): no step runs, so none says anything.
+    assert out.startswith("Chat page:"), out
     assert f"Demo proxy: http://127.0.0.1:{api_port}" in out
     assert out.rstrip().endswith("Stopped.")
     assert "Traceback" not in err

@@ -64,7 +64,7 @@ def test_ensure_runtime_runs_npm_ci_when_packages_are_missing(repo: Path, capsys
     npm = FakeNpm()
     ensure_runtime(repo, run=npm)
     assert npm.calls == [(list(NPM_COMMAND), repo)]
-    assert NPM_COMMAND == ("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+    assert NPM_COMMAND == ("npm", "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund")
     assert "Fetching the pinned PyScript/Pyodide runtime with npm" in capsys.readouterr().out
     assert (repo / "runtime" / "pyodide-314.0.7" / "pyodide.asm.wasm").is_file()
 
