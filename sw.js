@@ -16,7 +16,7 @@
 //
 // The cache is "pychat-offline-<version>"; activating removes older "pychat-offline-*" caches
 // and nothing else (the Pyodide snapshot lives in "pychat-pyodide-snapshot").
-const BUILD = {"version": "dev", "files": [], "immutable": []};
+const BUILD = {"version": "dev", "files": [], "immutable": [], "integrity": {}};
 
 const PREFIX = "pychat-offline-";
 const CACHE = PREFIX + BUILD.version;
@@ -33,7 +33,8 @@ const immutable = (path) => BUILD.immutable.some((prefix) => path.startsWith(pre
 const neverCached = (path) => path === "api" || path.startsWith("api/") || path === "sw.js";
 
 // Copies a version-named file from an older version's cache when there is one (no download at
-// all), else takes it through the browser's HTTP cache, where the page's own visit left it.
+// all), else takes the copy the page's own visit left in the browser's HTTP cache when it is
+// certainly this build's, else downloads it.
 async function keep(cache, path) {
   const url = new URL(path, SCOPE).href;
   if (await cache.match(url)) return;
@@ -44,9 +45,24 @@ async function keep(cache, path) {
       if (old) return cache.put(url, old);
     }
   }
-  const response = await fetch(url, { credentials: "same-origin" });
+  const response = (await fromBrowserCache(url, path)) || (await fetch(url, { credentials: "same-origin" }));
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
   await cache.put(url, response);
+}
+
+// The HTTP cache's copy, whatever the host's cache headers say ("force-cache": a host that sends
+// "no-cache" would otherwise have the whole runtime downloaded again), but only where it cannot be
+// another build's: a version-named file, or one whose bytes match this build's digest (BUILD.integrity;
+// a copy from before a deploy fails the check). Null when there is none such.
+async function fromBrowserCache(url, path) {
+  const integrity = BUILD.integrity?.[path];
+  if (!integrity && !immutable(path)) return null;
+  try {
+    const response = await fetch(url, { credentials: "same-origin", cache: "force-cache", ...(integrity ? { integrity } : {}) });
+    return response.ok ? response : null;
+  } catch {
+    return null; // not this build's bytes: downloaded below
+  }
 }
 
 self.addEventListener("install", (event) => {

@@ -19,6 +19,7 @@ from serving.offline import (
     built_pins,
     bytes_digest,
     immutable_prefixes,
+    integrity,
     offline_files,
     present,
     site_version,
@@ -112,7 +113,8 @@ def _write_worker(repo: Path, dest: Path, modules: list[str], page: str) -> None
 
     version = site_version(files, immutable, digest)
     try:
-        worker = with_build((repo / WORKER).read_text(encoding="utf-8"), version, files, immutable)
+        worker = with_build((repo / WORKER).read_text(encoding="utf-8"), version, files, immutable,
+                            integrity(files, immutable, digest))
     except (UnicodeDecodeError, ValueError) as error:
         raise SetupError(f"cannot export the page: {error}") from None
     (dest / WORKER).write_bytes(worker.encode("utf-8"))

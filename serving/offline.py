@@ -24,6 +24,7 @@ to the network, uncached.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -35,8 +36,9 @@ from serving.runtime import PYODIDE_PACKAGE, PYSCRIPT_PACKAGE, RUNTIME_STAMP, ru
 
 WORKER = "sw.js"
 PAGE = "./"  # the page's own entry in the worker's cache: its folder, as links and start_url name it
-# Pyodide's files the page loads (python_stdlib.zip is not: the page loads its own standard library).
-PYODIDE_LOADED = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "pyodide-lock.json")
+# Pyodide's files the page loads (python_stdlib.zip is not: the page loads its own standard library;
+# nor pyodide-lock.json: static/pyodide-snapshot.mjs gives Pyodide an empty package list).
+PYODIDE_LOADED = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
 PYSCRIPT_ENTRY = "core.js"  # index.html's script; the chunks it imports are reported by the page
 
 _BUILD_LINE = re.compile(r"^const BUILD = .*;$", re.MULTILINE)
@@ -101,13 +103,37 @@ def bytes_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def with_build(worker_source: str, version: str, files: Sequence[str], immutable: Sequence[str]) -> str:
+def integrity(files: Sequence[str], immutable: Sequence[str], digest: Callable[[str], str]) -> dict[str, str]:
+    """Each listed file's Subresource Integrity value (``sha256-<base64>``), from its hex ``digest``.
+
+    The worker uses it to take a file from the browser's HTTP cache only if it is this
+    build's. Not for the page itself (its bytes carry the version, made from these digests)
+    nor the version-named files (their path names their content).
+
+    >>> integrity(["./", "app/a.py", "runtime/pyodide-1/x"], ["runtime/pyodide-1/"], lambda p: "00" * 32)
+    {'app/a.py': 'sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='}
+    """
+    return {
+        path: "sha256-" + base64.b64encode(bytes.fromhex(digest(path))).decode("ascii")
+        for path in files
+        if path != PAGE and not any(path.startswith(prefix) for prefix in immutable)
+        and re.fullmatch(r"[0-9a-f]{64}", digest(path))
+    }
+
+
+def with_build(
+    worker_source: str, version: str, files: Sequence[str], immutable: Sequence[str],
+    digests: dict[str, str] | None = None,
+) -> str:
     """``sw.js`` with its ``const BUILD = ...;`` line holding this build; ValueError if it has none.
 
+    ``digests`` are the files' :func:`integrity` values.
+
     >>> with_build('const BUILD = {};\\n', "abc", ["./"], [])
-    'const BUILD = {"version": "abc", "files": ["./"], "immutable": []};\\n'
+    'const BUILD = {"version": "abc", "files": ["./"], "immutable": [], "integrity": {}};\\n'
     """
-    build = json.dumps({"version": version, "files": list(files), "immutable": list(immutable)})
+    build = json.dumps({"version": version, "files": list(files), "immutable": list(immutable),
+                        "integrity": digests or {}})
     build = build.replace("</", "<\\/")
     replaced, count = _BUILD_LINE.subn(lambda _: f"const BUILD = {build};", worker_source, count=1)
     if count != 1:

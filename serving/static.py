@@ -34,6 +34,7 @@ from serving.offline import (
     built_pins,
     bytes_digest,
     immutable_prefixes,
+    integrity,
     offline_files,
     present,
     site_version,
@@ -166,8 +167,8 @@ class StaticServer(LocalServer):
             if path.name == "index.html":
                 return with_version(self._page_text(path.name), self.offline_build()[0]).encode("utf-8")
             if path.name == WORKER:
-                version, files, immutable = self.offline_build()
-                return with_build(raw.decode("utf-8"), version, files, immutable).encode("utf-8")
+                version, files, immutable, digests = self.offline_build()
+                return with_build(raw.decode("utf-8"), version, files, immutable, digests).encode("utf-8")
             return self._page_text(path.name).encode("utf-8")
         except (UnicodeDecodeError, ValueError) as error:
             print(f"serve.py: serving {path.name} unchanged: {error}", file=sys.stderr, flush=True)
@@ -182,8 +183,9 @@ class StaticServer(LocalServer):
         page = with_preload_list(text, app_modules(self.repo), catalogue_files(self.repo))
         return with_page_strings(page, page_strings(self.repo))
 
-    def offline_build(self) -> tuple[str, list[str], list[str]]:
-        """This build's version, the files the service worker caches, and the version-named runtime folders."""
+    def offline_build(self) -> tuple[str, list[str], list[str], dict[str, str]]:
+        """This build's version, the files the service worker caches, the version-named runtime folders,
+        and the files' integrity values."""
         pins = built_pins(self.repo / "runtime")
         catalogues = [source.removeprefix("./") for source in catalogue_files(self.repo)]  # every language, offline
         modules = [*app_modules(self.repo), *catalogues]
@@ -199,7 +201,7 @@ class StaticServer(LocalServer):
             except (OSError, UnicodeDecodeError, ValueError):  # served as it is (see generated)
                 return self.file_digest(self.repo / name)
 
-        return site_version(files, immutable, digest), files, immutable
+        return site_version(files, immutable, digest), files, immutable, integrity(files, immutable, digest)
 
     def file_digest(self, path: Path) -> str:
         """A file's SHA-256, computed once per version of it ("missing" if it is not there)."""

@@ -32,8 +32,12 @@ const INDEX_URL = new URL("../runtime/pyodide-314.0.7/", import.meta.url).href;
 // The standard library with what the page imports at start-up compiled (serve.py builds it
 // with scripts/stdlib-bytecode.mjs, or copies Pyodide's own zip there when it cannot).
 const STDLIB_URL = new URL(`../runtime/page-stdlib-${pyodide.version}.zip`, import.meta.url).href;
+// The page loads no packages, so Pyodide gets an empty package list instead of fetching
+// pyodide-lock.json (117 KB, and again in the snapshot worker). Pyodide checks only the ABI;
+// tests/serving/test_runtime.py keeps this in step with the pinned Pyodide's lock file.
+const LOCK = { info: { abi_version: "2026_0", arch: "wasm32", platform: "emscripten_5_0_3", python: "3.14.2" }, packages: {} };
 // A new object each time: loadPyodide adds its own entries (functions too) to the one it gets.
-const options = () => ({ indexURL: INDEX_URL, stdLibURL: STDLIB_URL });
+const options = () => ({ indexURL: INDEX_URL, stdLibURL: STDLIB_URL, lockFileContents: structuredClone(LOCK) });
 const CACHE = "pychat-pyodide-snapshot";
 // One entry per page location. Bump FORMAT when what a snapshot holds changes.
 const FORMAT = 3;
@@ -169,7 +173,7 @@ async function startNormally() {
     return interpreter;
   }
   if (root.dataset.snapshot !== "failed") report("fresh");
-  whenSettled(() => whenIdle(() => makeSnapshot(interpreter, reused)));
+  whenSettled(() => whenIdle(() => afterOffline(() => makeSnapshot(interpreter, reused))));
   return interpreter;
 }
 
@@ -304,6 +308,30 @@ function whenSettled(ready, failed = () => {}) {
 }
 
 const whenIdle = (callback) => requestIdleCallback(() => callback(), { timeout: 3000 });
+
+// The snapshot worker imports Pyodide's modules again. Once the service worker (static/offline.js)
+// controls the page, it answers them from its cache, which it filled from the browser's; before,
+// a host that sends "Cache-Control: no-cache" would have them downloaded a second time. So the
+// snapshot waits for it, up to OFFLINE_WAIT_MS (no service worker here: not at all).
+const OFFLINE_WAIT_MS = 15000;
+
+function afterOffline(callback) {
+  const settled = () => navigator.serviceWorker?.controller || !["installing", undefined].includes(root.dataset.offline)
+    || !document.querySelector('meta[name="pychat-version"]')?.content;
+  if (settled()) return callback();
+  let done = false;
+  const go = () => {
+    if (done) return;
+    done = true;
+    watcher.disconnect();
+    clearTimeout(timer);
+    callback();
+  };
+  const watcher = new MutationObserver(() => { if (settled()) go(); });
+  watcher.observe(root, { attributes: true, attributeFilter: ["data-offline"] });
+  navigator.serviceWorker?.addEventListener("controllerchange", go, { once: true });
+  const timer = setTimeout(go, OFFLINE_WAIT_MS);
+}
 
 // The app's files, and PyScript's own Python package, exactly as this page's Python sees
 // them: the worker preloads what it can and compiles the rest (with the standard-library

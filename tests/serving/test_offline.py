@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import time
@@ -10,6 +12,7 @@ from pathlib import Path
 from serving.export import export_site
 from serving.offline import (
     immutable_prefixes,
+    integrity,
     offline_files,
     site_version,
     static_files,
@@ -40,9 +43,18 @@ def test_the_worker_caches_the_page_config_app_static_and_the_runtime_the_page_l
         "./", "pyscript.toml", "app/api.py", "app/main.py", "static/boot.js",
         "runtime/app-bytecode.zip", "runtime/page-stdlib-314.0.7.zip", "runtime/pyscript-0.7.31/core.js",
         "runtime/pyodide-314.0.7/pyodide.mjs", "runtime/pyodide-314.0.7/pyodide.asm.mjs",
-        "runtime/pyodide-314.0.7/pyodide.asm.wasm", "runtime/pyodide-314.0.7/pyodide-lock.json",
+        "runtime/pyodide-314.0.7/pyodide.asm.wasm",
     ]
     assert not [f for f in files if "api/" in f.replace("app/api.py", "") or f.startswith("/")]
+
+
+def test_the_worker_may_take_a_file_from_the_browsers_cache_only_with_this_builds_digest() -> None:
+    files = ["./", "app/main.py", "runtime/pyodide-314.0.7/pyodide.asm.wasm", "static/gone.css"]
+    main = hashlib.sha256(b"print(1)").hexdigest()
+    hex_digests = {"./": "ab" * 32, "app/main.py": main, "static/gone.css": "missing"}
+    values = integrity(files, immutable_prefixes(PINS), hex_digests.__getitem__)
+    # Browsers check a response against "sha256-" and the base64 of its SHA-256.
+    assert values == {"app/main.py": "sha256-" + base64.b64encode(hashlib.sha256(b"print(1)").digest()).decode()}
 
 
 def test_without_a_built_runtime_no_runtime_file_is_listed() -> None:
@@ -60,8 +72,10 @@ def test_the_version_changes_with_any_listed_file_but_reads_no_version_named_one
 
 
 def test_the_build_line_and_the_page_version_are_filled_in() -> None:
-    worker = with_build((ROOT / "sw.js").read_text(encoding="utf-8"), "v1", ["./", "app/main.py"], ["runtime/x-1/"])
-    assert build_of(worker) == {"version": "v1", "files": ["./", "app/main.py"], "immutable": ["runtime/x-1/"]}
+    worker = with_build((ROOT / "sw.js").read_text(encoding="utf-8"), "v1", ["./", "app/main.py"], ["runtime/x-1/"],
+                        {"app/main.py": "sha256-AA=="})
+    assert build_of(worker) == {"version": "v1", "files": ["./", "app/main.py"], "immutable": ["runtime/x-1/"],
+                                "integrity": {"app/main.py": "sha256-AA=="}}
     assert version_of(with_version(PAGE_WITH_VERSION, "v1")) == "v1"
 
 

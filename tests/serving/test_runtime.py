@@ -90,3 +90,13 @@ def test_ensure_runtime_reports_a_failing_npm(repo: Path) -> None:
     with pytest.raises(SetupError, match="exit code 1"):
         ensure_runtime(repo, run=FakeNpm(returncode=1))
     assert not (repo / "runtime").exists()
+
+
+def test_the_package_list_pyodide_gets_instead_of_its_lock_file_names_the_pinned_builds_abi() -> None:
+    # static/pyodide-snapshot.mjs passes lockFileContents, so the page never fetches pyodide-lock.json;
+    # Pyodide refuses a list whose ABI differs from its own. Upgrading Pyodide means updating LOCK.
+    lock = json.loads((ROOT / "node_modules" / "pyodide" / "pyodide-lock.json").read_text(encoding="utf-8"))
+    source = (ROOT / "static" / "pyodide-snapshot.mjs").read_text(encoding="utf-8")
+    given = re.search(r"^const LOCK = \{ info: (\{.*?\}), packages: \{\} \};$", source, re.MULTILINE)
+    assert given, "static/pyodide-snapshot.mjs has no LOCK line"
+    assert json.loads(re.sub(r"(\w+):", r'"\1":', given[1])) == lock["info"]
