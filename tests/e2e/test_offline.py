@@ -8,6 +8,7 @@ These tests need Cache Storage and the worker, so their contexts ask for both.
 from __future__ import annotations
 
 import functools
+import gzip
 import http.server
 import json
 import re
@@ -234,3 +235,57 @@ def test_an_export_under_a_sub_path_on_a_plain_static_host_opens_offline(
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+class NoCacheHandler(http.server.SimpleHTTPRequestHandler):
+    """A host that gzips and sends ``Cache-Control: no-cache`` and no validator: every request it gets is a download.
+
+    Counts the GETs per path in ``gets`` (a class attribute set per test). It gzips as hosts do:
+    a private window's HTTP cache is in memory and keeps no entry over a few MB, so the
+    uncompressed 9.6 MB wasm would not be kept at all, whatever the headers.
+    """
+
+    gets: dict[str, int]
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        self.gets[path] = self.gets.get(path, 0) + 1
+        file = Path(self.translate_path(path))
+        if file.is_dir():
+            file = file / "index.html"
+        if not file.is_file():
+            self.send_error(404)
+            return
+        body = gzip.compress(file.read_bytes(), 6)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(file)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_behind_a_host_that_says_no_cache_a_first_visit_downloads_each_runtime_file_once(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
+) -> None:
+    # The page, the snapshot worker and the service worker each load Pyodide; only the first may download it.
+    export_site(tmp_path / "chat", api_base=server.api)
+    gets: dict[str, int] = {}
+    handler = functools.partial(type("Counting", (NoCacheHandler,), {"gets": gets}), directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        page = offline_page(new_context)
+        visit_once(page, f"http://127.0.0.1:{httpd.server_address[1]}/chat/")
+        page.wait_for_selector("html[data-snapshot=saved]", state="attached", timeout=INSTALL_TIMEOUT)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    runtime = {path: count for path, count in gets.items() if path.startswith("/chat/runtime/")}
+    assert "/chat/runtime/pyodide-314.0.7/pyodide.asm.wasm" in runtime
+    assert {path: count for path, count in runtime.items() if count > 1} == {}
+    assert "/chat/runtime/pyodide-314.0.7/pyodide-lock.json" not in runtime  # Pyodide is given its package list
