@@ -92,8 +92,16 @@ def _module_name(package: str, path: Path, package_dir: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+# Where the page's _page_stdlib_fallback puts Pyodide's whole standard library (WHOLE in
+# scripts/page_stdlib_fallback.py) when the page imports something its own zip left out.
+WHOLE_STDLIB = "/lib/python-stdlib-whole.zip"
+
+
 def standard_modules(modules: dict[str, object] | None = None) -> list[str]:
     """The standard-library modules loaded now (``sys.modules`` by default), browser ones left out.
+
+    Not those imported from Pyodide's whole library (a path the page seldom takes): the worker
+    would fetch all of it again, and its memory, in the snapshot, could outgrow what a restore allows.
 
     The page passes these to the snapshot's worker, so that what PyScript
     and the app import at start-up (``html.entities`` for one) is already
@@ -104,7 +112,7 @@ def standard_modules(modules: dict[str, object] | None = None) -> list[str]:
         file = getattr(module, "__file__", None)
         if name.split(".")[0] in BROWSER_MODULES or name.startswith("_pyodide") or name == "__main__":
             continue
-        if isinstance(file, str) and "/lib/python" in file and "-packages/" not in file:
+        if isinstance(file, str) and "/lib/python" in file and "-packages/" not in file and WHOLE_STDLIB not in file:
             found.append(name)
     return sorted(found)
 
@@ -239,8 +247,21 @@ def discard_stale_preloads(root: Path) -> bool:
     for name in stale:
         del sys.modules[name]
     del sys.modules[RECORD]
-    importlib.invalidate_caches()
+    _forget_directory_listings()
     return True
+
+
+def _forget_directory_listings() -> None:
+    """Make the path finders list the app's folders again, as ``importlib.invalidate_caches()`` would.
+
+    Not that function itself: it also imports ``importlib.metadata`` (and ``email`` and more
+    with it), which the page's standard library leaves out, and re-reads the standard library's zip.
+    """
+    from importlib.machinery import FileFinder
+
+    for finder in list(sys.path_importer_cache.values()):
+        if isinstance(finder, FileFinder):
+            finder.invalidate_caches()
 
 
 def _drop_stale_compiled() -> bool:

@@ -34,7 +34,8 @@ pyodide.globals.set("folder", folder);
 pyodide.runPython(`
 import importlib.util, py_compile, zipfile
 
-with zipfile.ZipFile("/tmp/app-bytecode.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
+# Stored, not deflated: the host compresses the whole zip, across files, which does better.
+with zipfile.ZipFile("/tmp/app-bytecode.zip", "w", zipfile.ZIP_STORED) as bundle:
     for name in names:
         source = f"{folder}/{name}"
         compiled = importlib.util.cache_from_source(source)  # <dir>/__pycache__/<stem>.<tag>.pyc

@@ -35,6 +35,7 @@ BYTECODE_SCRIPT = Path("scripts") / "app-bytecode.mjs"
 STDLIB_STAMP = "page-stdlib.json"  # the zip itself: stdlib_name(); static/pyodide-snapshot.mjs gives it to Pyodide
 STDLIB_SCRIPT = Path("scripts") / "stdlib-bytecode.mjs"
 STDLIB_MODULES = Path("scripts") / "startup-modules.txt"
+STDLIB_FALLBACK = Path("scripts") / "page_stdlib_fallback.py"  # into the zip, as _page_stdlib_fallback
 NODE_BUILD_TIMEOUT_S = 300
 
 
@@ -106,8 +107,9 @@ def ensure_stdlib(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
         repo,
         stdlib_name(version),
         STDLIB_STAMP,
-        inputs=[STDLIB_SCRIPT, STDLIB_MODULES, *(wheel.relative_to(repo) for wheel in wheels)],
-        arguments=lambda pyodide, out: [repo / STDLIB_SCRIPT, pyodide, repo / STDLIB_MODULES, out, *wheels],
+        inputs=[STDLIB_SCRIPT, STDLIB_MODULES, STDLIB_FALLBACK, *(wheel.relative_to(repo) for wheel in wheels)],
+        arguments=lambda pyodide, out: [repo / STDLIB_SCRIPT, pyodide, repo / STDLIB_MODULES, repo / STDLIB_FALLBACK,
+                                        out, *wheels],
         failure="the standard library was not compiled, so a first visit compiles what it imports",
         fallback=lambda out: _stdlib_with_packages(pyodide_zip, wheels, out),
         label=f"Building the page's standard library, runtime/{stdlib_name(version)}",

@@ -63,8 +63,10 @@ MIME_TYPES = {
 }
 TEXTUAL_APPLICATION_TYPES = ("application/json", "application/toml", "image/svg+xml", "application/manifest+json")
 
-# Text and WebAssembly shrink well (the wasm to about a third); zips and images do not.
-COMPRESSIBLE = {".wasm", ".mjs", ".js", ".css", ".json", ".html", ".py", ".toml", ".svg", ".map", ".webmanifest"}
+# Text and WebAssembly shrink well (the wasm to about a third); images do not.
+# The runtime's zips are stored, not deflated (scripts/*-bytecode.mjs), so that this compresses across their files.
+COMPRESSIBLE = {".wasm", ".mjs", ".js", ".css", ".json", ".html", ".py", ".toml", ".svg", ".map", ".webmanifest",
+                ".zip", ".mo"}
 MIN_COMPRESS_BYTES = 1024
 
 

@@ -33,6 +33,7 @@ onmessage = async ({ data }) => {
     const interpreter = await loadPyodide({
       ...data.options, _makeSnapshot: true, stdout: quiet, stderr: quiet,
     });
+    interpreter.runPython(data.installFallback); // the page's standard library is only what it imports
     const { FS } = interpreter;
     for (const [path, bytes] of Object.entries(data.files)) {
       const full = `${data.home}/${path}`;

@@ -32,6 +32,20 @@ const INDEX_URL = new URL("../runtime/pyodide-314.0.7/", import.meta.url).href;
 // The standard library with what the page imports at start-up compiled (serve.py builds it
 // with scripts/stdlib-bytecode.mjs, or copies Pyodide's own zip there when it cannot).
 const STDLIB_URL = new URL(`../runtime/page-stdlib-${pyodide.version}.zip`, import.meta.url).href;
+// The page's standard library holds only what the page imports; for anything else, its
+// _page_stdlib_fallback (scripts/page_stdlib_fallback.py) fetches Pyodide's whole one, once.
+// Installed on every start, restored or not (the worker does the same).
+const WHOLE_STDLIB_URL = new URL("python_stdlib.zip", INDEX_URL).href;
+const INSTALL_FALLBACK = `
+try:
+    import _page_stdlib_fallback
+except ImportError:  # Pyodide's own zip (serve.py could not build the page's): nothing is left out
+    pass
+else:
+    _page_stdlib_fallback.install(${JSON.stringify(WHOLE_STDLIB_URL)})
+    del _page_stdlib_fallback
+`;
+
 // The page loads no packages, so Pyodide gets an empty package list instead of fetching
 // pyodide-lock.json (117 KB, and again in the snapshot worker). Pyodide checks only the ABI;
 // tests/serving/test_runtime.py keeps this in step with the pinned Pyodide's lock file.
@@ -134,6 +148,7 @@ async function restore() {
     loading.catch(() => {}); // if it fails after the time limit, nobody is waiting for it any more
     const interpreter = await within(RESTORE_MS, loading, "restoring the snapshot");
     if (interpreter.runPython(FORGET_ZIP_LISTINGS) !== 42) throw new Error("the restored interpreter does not compute");
+    interpreter.runPython(INSTALL_FALLBACK);
     report("restored");
     renewWhenStale(interpreter);
     return interpreter;
@@ -167,6 +182,7 @@ async function startNormally() {
   const bytecode = fetchBytecode();
   const reused = {};
   const interpreter = await (enabled ? loadKeeping(reused) : pyodide.loadPyodide(options()));
+  interpreter.runPython(INSTALL_FALLBACK);
   unpackBytecode(interpreter, await bytecode);
   if (!enabled) {
     report("off");
@@ -377,7 +393,8 @@ async function makeSnapshot(interpreter, reused = {}) {
   worker.onerror = (event) => finish("unsaved", event.message || "the snapshot worker failed");
   try {
     worker.postMessage({ options: options(), files, standard, home: HOME, package: PACKAGE,
-                         cache: CACHE, entry: ENTRY, key: KEY, wasm: reused.wasm, stdlib },
+                         cache: CACHE, entry: ENTRY, key: KEY, wasm: reused.wasm, stdlib,
+                         installFallback: INSTALL_FALLBACK },
                        stdlib ? [stdlib] : []);
   } catch (error) {
     finish("unsaved", error); // a message that cannot be sent (DataCloneError) must not leave "saving"

@@ -346,6 +346,38 @@ def test_a_first_visit_compiles_none_of_the_standard_library_it_imports(page: Pa
     send_and_wait(page, "works")
 
 
+def test_a_first_visit_downloads_only_the_pages_standard_library(page: Page, server: Server) -> None:
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(urlsplit(request.url).path))
+    open_app(page, server)
+    send_and_wait(page, "works")
+    assert "/runtime/page-stdlib-314.0.7.zip" in seen
+    assert "/runtime/pyodide-314.0.7/python_stdlib.zip" not in seen  # nothing the page imports is left out
+
+
+# A module the page's standard library leaves out (the page never imports xml).
+FALLBACK_PROBE = """
+import xml.dom.minidom as _minidom
+_parsed = _minidom.parseString("<a>from the whole library</a>")
+js.document.documentElement.dataset.fallback = _parsed.documentElement.firstChild.data
+"""
+
+
+def test_a_module_the_pages_standard_library_left_out_still_imports_from_pyodides_whole_one(
+    page: Page, server: Server
+) -> None:
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(urlsplit(request.url).path))
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text) if message.type == "warning" else None)
+    serve_main_with(page, FALLBACK_PROBE)
+    open_app(page, server)
+    expect(page.locator("html")).to_have_attribute("data-fallback", "from the whole library")
+    assert seen.count("/runtime/pyodide-314.0.7/python_stdlib.zip") == 1
+    assert any("xml is not in the page's standard library" in text for text in warnings), warnings
+    send_and_wait(page, "still works")
+
+
 def test_with_pyodides_own_standard_library_the_page_works_as_before(page: Page, server: Server) -> None:
     # What the page gets when serve.py could not build its standard library (no Node).
     serve_pyodides_own_stdlib(page)
