@@ -22,7 +22,10 @@ if (sources.some((source) => source.startsWith("/") || source.split("/").include
   process.exit(2);
 }
 const { loadPyodide } = await import(pathToFileURL(`${pyodideDir}/pyodide.mjs`).href);
-const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/` });
+// Compiled as the page's standard library is (scripts/stdlib-bytecode.mjs): without column
+// positions and as `python -OO` does (no docstrings, no asserts), which halves the download.
+// Tracebacks keep their line numbers, and their source lines, read from the .py files beside.
+const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/`, env: { PYTHONNODEBUGRANGES: "1" } });
 const folder = `${home}/app`;
 for (const source of sources) {
   const target = `${folder}/${source}`;
@@ -40,7 +43,7 @@ with zipfile.ZipFile("/tmp/app-bytecode.zip", "w", zipfile.ZIP_STORED) as bundle
         source = f"{folder}/{name}"
         compiled = importlib.util.cache_from_source(source)  # <dir>/__pycache__/<stem>.<tag>.pyc
         py_compile.compile(
-            source, cfile=compiled, doraise=True,
+            source, cfile=compiled, doraise=True, optimize=2,
             invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
         )
         bundle.write(compiled, compiled[len(folder) + 1:])

@@ -13,7 +13,10 @@
 //   does: zipimport prefers it, and the zip is built and served as one piece, so the two cannot
 //   disagree. Compiled without column positions (PYTHONNODEBUGRANGES): tracebacks through these
 //   modules keep their line numbers, show no source lines and no ^^^ marks, and the code is a
-//   quarter smaller. Modules Python has frozen in are skipped (it never reads them from the zip).
+//   quarter smaller. Compiled as `python -OO` compiles (optimize=2): no docstrings and no
+//   asserts, as CPython's own test suite runs its standard library; 18% less to download
+//   (1.22 MB -> 1.00 MB gzipped). Modules Python has frozen in are skipped (it never reads them
+//   from the zip).
 // - Nothing else of the standard library: <fallback.py> goes in as _page_stdlib_fallback, and
 //   _page_stdlib_left_out names what was left out. If the page ever imports one of those, it
 //   fetches Pyodide's whole python_stdlib.zip (once) and imports it from there.
@@ -60,7 +63,7 @@ archive = next(p for p in sys.path if p.endswith(".zip"))
 
 
 def compiled(source, filename):
-    code = compile(source, filename, "exec", dont_inherit=True)
+    code = compile(source, filename, "exec", dont_inherit=True, optimize=2)
     return _code_to_hash_pyc(code, importlib.util.source_hash(source), checked=False)
 
 
