@@ -41,6 +41,7 @@ from serving.config import configured_api_base, validate_api_url
 from serving.export import check_export_destination, export_site
 from serving.http import http_url, is_address_in_use, wait_for_stop_signal
 from serving.packages import ensure_page_packages
+from serving.precompress import precompress
 from serving.runtime import Runner, ensure_runtime
 from serving.static import StaticServer, make_static_server
 
@@ -133,6 +134,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-port", type=port_number, default=3000, help="demo proxy port (default 3000)")
     parser.add_argument("--api", metavar="URL", help="use the chat proxy at URL instead of the demo")
     parser.add_argument("--export", metavar="DIR", help="write a static site into DIR and exit")
+    parser.add_argument("--no-precompress", action="store_true",
+                        help="with --export: no .gz and .br copies for hosts that serve precompressed files")
     parser.add_argument("--test-faults", action="store_true", help="enable the demo proxy's /__test__/ API (tests)")
     parser.add_argument("--no-stream", action="store_true", help="the demo proxy answers JSON, never streams")
     parser.add_argument("--stream-delay-ms", type=int, default=DEFAULT_STREAM_DELAY_MS, metavar="MS",
@@ -204,7 +207,7 @@ def main(argv: Sequence[str] | None = None, *, repo: Path = REPO, run: Runner = 
         return _error("--port and --api-port must differ", 2)
     try:
         if args.export is not None:
-            return _export(Path(args.export), api_url, repo, run)
+            return _export(Path(args.export), api_url, repo, run, precompressed=not args.no_precompress)
         started = time.monotonic()
         prepare(repo, run)
         servers = start_servers(
@@ -241,12 +244,13 @@ def _build_in_background(repo: Path, started: float) -> None:
     threading.Thread(target=build, daemon=True, name="faster-start build").start()
 
 
-def _export(dest: Path, api_url: str | None, repo: Path, run: Runner) -> int:
+def _export(dest: Path, api_url: str | None, repo: Path, run: Runner, *, precompressed: bool = True) -> int:
     try:
         check_export_destination(dest.resolve(), repo.resolve())
     except SetupError as error:
         return _error(str(error), 2)
     written = export_site(dest, api_url, repo=repo, run=run)
+    compressed = precompress(dest, repo, run) if precompressed else None
     print(f"Exported the chat page to {dest.resolve()}:")
     for path in written:
         if path.is_dir():
@@ -257,6 +261,12 @@ def _export(dest: Path, api_url: str | None, repo: Path, run: Runner) -> int:
     api_base = configured_api_base((dest / "pyscript.toml").read_text(encoding="utf-8"))
     if api_base:
         print(f"The page will call the chat proxy at {api_base} (change it with --api URL).")
+    if compressed is not None:
+        print(f"Beside {compressed.files} files, .gz and .br copies for hosts that serve precompressed files: "
+              f"{compressed.original / 1e6:.1f} MB, {compressed.gzip / 1e6:.1f} MB gzipped, "
+              f"{compressed.brotli / 1e6:.1f} MB with Brotli.")
+        if compressed.brotli_missing:
+            print(f"  ({len(compressed.brotli_missing)} files have no .br copy: Node did not make them.)")
     print("Serve it from any static web server (a sub-path works too), for example:")
     print(f"  cd {shlex.quote(str(dest.resolve()))} && python3 -m http.server")
     return 0

@@ -28,6 +28,7 @@ from serving.offline import (
     with_version,
 )
 from serving.packages import ensure_page_packages
+from serving.precompress import remove_copies
 from serving.runtime import Runner, ensure_runtime
 
 
@@ -56,7 +57,8 @@ def export_site(
     ``api_base`` rewritten only if given), ``sw.js`` (the service worker, with
     the files it caches and the same version), ``app/`` (its .py files),
     ``static/`` and ``runtime/``, replacing earlier exports of those; other
-    files in ``dest`` are left alone. The version is a digest of what was
+    files in ``dest`` are left alone, but for compressed copies of the page's
+    files (``serving.precompress``), which would outlive them. The version is a digest of what was
     written, so exporting a changed page changes ``sw.js`` and returning
     visitors are offered the new one.
     """
@@ -81,6 +83,7 @@ def export_site(
         _copy_tree(repo / "static", dest / "static")
     _copy_tree(repo / "runtime", dest / "runtime")
     _write_worker(repo, dest, modules, page)
+    remove_copies(dest / name for name in PAGE_FILES)  # an earlier export's .gz/.br (the folders were replaced)
     return [dest / name for name in (*PAGE_FILES, *SERVED_DIRS) if (dest / name).exists()]
 
 
