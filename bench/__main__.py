@@ -416,10 +416,8 @@ def reference_hosts(api: str, age_hours: float) -> Iterator[dict[str, ReferenceH
                 host.server_close()
 
 
-def host_paths(site: Path) -> dict[str, str]:
-    """Each host page's path on the reference host."""
-    del site
-    return {"this page": "/", "stock PyScript": "/stock/", "MicroPython": "/mpy/"}
+# Each page's path on the reference host.
+HOST_PATHS = {"this page": "/", "stock PyScript": "/stock/", "MicroPython": "/mpy/"}
 
 
 def watched_files(site: Path) -> dict[str, list[str]]:
@@ -458,6 +456,7 @@ def host_visit(browser: Browser, url: str, host: ReferenceHost, *, network: dict
     cdp.on("Network.loadingFinished", lambda event: received.append(event["encodedDataLength"]))
     mark = host.mark()
     ms = ready_ms(page, url)
+    at_ready = host.mark()  # what the host had sent when the benchmark saw the page ready
     if settle:
         page.wait_for_function(SNAPSHOT_SETTLED, timeout=120_000)
         page.wait_for_function(OFFLINE_SETTLED, timeout=120_000)
@@ -479,6 +478,7 @@ def host_visit(browser: Browser, url: str, host: ReferenceHost, *, network: dict
         "after_ready_longest_until_quiet_ms": None if tasks is None else longest_between(tasks, ready, seen["now"]),
         "snapshot_made_after_ready_ms": None if made is None else made - ready,
         "transfer": Transfer.of(entries),
+        "until_ready": Transfer.of(entries[:at_ready - mark]),
         "entries": entries,
         "cdp_bytes": int(sum(received)),
         "off_host": off_host,
@@ -489,7 +489,8 @@ def host_visit(browser: Browser, url: str, host: ReferenceHost, *, network: dict
 def _transfer_figures(visit: dict[str, Any], watched: list[str]) -> dict[str, Any]:
     transfer: Transfer = visit["transfer"]
     return {"wire_bytes": transfer.wire_bytes, "body_bytes": transfer.body_bytes, "requests": transfer.requests,
-            "not_modified": transfer.not_modified, "cdp_bytes": visit["cdp_bytes"], "downloads": transfer.downloads,
+            "not_modified": transfer.not_modified, "cdp_bytes": visit["cdp_bytes"],
+            "until_ready_bytes": visit["until_ready"].wire_bytes, "downloads": transfer.downloads,
             "watched": {path: transfer.downloads.get(path, 0) for path in watched}}
 
 
@@ -497,7 +498,7 @@ def host_part(browser: Browser, hosts: dict[str, ReferenceHost], api: str, args:
               results: dict[str, Any]) -> None:
     """Issue 18's figures on the reference host for this page, stock PyScript and MicroPython."""
     gzip_host, plain_host = hosts["gzip"], hosts["no-cache"]
-    paths = host_paths(gzip_host.root)
+    paths = HOST_PATHS
     watched = watched_files(gzip_host.root)
     figures: dict[str, dict[str, Any]] = {name: {} for name in HOST_PAGES}
     # First visits on localhost, settled, taking turns (a, b, m, a, b, m...).
@@ -567,7 +568,7 @@ def lighthouse_part(hosts: dict[str, ReferenceHost], results: dict[str, Any]) ->
     """Lighthouse, mobile and desktop presets: every category on this page, performance on the baselines."""
     host = hosts["gzip"]
     found: dict[str, dict[str, Any]] = {}
-    for name, path in host_paths(host.root).items():
+    for name, path in HOST_PATHS.items():
         categories = lighthouse.ALL_CATEGORIES if name == "this page" else ("performance",)
         for preset in ("mobile", "desktop"):
             slug = f"{name.split()[0].lower()}-{preset}"

@@ -132,10 +132,6 @@ class ReferenceHandler(QuietHandler):
     def do_HEAD(self) -> None:
         self._serve()
 
-    def flush_headers(self) -> None:
-        self._header_bytes = sum(len(chunk) for chunk in getattr(self, "_headers_buffer", []))
-        super().flush_headers()
-
     def _file(self) -> Path | None:
         path = unquote(self.path.split("?", 1)[0].split("#", 1)[0])
         if path.endswith("/"):
@@ -182,13 +178,14 @@ class ReferenceHandler(QuietHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
+        header_bytes = sum(len(chunk) for chunk in getattr(self, "_headers_buffer", [])) + 2  # and the blank line
+        sent = len(body) if self.command != "HEAD" and status != 304 else 0
+        # Logged before anything goes out, so that a client that has the response finds it in the log.
+        self.server.record(Served(time.monotonic(), self.path.split("?", 1)[0], status, header_bytes + sent, sent,
+                                  encoding))
         self.end_headers()
-        sent = 0
-        if self.command != "HEAD" and status != 304:
+        if sent:
             self.wfile.write(body)
-            sent = len(body)
-        self.server.record(Served(time.monotonic(), self.path.split("?", 1)[0], status,
-                                  getattr(self, "_header_bytes", 0) + sent, sent, encoding))
 
 
 def micropython_dir_name(repo: Path = ROOT) -> str:

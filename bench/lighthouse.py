@@ -41,6 +41,9 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
         "failing": {},
         "runtime_error": (report.get("runtimeError") or {}).get("message"),
         "warnings": report.get("runWarnings", []),
+        # Lighthouse's own CPU yardstick: it expects about 1,000 or more; a busy machine scores lower.
+        "benchmark_index": (report.get("environment") or {}).get("benchmarkIndex"),
+        "errored_audits": sorted(name for name, audit in audits.items() if audit.get("scoreDisplayMode") == "error"),
     }
     for name, category in categories.items():
         failed = []

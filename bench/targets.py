@@ -143,6 +143,7 @@ def host_table(results: Mapping[str, Any]) -> str:
         ("  as gzip -9, precompressed (MB)", ("transfer", "if_gzip9_bytes"), 1e-6, 2),
         ("  requests (304s)", ("transfer", "requests"), 1, 0),
         ("  page only, CDP encodedDataLength (MB)", ("transfer", "cdp_bytes"), 1e-6, 2),
+        ("  of it until ready (MB)", ("transfer", "until_ready_bytes"), 1e-6, 2),
         ("first-visit transfer, no-cache host (MB)", ("no_cache_transfer", "wire_bytes"), 1e-6, 2),
         ("first visit: long tasks, sum over 50 ms (ms)", ("longtasks_first_visit", "blocking_ms"), 1, 0),
         ("first visit: long tasks, total (ms)", ("longtasks_first_visit", "long_tasks_ms"), 1, 0),
@@ -195,6 +196,10 @@ def lighthouse_table(results: Mapping[str, Any]) -> str:
                          f"{_fmt(m.get('fcp_ms')):>6} |")
             if run.get("runtime_error"):
                 notes.append(f"{name}, {preset}: runtime error: {run['runtime_error']}")
+            if run.get("benchmark_index") is not None:
+                errored = run.get("errored_audits") or []
+                notes.append(f"{name}, {preset}: Lighthouse's CPU benchmark index {run['benchmark_index']:.0f}"
+                             + (f"; audits that could not run: {', '.join(errored)}" if errored else ""))
             if name == OURS:
                 for category, failed in run.get("failing", {}).items():
                     if failed:
