@@ -467,6 +467,7 @@ def host_visit(browser: Browser, url: str, host: ReferenceHost, *, network: dict
         page.wait_for_timeout(300)  # the ready task's long-task entry is reported after it ends
     seen = page.evaluate(COLLECT_LONGTASKS)
     interpreter = page.evaluate("document.documentElement.dataset.interpreter || null")
+    marks = page.evaluate("performance.getEntriesByType('mark').map(m => [m.name, m.startTime])")
     entries = host.since(mark)
     context.close()
     ready, tasks = float(seen["ready"]), seen["tasks"]
@@ -477,6 +478,9 @@ def host_visit(browser: Browser, url: str, host: ReferenceHost, *, network: dict
         "after_ready_longest_ms": None if tasks is None or made is None else longest_between(tasks, ready, made),
         "after_ready_longest_until_quiet_ms": None if tasks is None else longest_between(tasks, ready, seen["now"]),
         "snapshot_made_after_ready_ms": None if made is None else made - ready,
+        # For finding what blocks after ready: each long task and the page's marks, from ready.
+        "after_ready_tasks": [[e["start"] - ready, e["duration"]] for e in tasks or [] if e["start"] >= ready],
+        "marks_from_ready": [[name, at - ready] for name, at in marks],
         "transfer": Transfer.of(entries),
         "until_ready": Transfer.of(entries[:at_ready - mark]),
         "entries": entries,
@@ -525,6 +529,8 @@ def host_part(browser: Browser, hosts: dict[str, ReferenceHost], api: str, args:
             after_ready_longest_ms=max(longest_after) if longest_after else None,
             after_ready_longest_until_quiet_ms=max(v["after_ready_longest_until_quiet_ms"] or 0 for v in done),
             snapshot_made_after_ready_ms=statistics.median(made_after) if made_after else None,
+            after_ready_tasks_all=[v["after_ready_tasks"] for v in done],
+            marks_from_ready=first["marks_from_ready"],
             off_host_requests=sorted({url for v in done for url in v["off_host"]}),
             interpreter=first["interpreter"],
         )

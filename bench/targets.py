@@ -166,6 +166,11 @@ def host_table(results: Mapping[str, Any]) -> str:
         if any(cells):
             lines.append(f"| {name:{width}} | {cells[0]:>13} | {cells[1]:>9} | {cells[2]:>15} |")
     lines.append("")
+    worst = max(_get(host.get(OURS), "after_ready_tasks_all") or [[]], key=lambda tasks: max(
+        (d for _, d in tasks), default=0))
+    if worst:
+        lines += ["this page, long tasks after ready (worst first visit; start from ready, duration): "
+                  + ", ".join(f"+{start:,.0f} ms: {duration:.0f} ms" for start, duration in worst), ""]
     for label, key in (("gzip host", "transfer"), ("no-cache host", "no_cache_transfer")):
         for name, page in zip(HOST_PAGES, pages, strict=True):
             counts = _get(page, key, "watched")
