@@ -2,6 +2,7 @@
 
     python3 -m bench [--reloads 7] [--first-visits 7] [--messages 50]
     python3 -m bench --only streaming       # one part (startup, send, streaming), for trying things
+    python3 -m bench --only host --only lighthouse   # issue 18's targets, on the reference host
 
 Runs headless Chromium on localhost and prints one table; writes the figures to
 bench/results/latest.json and a bar chart to bench/results/latest.png. Every
@@ -13,6 +14,13 @@ the same pinned runtime that reads one localStorage key, (c) a plain
 JavaScript page doing the same (and, for send latency and streamed replies,
 the same request). A run with ``--only`` writes its figures to
 bench/results/latest-<parts>.json instead, leaving latest.json to full runs.
+
+The ``host`` and ``lighthouse`` parts measure issue 18's targets on the
+reference host (bench/host.py): the exported site, the stock page and a
+PyScript MicroPython page (bench/pages/mpy) behind one plain static server
+that gzips and sends Last-Modified but no Cache-Control, and a second one
+that sends ``Cache-Control: no-cache`` and no validator. The run ends with
+one line per target, PASS or FAIL (bench/targets.py).
 """
 
 from __future__ import annotations
@@ -22,8 +30,8 @@ import functools
 import http.server
 import json
 import platform
-import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -39,13 +47,31 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import lighthouse  # noqa: E402
+from bench.host import (  # noqa: E402
+    ReferenceHost,
+    Transfer,
+    add_baselines,
+    build_site,
+    serve_in_thread,
+    transfer_if_precompressed,
+)
 from bench.long_session import describe as describe_long_session  # noqa: E402
 from bench.long_session import long_session  # noqa: E402
+from bench.longtasks import (  # noqa: E402
+    COLLECT_LONGTASKS,
+    LONGTASK_PROBE,
+    longest_between,
+    median_summary,
+    snapshot_settled_at,
+    summarize,
+)
 from bench.markdown import render_times  # noqa: E402
 from bench.probes import SEND_PROBE  # noqa: E402
 from bench.search import describe as describe_search  # noqa: E402
 from bench.search import search_times  # noqa: E402
 from bench.streaming import COLLECT, REPLY_SELECTOR, STREAM_PROBE, StreamRun, delta_latencies  # noqa: E402
+from bench.targets import HOST_PAGES, host_table, lighthouse_table, targets, targets_table  # noqa: E402
 from demo_proxy import DEFAULT_STREAM_DELAY_MS, long_reply, make_proxy_server  # noqa: E402
 from serving.browsers import CHROMIUM_ARGS, find_chromium  # noqa: E402
 from serving.builds import ensure_bytecode, ensure_stdlib  # noqa: E402
@@ -110,8 +136,7 @@ def servers() -> Iterator[dict[str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp)
         (site / "runtime").symlink_to(ROOT / "runtime")
-        for name in ("stock", "plain"):
-            shutil.copytree(PAGES / name, site / name)
+        add_baselines(site, ("stock", "plain", "mpy"))
         handler = functools.partial(BaselineHandler, directory=str(site),
                                     versioned=versioned_runtime_dirs(ROOT / "runtime"))
         baseline = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -122,6 +147,7 @@ def servers() -> Iterator[dict[str, str]]:
                 "this page": f"http://127.0.0.1:{page.server_address[1]}/",
                 "stock PyScript": f"{base}/stock/",
                 "plain JavaScript": f"{base}/plain/?api={api}",
+                "MicroPython": f"{base}/mpy/",
                 "api": api,
             }
         finally:
@@ -141,6 +167,7 @@ def ready_ms(page: Page, url: str | None = None) -> float:
 def new_context(browser: Browser) -> BrowserContext:
     context = browser.new_context()
     context.add_init_script(READY_PROBE)
+    context.add_init_script(LONGTASK_PROBE)
     return context
 
 
@@ -185,6 +212,7 @@ class Returning:
             self.page.evaluate(seed)
         ready_ms(self.page)  # a warm-up reload, not counted (for every page alike)
         self.times: list[float] = []
+        self.long_tasks: list[dict[str, Any]] = []  # each reload's summarize()
 
     def reload(self) -> None:
         self.times.append(ready_ms(self.page))
@@ -192,6 +220,8 @@ class Returning:
         # background, the collector runs). Let that finish here, so it does not land on
         # the next profile's reload: stock PyScript leaves the most of it.
         self.page.wait_for_timeout(SETTLE_MS)
+        seen = self.page.evaluate(COLLECT_LONGTASKS)  # after the pause: observers report a task after it ends
+        self.long_tasks.append(summarize(seen["tasks"], seen["ready"]))
         state = self.page.evaluate(SNAPSHOT_STATES)
         if state and "restored" not in state:
             print(f"  note: a reload of {self.url} did not start from its snapshot ({state})", file=sys.stderr)
@@ -360,7 +390,205 @@ def seed_characters(count: int) -> str:
     }})()"""
 
 
-PARTS = ("startup", "send", "streaming", "markdown", "long-session", "search")
+# Issue 18's 4G link: Chromium's network emulation, 10 Mbit/s down, 5 Mbit/s up, 40 ms latency.
+FOUR_G = {"offline": False, "latency": 40, "downloadThroughput": 1_250_000, "uploadThroughput": 625_000,
+          "connectionType": "cellular4g"}
+QUIET_S = 1.5  # a settled first visit: the host has sent nothing for this long
+
+
+@contextmanager
+def reference_hosts(api: str, age_hours: float) -> Iterator[dict[str, ReferenceHost]]:
+    """The exported site (against the demo proxy at ``api``) with the stock and mpy pages, behind the
+    reference host (``gzip``) and its no-cache variant (``no-cache``), both serving one folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site"
+        build_site(site, api, age_hours * 3600)
+        hosts = {mode: ReferenceHost(site, mode) for mode in ("gzip", "no-cache")}
+        hosts["gzip"].warm()
+        hosts["no-cache"].warm()
+        for host in hosts.values():
+            serve_in_thread(host)
+        try:
+            yield hosts
+        finally:
+            for host in hosts.values():
+                host.shutdown()
+                host.server_close()
+
+
+# Each page's path on the reference host.
+HOST_PATHS = {"this page": "/", "stock PyScript": "/stock/", "MicroPython": "/mpy/"}
+
+
+def watched_files(site: Path) -> dict[str, list[str]]:
+    """The runtime files whose downloads per first visit are reported, per page (paths on the host)."""
+    pyodide = "/runtime/" + next(site.glob("runtime/pyodide-*")).name
+    page_stdlib = "/runtime/" + next(site.glob("runtime/page-stdlib-*.zip")).name
+    mpy = "/" + next(site.glob("micropython-*")).name
+    core = [f"{pyodide}/pyodide.asm.wasm", f"{pyodide}/pyodide.asm.mjs", f"{pyodide}/pyodide.mjs"]
+    return {
+        "this page": [*core, page_stdlib, f"{pyodide}/python_stdlib.zip", f"{pyodide}/pyodide-lock.json"],
+        "stock PyScript": [*core, f"{pyodide}/python_stdlib.zip", f"{pyodide}/pyodide-lock.json"],
+        "MicroPython": [f"{mpy}/micropython.mjs", f"{mpy}/micropython.wasm"],
+    }
+
+
+def host_visit(browser: Browser, url: str, host: ReferenceHost, *, network: dict[str, Any] | None = None,
+               settle: bool = True, api: str = "") -> dict[str, Any]:
+    """One first visit to ``url`` on ``host`` in a fresh profile: ready time, long tasks, what the host sent.
+
+    With ``settle``, the visit lasts until the page has made its snapshot and installed its service
+    worker and the host has then sent nothing for :data:`QUIET_S`; the transfer counts every response
+    the host sent meanwhile (page, workers, service worker). ``network`` is passed to Chromium's
+    ``Network.emulateNetworkConditions`` for the page. Requests to anything but the host and ``api``
+    are listed in ``off_host``.
+    """
+    context = new_context(browser)
+    off_host: list[str] = []
+    context.on("request", lambda request: off_host.append(request.url)
+               if not request.url.startswith((host.url, api or host.url, "data:", "blob:")) else None)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    if network:
+        cdp.send("Network.emulateNetworkConditions", network)
+    received: list[float] = []
+    cdp.on("Network.loadingFinished", lambda event: received.append(event["encodedDataLength"]))
+    mark = host.mark()
+    ms = ready_ms(page, url)
+    at_ready = host.mark()  # what the host had sent when the benchmark saw the page ready
+    if settle:
+        page.wait_for_function(SNAPSHOT_SETTLED, timeout=120_000)
+        page.wait_for_function(OFFLINE_SETTLED, timeout=120_000)
+        end = time.monotonic() + 30
+        while time.monotonic() < end and time.monotonic() - host.last_at() < QUIET_S:
+            page.wait_for_timeout(250)
+    else:
+        page.wait_for_timeout(300)  # the ready task's long-task entry is reported after it ends
+    seen = page.evaluate(COLLECT_LONGTASKS)
+    interpreter = page.evaluate("document.documentElement.dataset.interpreter || null")
+    marks = page.evaluate("performance.getEntriesByType('mark').map(m => [m.name, m.startTime])")
+    entries = host.since(mark)
+    context.close()
+    ready, tasks = float(seen["ready"]), seen["tasks"]
+    made = snapshot_settled_at(seen["snapshot"], ready)
+    return {
+        "ready_ms": ms,
+        "long_tasks": summarize(tasks, ready),
+        "after_ready_longest_ms": None if tasks is None or made is None else longest_between(tasks, ready, made),
+        "after_ready_longest_until_quiet_ms": None if tasks is None else longest_between(tasks, ready, seen["now"]),
+        "snapshot_made_after_ready_ms": None if made is None else made - ready,
+        # For finding what blocks after ready: each long task and the page's marks, from ready.
+        "after_ready_tasks": [[e["start"] - ready, e["duration"]] for e in tasks or [] if e["start"] >= ready],
+        "marks_from_ready": [[name, at - ready] for name, at in marks],
+        "transfer": Transfer.of(entries),
+        "until_ready": Transfer.of(entries[:at_ready - mark]),
+        "entries": entries,
+        "cdp_bytes": int(sum(received)),
+        "off_host": off_host,
+        "interpreter": interpreter,
+    }
+
+
+def _transfer_figures(visit: dict[str, Any], watched: list[str]) -> dict[str, Any]:
+    transfer: Transfer = visit["transfer"]
+    return {"wire_bytes": transfer.wire_bytes, "body_bytes": transfer.body_bytes, "requests": transfer.requests,
+            "not_modified": transfer.not_modified, "cdp_bytes": visit["cdp_bytes"],
+            "until_ready_bytes": visit["until_ready"].wire_bytes, "downloads": transfer.downloads,
+            "watched": {path: transfer.downloads.get(path, 0) for path in watched}}
+
+
+def host_part(browser: Browser, hosts: dict[str, ReferenceHost], api: str, args: argparse.Namespace,
+              results: dict[str, Any]) -> None:
+    """Issue 18's figures on the reference host for this page, stock PyScript and MicroPython."""
+    gzip_host, plain_host = hosts["gzip"], hosts["no-cache"]
+    paths = HOST_PATHS
+    watched = watched_files(gzip_host.root)
+    figures: dict[str, dict[str, Any]] = {name: {} for name in HOST_PAGES}
+    # First visits on localhost, settled, taking turns (a, b, m, a, b, m...).
+    visits: dict[str, list[dict[str, Any]]] = {name: [] for name in HOST_PAGES}
+    for _ in range(args.host_first_visits):
+        for name in HOST_PAGES:
+            visits[name].append(host_visit(browser, gzip_host.url + paths[name], gzip_host, api=api))
+    print("  measured first visits on the reference host", file=sys.stderr)
+    cache = RESULTS / ".precompressed-sizes.json"
+    for name, done in visits.items():
+        first = done[0]
+        if name == "MicroPython" and first["interpreter"] != "micropython":
+            raise RuntimeError(f"the MicroPython page ran {first['interpreter']!r}, not MicroPython")
+        made_after = [v["snapshot_made_after_ready_ms"] for v in done if v["snapshot_made_after_ready_ms"] is not None]
+        longest_after = [v["after_ready_longest_ms"] for v in done if v["after_ready_longest_ms"] is not None]
+        figures[name].update(
+            first_visit_ms=statistics.median(v["ready_ms"] for v in done),
+            first_visit_all_ms=[v["ready_ms"] for v in done],
+            transfer=_transfer_figures(first, watched[name]),
+            transfer_all_bytes=[v["transfer"].wire_bytes for v in done],
+            longtasks_first_visit=median_summary([v["long_tasks"] for v in done]),
+            longtasks_first_visit_all=[v["long_tasks"] for v in done],
+            # The worst visit: the target is that background work never blocks for more than 50 ms.
+            after_ready_longest_ms=max(longest_after) if longest_after else None,
+            after_ready_longest_until_quiet_ms=max(v["after_ready_longest_until_quiet_ms"] or 0 for v in done),
+            snapshot_made_after_ready_ms=statistics.median(made_after) if made_after else None,
+            after_ready_tasks_all=[v["after_ready_tasks"] for v in done],
+            marks_from_ready=first["marks_from_ready"],
+            off_host_requests=sorted({url for v in done for url in v["off_host"]}),
+            interpreter=first["interpreter"],
+        )
+    # First visits over the emulated 4G link, until ready only.
+    slow: dict[str, list[float]] = {name: [] for name in HOST_PAGES}
+    for _ in range(args.host_4g_visits):
+        for name in HOST_PAGES:
+            slow[name].append(host_visit(browser, gzip_host.url + paths[name], gzip_host, network=FOUR_G,
+                                         settle=False, api=api)["ready_ms"])
+    for name in HOST_PAGES:
+        figures[name].update(first_visit_4g_ms=statistics.median(slow[name]), first_visit_4g_all_ms=slow[name])
+    print("  measured first visits over 4G emulation", file=sys.stderr)
+    # Reloads: returning visitors taking turns, as reloads() does.
+    visitors = {name: Returning(browser, gzip_host.url + paths[name]) for name in HOST_PAGES}
+    for _ in range(args.host_reloads):
+        for visitor in visitors.values():
+            visitor.reload()
+    for name, visitor in visitors.items():
+        figures[name].update(longtasks_reload=median_summary(visitor.long_tasks),
+                             longtasks_reload_all=visitor.long_tasks, reload_all_ms=list(visitor.times),
+                             reload_ms=visitor.close())
+    print("  measured reloads on the reference host", file=sys.stderr)
+    # The no-cache host: one settled first visit per page.
+    for name in HOST_PAGES:
+        visit = host_visit(browser, plain_host.url + paths[name], plain_host, api=api)
+        figures[name]["no_cache_transfer"] = _transfer_figures(visit, watched[name])
+    print("  measured first visits behind a no-cache host", file=sys.stderr)
+    for name, done in visits.items():  # after the timed visits: Brotli 11 takes a minute the first time
+        sizes = transfer_if_precompressed(done[0]["entries"], gzip_host.root, cache)
+        figures[name]["transfer"].update(if_brotli_bytes=sizes["br"], if_gzip9_bytes=sizes["gzip9"])
+    results["host"] = {
+        "pages": figures,
+        "host": "one static server: gzip level 6 for compressible types, Last-Modified, no Cache-Control or ETag",
+        "files_age_hours": args.host_age_hours,
+        "first_visits": args.host_first_visits, "visits_4g": args.host_4g_visits, "reloads": args.host_reloads,
+        "network_4g": FOUR_G,
+    }
+
+
+def lighthouse_part(hosts: dict[str, ReferenceHost], results: dict[str, Any]) -> None:
+    """Lighthouse, mobile and desktop presets: every category on this page, performance on the baselines."""
+    host = hosts["gzip"]
+    found: dict[str, dict[str, Any]] = {}
+    for name, path in HOST_PATHS.items():
+        categories = lighthouse.ALL_CATEGORIES if name == "this page" else ("performance",)
+        for preset in ("mobile", "desktop"):
+            slug = f"{name.split()[0].lower()}-{preset}"
+            try:
+                summary = lighthouse.run(host.url + path, preset, categories,
+                                         keep=RESULTS / "lighthouse" / f"{slug}.json")
+            except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as error:
+                summary = {"error": str(error)}
+            found.setdefault(name, {})[preset] = summary
+            print(f"  ran Lighthouse on {name} ({preset})", file=sys.stderr)
+    results["lighthouse"] = found
+
+
+PARTS = ("startup", "send", "streaming", "markdown", "long-session", "search", "host", "lighthouse")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -399,6 +627,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if "search" in parts:  # 50,000 stored messages searched (bench/search.py)
             results["this page"]["search"] = search_times(browser, urls["this page"], 50_000)
             print("  measured search", file=sys.stderr)
+        if "host" in parts or "lighthouse" in parts:
+            with reference_hosts(urls["api"], args.host_age_hours) as hosts:
+                if "host" in parts:
+                    host_part(browser, hosts, urls["api"], args, results)
+                if "lighthouse" in parts:
+                    lighthouse_part(hosts, results)
         if "startup" in parts:
             chart(browser, results)
         browser.close()
@@ -507,6 +741,8 @@ def table(r: dict[str, Any]) -> str:
              f"| {'measure':{width}} | {'(a) this page':>14} | {'(b) stock PyScript':>18} | {'(c) plain JS':>12} |",
              f"|{'-' * (width + 2)}|{'-' * 15}:|{'-' * 19}:|{'-' * 13}:|"]
     lines += [f"| {n:{width}} | {fmt(x):>14} | {fmt(y):>18} | {fmt(z):>12} |" for n, x, y, z in rows]
+    if not rows:  # only the host and Lighthouse parts ran: their own tables follow
+        lines = lines[:2]
     lines.append("")
     if "reload_ms" in a:
         none = a["reload_stored_nothing_ms"]
@@ -542,6 +778,13 @@ def table(r: dict[str, Any]) -> str:
         lines.append(describe_long_session(a["long_session"]))
     if a.get("search") is not None:
         lines.append(describe_search(a["search"]))
+    if "host" in r or "lighthouse" in r:
+        lines = [*lines, *([""] if lines[-1] else [])]
+        if "host" in r:
+            lines += [host_table(r), ""]
+        if "lighthouse" in r:
+            lines += [lighthouse_table(r), ""]
+        lines.append(targets_table(targets(r)))
     return "\n".join(lines)
 
 
@@ -581,6 +824,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="pause between words of a paced reply (the demo proxy's)")
     parser.add_argument("--long-words", type=int, default=4000, help="words of the long streamed reply")
     parser.add_argument("--long-delay-ms", type=int, default=10, help="pause between words of the long reply")
+    parser.add_argument("--host-first-visits", type=int, default=5,
+                        help="first visits per page on the reference host, localhost (host part)")
+    parser.add_argument("--host-4g-visits", type=int, default=3, help="first visits per page over 4G emulation")
+    parser.add_argument("--host-reloads", type=int, default=7, help="reloads per page on the reference host")
+    parser.add_argument("--host-age-hours", type=float, default=24.0,
+                        help="how long ago the reference host's files were modified (browsers' heuristic "
+                             "freshness is a tenth of it)")
     args = parser.parse_args(argv)
     if args.only:
         args.only = [part for part in PARTS if part in args.only]
