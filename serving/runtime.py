@@ -26,6 +26,7 @@ RUNTIME_NAMES = {PYSCRIPT_PACKAGE: "pyscript", PYODIDE_PACKAGE: "pyodide"}
 NPM_COMMAND = ("npm", "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund")
 PYODIDE_FILES = (
     "pyodide.mjs",
+    "pyodide.mjs.map",  # for a browser's developer tools (and Lighthouse), which fetch it; the page never does
     "pyodide.asm.mjs",
     "pyodide.asm.wasm",
     "python_stdlib.zip",
@@ -146,6 +147,7 @@ def _runtime_is_current(runtime: Path, pins: dict[str, str]) -> bool:
     dirs = runtime_dirs(pins)
     needed = [
         runtime / dirs[PYSCRIPT_PACKAGE] / "core.js",
+        runtime / dirs[PYSCRIPT_PACKAGE] / "core.js.map",  # a runtime copied before the maps were
         *(runtime / dirs[PYODIDE_PACKAGE] / n for n in PYODIDE_FILES),
     ]
     return stamp == pins and all(path.is_file() for path in needed)
@@ -165,7 +167,9 @@ def _build_runtime(repo: Path, pins: dict[str, str]) -> None:
     """Copy the files the page loads into a fresh ``runtime/``, atomically."""
     dist = repo / "node_modules" / PYSCRIPT_PACKAGE / "dist"
     pyodide = repo / "node_modules" / PYODIDE_PACKAGE
-    pyscript_files = sorted(p for p in dist.rglob("*") if p.is_file() and p.suffix in (".js", ".css"))
+    # With their source maps, which only developer tools (and Lighthouse) fetch: without them each
+    # chunk's sourceMappingURL is a 404 in the console.
+    pyscript_files = sorted(p for p in dist.rglob("*") if p.is_file() and p.suffix in (".js", ".css", ".map"))
     if not any(p.name == "core.js" for p in pyscript_files):
         raise SetupError(f"{dist} has no core.js; delete node_modules/ and run serve.py again.")
     missing = [name for name in PYODIDE_FILES if not (pyodide / name).is_file()]

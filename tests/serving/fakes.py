@@ -18,6 +18,7 @@ INDEX_HTML = '<!doctype html><meta charset="utf-8"><title>Chat</title>'
 PINS = {"@pyscript/core": "0.7.31", "pyodide": "314.0.7"}
 PYODIDE_FILES = [
     "pyodide.mjs",
+    "pyodide.mjs.map",
     "pyodide.asm.mjs",
     "pyodide.asm.wasm",
     "python_stdlib.zip",

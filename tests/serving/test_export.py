@@ -37,6 +37,7 @@ def test_export_site_writes_a_self_contained_site(repo: Path, tmp_path: Path) ->
             f"runtime/pyscript-0.7.31/{n}"
             for n in (
                 "core.js",
+                "core.js.map",
                 "core.css",
                 "core-abc123.js",
                 "py-editor-x.js",

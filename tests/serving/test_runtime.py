@@ -22,6 +22,7 @@ def test_ensure_runtime_builds_runtime_from_node_modules(repo: Path) -> None:
         "core-abc123.js",
         "core.css",
         "core.js",
+        "core.js.map",  # for developer tools: a missing map is a 404 in their console
         "py-editor-x.js",
         "xterm.css",
     ]
