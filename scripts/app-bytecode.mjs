@@ -10,7 +10,9 @@
 // Python checks each .pyc against the hash of the source it has, so a stale one is
 // ignored (the module is compiled as usual), never run.
 import { readFileSync, writeFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const COMPILER = fileURLToPath(new URL("page_compile.py", import.meta.url));
 
 const [pyodideDir, home, out, appDir, ...sources] = process.argv.slice(2);
 if (!pyodideDir || !home || !out || !appDir || !sources.length) {
@@ -22,8 +24,8 @@ if (sources.some((source) => source.startsWith("/") || source.split("/").include
   process.exit(2);
 }
 const { loadPyodide } = await import(pathToFileURL(`${pyodideDir}/pyodide.mjs`).href);
-// Compiled as the page's standard library is (scripts/stdlib-bytecode.mjs): without column
-// positions and as `python -OO` does (no docstrings, no asserts), which halves the download.
+// Compiled as the page's standard library is (scripts/page_compile.py): without column
+// positions, and without the docstrings of modules and functions, which halves the download.
 // Tracebacks keep their line numbers, and their source lines, read from the .py files beside.
 const pyodide = await loadPyodide({ indexURL: `${pyodideDir}/`, env: { PYTHONNODEBUGRANGES: "1" } });
 const folder = `${home}/app`;
@@ -32,20 +34,21 @@ for (const source of sources) {
   pyodide.FS.mkdirTree(target.slice(0, target.lastIndexOf("/")));
   pyodide.FS.writeFile(target, readFileSync(`${appDir}/${source}`));
 }
+pyodide.runPython(readFileSync(COMPILER, "utf8"));
 pyodide.globals.set("names", pyodide.toPy(sources));
 pyodide.globals.set("folder", folder);
 pyodide.runPython(`
-import importlib.util, py_compile, zipfile
+import importlib.util, zipfile
+from importlib._bootstrap_external import _code_to_hash_pyc
 
 # Stored, not deflated: the host compresses the whole zip, across files, which does better.
 with zipfile.ZipFile("/tmp/app-bytecode.zip", "w", zipfile.ZIP_STORED) as bundle:
     for name in names:
         source = f"{folder}/{name}"
+        with open(source, "rb") as file:
+            data = file.read()
+        pyc = _code_to_hash_pyc(compiled_code(data, source), importlib.util.source_hash(data), checked=True)
         compiled = importlib.util.cache_from_source(source)  # <dir>/__pycache__/<stem>.<tag>.pyc
-        py_compile.compile(
-            source, cfile=compiled, doraise=True, optimize=2,
-            invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
-        )
-        bundle.write(compiled, compiled[len(folder) + 1:])
+        bundle.writestr(zipfile.ZipInfo(compiled[len(folder) + 1:], (2020, 1, 1, 0, 0, 0)), pyc)
 `);
 writeFileSync(out, pyodide.FS.readFile("/tmp/app-bytecode.zip"));

@@ -13,10 +13,9 @@
 //   does: zipimport prefers it, and the zip is built and served as one piece, so the two cannot
 //   disagree. Compiled without column positions (PYTHONNODEBUGRANGES): tracebacks through these
 //   modules keep their line numbers, show no source lines and no ^^^ marks, and the code is a
-//   quarter smaller. Compiled as `python -OO` compiles (optimize=2): no docstrings and no
-//   asserts, as CPython's own test suite runs its standard library; 18% less to download
-//   (1.22 MB -> 1.00 MB gzipped). Modules Python has frozen in are skipped (it never reads them
-//   from the zip).
+//   quarter smaller. Modules and functions lose their docstrings, classes keep theirs
+//   (scripts/page_compile.py says why): about a sixth less to download. Modules Python has
+//   frozen in are skipped (it never reads them from the zip).
 // - Nothing else of the standard library: <fallback.py> goes in as _page_stdlib_fallback, and
 //   _page_stdlib_left_out names what was left out. If the page ever imports one of those, it
 //   fetches Pyodide's whole python_stdlib.zip (once) and imports it from there.
@@ -27,7 +26,9 @@
 //   which does better than one file at a time, and Python reads them without inflating.
 // - The output is the same bytes for the same inputs (entry order and dates are kept).
 import { readFileSync, writeFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const COMPILER = fileURLToPath(new URL("page_compile.py", import.meta.url));
 
 // Parts of the page's packages it cannot use: command-line front ends (a page has no
 // terminal), and each wheel's RECORD (the hashes of the sources, which are compiled here).
@@ -43,6 +44,7 @@ const { loadPyodide } = await import(pathToFileURL(`${pyodideDir}/pyodide.mjs`).
 const pyodide = await loadPyodide({
   indexURL: `${pyodideDir}/`, env: { PYTHONNODEBUGRANGES: "1" }, stdout: () => {}, stderr: () => {},
 });
+pyodide.runPython(readFileSync(COMPILER, "utf8"));
 pyodide.globals.set("wanted", pyodide.toPy(wanted));
 pyodide.globals.set("fallback_source", readFileSync(fallbackFile, "utf8"));
 pyodide.FS.mkdirTree("/tmp/wheels");
@@ -63,7 +65,7 @@ archive = next(p for p in sys.path if p.endswith(".zip"))
 
 
 def compiled(source, filename):
-    code = compile(source, filename, "exec", dont_inherit=True, optimize=2)
+    code = compiled_code(source, filename)
     return _code_to_hash_pyc(code, importlib.util.source_hash(source), checked=False)
 
 

@@ -35,6 +35,7 @@ BYTECODE_SCRIPT = Path("scripts") / "app-bytecode.mjs"
 STDLIB_STAMP = "page-stdlib.json"  # the zip itself: stdlib_name(); static/pyodide-snapshot.mjs gives it to Pyodide
 STDLIB_SCRIPT = Path("scripts") / "stdlib-bytecode.mjs"
 STDLIB_MODULES = Path("scripts") / "startup-modules.txt"
+PAGE_COMPILER = Path("scripts") / "page_compile.py"  # how both builds compile (docstrings dropped)
 STDLIB_FALLBACK = Path("scripts") / "page_stdlib_fallback.py"  # into the zip, as _page_stdlib_fallback
 NODE_BUILD_TIMEOUT_S = 300
 
@@ -58,7 +59,7 @@ def ensure_bytecode(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
         repo,
         BYTECODE,
         BYTECODE_STAMP,
-        inputs=[BYTECODE_SCRIPT, *(s.relative_to(repo) for s in sources)] if sources else [],
+        inputs=[BYTECODE_SCRIPT, PAGE_COMPILER, *(s.relative_to(repo) for s in sources)] if sources else [],
         arguments=lambda pyodide, out: [
             repo / BYTECODE_SCRIPT, pyodide, PYODIDE_HOME, out, app, *(s.relative_to(app).as_posix() for s in sources)
         ],
@@ -107,7 +108,8 @@ def ensure_stdlib(repo: Path = REPO, run: Runner = subprocess.run) -> bool:
         repo,
         stdlib_name(version),
         STDLIB_STAMP,
-        inputs=[STDLIB_SCRIPT, STDLIB_MODULES, STDLIB_FALLBACK, *(wheel.relative_to(repo) for wheel in wheels)],
+        inputs=[STDLIB_SCRIPT, STDLIB_MODULES, STDLIB_FALLBACK, PAGE_COMPILER,
+                *(wheel.relative_to(repo) for wheel in wheels)],
         arguments=lambda pyodide, out: [repo / STDLIB_SCRIPT, pyodide, repo / STDLIB_MODULES, repo / STDLIB_FALLBACK,
                                         out, *wheels],
         failure="the standard library was not compiled, so a first visit compiles what it imports",

@@ -6,7 +6,7 @@ level 9) and ``<file>.br`` (Brotli at its highest quality, by Node's own zlib:
 and ``brotli_static``, Caddy's ``file_server { precompressed br gzip }``, and
 most static hosting) sends the smaller one the browser accepts, compressed
 harder than a host compressing on the fly would: the first visit's runtime
-comes to about 4 MB with Brotli against 5.2 MB with on-the-fly gzip.
+comes to about 4.1 MB with Brotli against 5.3 MB with on-the-fly gzip.
 
 Brotli at that quality takes a minute or two for the 9.6 MB wasm, so each
 result is kept in ``.precompressed/`` (git-ignored), named by the digest of

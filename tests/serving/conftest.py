@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from serving.builds import BYTECODE_SCRIPT, STDLIB_FALLBACK, STDLIB_MODULES, STDLIB_SCRIPT, ensure_stdlib
+from serving.builds import (
+    BYTECODE_SCRIPT,
+    PAGE_COMPILER,
+    STDLIB_FALLBACK,
+    STDLIB_MODULES,
+    STDLIB_SCRIPT,
+    ensure_stdlib,
+)
 from serving.runtime import RUNTIME_STAMP, ensure_runtime, versioned_runtime_dirs
 from tests.serving.fakes import (
     INDEX_HTML,
@@ -65,7 +72,7 @@ def app_copy(tmp_path: Path) -> Path:
     root = tmp_path / "copy"
     shutil.copytree(ROOT / "app", root / "app", ignore=shutil.ignore_patterns("__pycache__"))
     (root / "scripts").mkdir()
-    for script in (BYTECODE_SCRIPT, STDLIB_SCRIPT, STDLIB_MODULES, STDLIB_FALLBACK):
+    for script in (BYTECODE_SCRIPT, STDLIB_SCRIPT, STDLIB_MODULES, STDLIB_FALLBACK, PAGE_COMPILER):
         shutil.copy(ROOT / script, root / script)
     (root / "runtime").mkdir()
     shutil.copy(ROOT / "runtime" / RUNTIME_STAMP, root / "runtime" / RUNTIME_STAMP)
