@@ -9,8 +9,12 @@
 // Answering:
 //   the page         network first (navigation preload), the cached copy only when that fails:
 //                    a deploy is seen on the next load, never hidden behind an old copy
-//   app, static,     network first too (a revalidation, as without a worker), the cached copy
-//   config, zips     when the network fails: online the files always match the page
+//   app, static,     for a page that is this build's (the version in its <meta name=pychat-version>,
+//   config, zips     read from the page as it passes through here, is BUILD.version): from this
+//                    build's cache, with no request, since every file in it was checked against
+//                    this build's digest; for any other page (a new deploy, a page loaded before
+//                    this worker) network first, a revalidation as without a worker, the cached copy
+//                    only when the network fails: the files always match the page
 //   runtime/<name>-<version>/   cache first: the URL names the content; cached on first use
 //   anything else    not answered here at all: /api/*, the proxy (any origin), POSTs, queries
 //
@@ -29,12 +33,36 @@ function inScope(url) {
   return url.pathname.slice(SCOPE.pathname.length);
 }
 
+// Whether each page (by client id) is this build's: read from its HTML as it passes through here.
+// A page not listed (loaded before this worker, or the worker restarted since) counts as not.
+const pageIsThisBuild = new Map();
+const PAGES_KEPT = 64;
+const VERSION_META = /<meta\s+name="pychat-version"\s+content="([^"]*)"/;
+
+function notePage(clientId, response) {
+  if (!clientId) return;
+  const same = response.ok
+    ? response.clone().text().then((html) => VERSION_META.exec(html)?.[1] === BUILD.version, () => false)
+    : Promise.resolve(false);
+  pageIsThisBuild.set(clientId, same);
+  if (pageIsThisBuild.size > PAGES_KEPT) pageIsThisBuild.delete(pageIsThisBuild.keys().next().value);
+}
+
+async function fromThisBuild(request, key, clientId) {
+  if (BUILD.version !== "dev" && (await pageIsThisBuild.get(clientId))) {
+    const cached = await caches.match(key, { cacheName: CACHE });
+    if (cached) return cached;
+  }
+  return networkFirst(request, key);
+}
+
 const immutable = (path) => BUILD.immutable.some((prefix) => path.startsWith(prefix));
 const neverCached = (path) => path === "api" || path.startsWith("api/") || path === "sw.js";
 
 // Copies a version-named file from an older version's cache when there is one (no download at
 // all), else takes the copy the page's own visit left in the browser's HTTP cache when it is
-// certainly this build's, else downloads it.
+// certainly this build's, else downloads it. So the cache holds this build's files and no other's,
+// which is what lets a page of this build take them from it without asking (fromThisBuild).
 async function keep(cache, path) {
   const url = new URL(path, SCOPE).href;
   if (await cache.match(url)) return;
@@ -45,7 +73,11 @@ async function keep(cache, path) {
       if (old) return cache.put(url, old);
     }
   }
-  const response = (await fromBrowserCache(url, path)) || (await fetch(url, { credentials: "same-origin" }));
+  // A download must be this build's too (its digest, where there is one): a deploy landing during
+  // the install fails it, and the next load installs the new build's worker instead.
+  const integrity = BUILD.integrity?.[path];
+  const response = (await fromBrowserCache(url, path))
+    || (await fetch(url, { credentials: "same-origin", ...(integrity ? { integrity } : {}) }));
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
   await cache.put(url, response);
 }
@@ -135,10 +167,13 @@ self.addEventListener("fetch", (event) => {
   if (path === null || neverCached(path)) return;
   if (request.mode === "navigate") {
     if (path !== "" && path !== "index.html") return;
-    event.respondWith(networkFirst(request, new URL("./", SCOPE).href, event.preloadResponse));
+    event.respondWith(networkFirst(request, new URL("./", SCOPE).href, event.preloadResponse).then((response) => {
+      notePage(event.resultingClientId, response);
+      return response;
+    }));
     return;
   }
   if (url.search) return;
   if (immutable(path)) event.respondWith(cacheFirst(request, url.href));
-  else if (FILES.has(path)) event.respondWith(networkFirst(request, url.href));
+  else if (FILES.has(path)) event.respondWith(fromThisBuild(request, url.href, event.clientId));
 });

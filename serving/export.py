@@ -21,6 +21,7 @@ from serving.offline import (
     immutable_prefixes,
     integrity,
     offline_files,
+    page_sources,
     present,
     site_version,
     static_files,
@@ -107,7 +108,10 @@ def _page_files(repo: Path, modules: list[str], api_base: str | None) -> tuple[s
 def _write_worker(repo: Path, dest: Path, modules: list[str], page: str) -> None:
     """Write ``sw.js`` and fill in ``index.html``'s version, from a digest of the files just written."""
     pins = built_pins(dest / "runtime")
-    files = present(offline_files(modules, static_files(dest / "static"), pins), dest)
+    # The catalogues too, as serve.py lists them: without them an export opened offline (behind a host
+    # whose copies have expired) could not start.
+    sources = page_sources(modules, catalogue_files(repo))
+    files = present(offline_files(sources, static_files(dest / "static"), pins), dest)
     immutable = immutable_prefixes(pins)
 
     def digest(relative: str) -> str:

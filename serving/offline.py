@@ -45,6 +45,17 @@ _BUILD_LINE = re.compile(r"^const BUILD = .*;$", re.MULTILINE)
 _VERSION_META = re.compile(r'(<meta\b[^>]*\bname="pychat-version"[^>]*\bcontent=")[^"]*(")', re.IGNORECASE)
 
 
+def page_sources(modules: Sequence[str], catalogues: Iterable[str]) -> list[str]:
+    """The app's modules and compiled catalogues (``./``-relative in ``pyscript.toml``), as the worker lists them.
+
+    Every language's catalogue, so that the page opens offline in whichever one it is shown.
+
+    >>> page_sources(["app/main.py"], ["./runtime/locales/de/LC_MESSAGES/pychat.mo"])
+    ['app/main.py', 'runtime/locales/de/LC_MESSAGES/pychat.mo']
+    """
+    return [*modules, *(source.removeprefix("./") for source in catalogues)]
+
+
 def offline_files(
     modules: Sequence[str], static_files: Iterable[str], pins: dict[str, str] | None
 ) -> list[str]:

@@ -36,6 +36,7 @@ from serving.offline import (
     immutable_prefixes,
     integrity,
     offline_files,
+    page_sources,
     present,
     site_version,
     static_files,
@@ -189,9 +190,8 @@ class StaticServer(LocalServer):
         """This build's version, the files the service worker caches, the version-named runtime folders,
         and the files' integrity values."""
         pins = built_pins(self.repo / "runtime")
-        catalogues = [source.removeprefix("./") for source in catalogue_files(self.repo)]  # every language, offline
-        modules = [*app_modules(self.repo), *catalogues]
-        files = present(offline_files(modules, static_files(self.repo / "static"), pins), self.repo)
+        sources = page_sources(app_modules(self.repo), catalogue_files(self.repo))
+        files = present(offline_files(sources, static_files(self.repo / "static"), pins), self.repo)
         immutable = immutable_prefixes(pins)
 
         def digest(relative: str) -> str:
