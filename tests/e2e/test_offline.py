@@ -284,15 +284,21 @@ def no_cache_host(tmp_path: Path, server: Server, gets: dict[str, int]) -> Itera
         httpd.server_close()
 
 
+def visited_with_snapshot(new_context: Callable[..., BrowserContext], url: str) -> Page:
+    """A page that has visited ``url`` once: its worker installed and its snapshot saved."""
+    page = offline_page(new_context)
+    visit_once(page, url)
+    page.wait_for_selector("html[data-snapshot=saved]", state="attached", timeout=INSTALL_TIMEOUT)
+    return page
+
+
 def test_behind_a_host_that_says_no_cache_a_first_visit_downloads_each_runtime_file_once(
     new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
 ) -> None:
     # The page, the snapshot worker and the service worker each load Pyodide; only the first may download it.
     gets: dict[str, int] = {}
     with no_cache_host(tmp_path, server, gets) as url:
-        page = offline_page(new_context)
-        visit_once(page, url)
-        page.wait_for_selector("html[data-snapshot=saved]", state="attached", timeout=INSTALL_TIMEOUT)
+        visited_with_snapshot(new_context, url)
     runtime = {path: count for path, count in gets.items() if path.startswith("/chat/runtime/")}
     assert "/chat/runtime/pyodide-314.0.7/pyodide.asm.wasm" in runtime
     assert {path: count for path, count in runtime.items() if count > 1} == {}
@@ -306,9 +312,7 @@ def test_behind_a_host_that_says_no_cache_a_reload_of_this_build_downloads_only_
     # them from it. Before, each reload downloaded every app file and the standard library again (1.2 MB).
     gets: dict[str, int] = {}
     with no_cache_host(tmp_path, server, gets) as url:
-        page = offline_page(new_context)
-        visit_once(page, url)
-        page.wait_for_selector("html[data-snapshot=saved]", state="attached", timeout=INSTALL_TIMEOUT)
+        page = visited_with_snapshot(new_context, url)
         gets.clear()
         page.reload()
         page.wait_for_selector(READY, state="attached", timeout=INSTALL_TIMEOUT)

@@ -145,7 +145,8 @@ def test_the_real_manifest_is_relative_standalone_and_names_icons_that_exist() -
 def test_the_exports_worker_keeps_every_languages_catalogue_as_serve_py_does(repo: Path, tmp_path: Path) -> None:
     # Without them, an export opened offline behind a host whose copies had expired could not start.
     write(repo / "index.html", PAGE_WITH_VERSION)
-    write(repo / "locales" / "de" / "LC_MESSAGES" / "pychat.po", 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n')
+    header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+    write(repo / "locales" / "de" / "LC_MESSAGES" / "pychat.po", header)
     dest = tmp_path / "site"
     export_site(dest, repo=repo, run=refuse_to_run)
 
