@@ -37,6 +37,12 @@ LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "es": "Español", "ar": "ا�
 LANGUAGE_KEY = "pychat:lang"
 """Where the menu's choice is kept (localStorage); the page's reset removes it with its other keys."""
 DOMAIN = "pychat"
+INTL_LOCALES = {"ar": "ar-u-nu-arab"}
+"""The locale ``Intl`` formats a language's numbers and dates in, where it is not the language itself.
+
+Arabic's digits are the Arabic-Indic ones (``١٬٢٠٠``), named outright: a bare ``ar`` gives
+Latin digits in Chromium 156 (``ar-EG`` and ``ar-SA`` give Arabic-Indic ones), so the digits
+would depend on the browser's locale data."""
 _TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")  # a BCP 47 tag's shape; static/language.js has it too
 
 _translations: gettext.NullTranslations = gettext.NullTranslations()
@@ -78,6 +84,15 @@ def choose_language(query: object = None, stored: object = None, preferred: Iter
 def text_direction(lang: str) -> str:
     """``"rtl"`` or ``"ltr"``: what ``<html dir>`` says for ``lang``."""
     return "rtl" if lang in RTL_LANGUAGES else "ltr"
+
+
+def intl_locale(lang: str) -> str:
+    """The locale ``Intl`` formats ``lang``'s numbers and dates in.
+
+    >>> intl_locale("ar"), intl_locale("de")
+    ('ar-u-nu-arab', 'de')
+    """
+    return INTL_LOCALES.get(lang, lang)
 
 
 def load_translations(lang: str, localedir: Path) -> gettext.NullTranslations:

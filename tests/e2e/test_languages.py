@@ -130,11 +130,32 @@ def test_numbers_are_written_as_the_language_writes_them(page: Page, server: Ser
     expect(page.get_by_test_id("char-counter")).to_have_text(counter)
 
 
-def test_arabic_numbers_are_the_browser_s_arabic_ones(page: Page, server: Server) -> None:
+LATIN_DIGIT = re.compile(r"[0-9]")
+ARABIC_INDIC_DIGIT = re.compile(r"[\u0660-\u0669]")
+
+
+def test_arabic_counts_are_written_in_arabic_indic_digits(page: Page, server: Server) -> None:
     open_app(page, server, "?lang=ar")
     page.get_by_test_id("message-input").fill("x" * 3600)
-    arabic = page.evaluate("[3600, 4000].map(n => new Intl.NumberFormat('ar').format(n)).join(' / ')")
-    expect(page.get_by_test_id("char-counter")).to_have_text(arabic)
+    counter = page.get_by_test_id("char-counter")
+    expect(counter).to_have_text("\u0663\u066c\u0666\u0660\u0660 / \u0664\u066c\u0660\u0660\u0660")  # 3,600 / 4,000
+    expect(counter).to_have_text(
+        page.evaluate("[3600, 4000].map(n => new Intl.NumberFormat('ar-u-nu-arab').format(n)).join(' / ')"))
+
+
+def test_arabic_dates_and_counts_in_the_history_have_no_latin_digit(page: Page, server: Server) -> None:
+    open_app(page, server, "?lang=ar")
+    send_and_wait(page, "first")
+    page.get_by_test_id("new-conversation").click()
+    page.get_by_test_id("confirm-button").click()
+    open_menu(page)
+    page.get_by_test_id("history-button").click()
+    meta = page.locator(".history-meta").first
+    expect(meta).to_contain_text("\u0631\u0633\u0627\u0644\u062a\u0627\u0646")  # "two messages"
+    text = meta.inner_text()
+    assert ARABIC_INDIC_DIGIT.search(text) and not LATIN_DIGIT.search(text), text
+    button = page.get_by_test_id("history-button").text_content() or ""
+    assert ARABIC_INDIC_DIGIT.search(button) and not LATIN_DIGIT.search(button), button
 
 
 def test_dates_are_written_as_the_language_writes_them(page: Page, server: Server) -> None:
