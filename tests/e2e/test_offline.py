@@ -18,7 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urljoin
 
+import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from serving.export import export_site
 
@@ -289,3 +291,48 @@ def test_behind_a_host_that_says_no_cache_a_first_visit_downloads_each_runtime_f
     assert "/chat/runtime/pyodide-314.0.7/pyodide.asm.wasm" in runtime
     assert {path: count for path, count in runtime.items() if count > 1} == {}
     assert "/chat/runtime/pyodide-314.0.7/pyodide-lock.json" not in runtime  # Pyodide is given its package list
+
+
+REGISTRATIONS = "async () => (await navigator.serviceWorker.getRegistrations()).map((r) => r.scope).sort()"
+
+
+def test_the_page_s_reset_also_removes_its_service_worker_and_caches_and_nothing_of_other_code(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path, page_errors: list[str]
+) -> None:
+    with page_copy(tmp_path, server.api) as (url, site):
+        page = offline_page(new_context)
+        visit_once(page, url)
+        send_and_wait(page, "kept until the reset")
+        other_worker = site / "static" / "other" / "sw.js"  # another worker of the same origin, with a scope of its own
+        other_worker.parent.mkdir()
+        other_worker.write_text("self.addEventListener('fetch', () => {});\n", "utf-8")
+        page.evaluate("""async () => {
+          localStorage.setItem('theme', 'dark');
+          localStorage.setItem('other:pychat:x', 'keep');
+          await caches.open('other-cache');
+          await caches.open('pychat-notes');
+          await navigator.serviceWorker.register('./static/other/sw.js', {scope: './static/other/'});
+        }""")
+        assert page.evaluate(REGISTRATIONS) == [url, f"{url}static/other/"]
+        assert f"pychat-offline-{page_version(page)}" in page.evaluate(CACHES)
+        # The page cannot start any more (its main.py is broken), so it offers the reset.
+        (site / "app" / "main.py").write_text("raise RuntimeError('broken on purpose')\n", "utf-8")
+        page.reload()
+        page.wait_for_selector("html[data-app-state=error]", state="attached", timeout=60_000)
+
+        with page.expect_navigation():
+            page.get_by_test_id("reset-page-data").click()
+        page.wait_for_selector("html[data-app-state=error]", state="attached", timeout=60_000)
+        page_errors.clear()  # the broken main.py's, on purpose
+
+        assert page.evaluate(REGISTRATIONS) == [f"{url}static/other/"]
+        assert page.evaluate("navigator.serviceWorker.controller") is None  # this load came from the network
+        cached = page.evaluate(CACHES)
+        assert cached.pop("pychat-pyodide-snapshot", []) == []  # the reloaded page's start opens it again, empty
+        assert cached == {"other-cache": [], "pychat-notes": []}
+        assert page.evaluate("() => Object.fromEntries(Object.entries(localStorage))") == {
+            "theme": "dark", "other:pychat:x": "keep"}
+        # No old copy is left to open offline.
+        page.context.set_offline(True)
+        with pytest.raises(PlaywrightError, match="ERR_INTERNET_DISCONNECTED"):
+            page.goto(url)
