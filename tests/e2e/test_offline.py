@@ -25,7 +25,7 @@ from playwright.sync_api import Error as PlaywrightError
 from serving.export import export_site
 
 from .conftest import READY, Server
-from .helpers import messages, send_and_wait
+from .helpers import ECHO, messages, send, send_and_wait, wait_until_stored
 from .test_snapshot import page_copy
 
 OFFLINE_READY = "html[data-offline=ready]"
@@ -190,6 +190,93 @@ def test_a_new_deploy_is_offered_with_reload_to_update_and_the_reload_shows_it(
         page.reload()
         page.wait_for_selector("html[data-app-state=ready]", timeout=60_000)
         expect(page.locator(".brand")).to_have_text("Character Chat, new")
+
+
+def deploy(site: Path) -> None:
+    """A new version of the page copy: its heading changes (and with it the build's version)."""
+    index = site / "index.html"
+    index.write_text(index.read_text("utf-8").replace(">Character Chat</h1>", ">Character Chat, new</h1>"), "utf-8")
+
+
+def test_with_two_tabs_a_deploy_is_offered_in_both_and_taking_it_in_one_keeps_the_other_tab_s_conversation(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
+) -> None:
+    with page_copy(tmp_path, server.api) as (url, site):
+        context = new_context(offline=True)
+        first = context.new_page()
+        visit_once(first, url)
+        second = context.new_page()
+        visit_once(second, f"{url}?character={ECHO}")
+        send_and_wait(second, "before the deploy")
+        old = page_version(first)
+        deploy(site)
+        server.hold("chat")
+        send(second, "while the update comes")  # its reply is still coming when the other tab updates
+        second.get_by_test_id("message-input").fill("a draft across the update")
+
+        first.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+        for tab in (first, second):
+            expect(tab.get_by_test_id("update-reload")).to_be_visible(timeout=INSTALL_TIMEOUT)
+        with first.expect_navigation():
+            first.get_by_test_id("update-reload").click()
+        first.wait_for_selector(READY, timeout=60_000)
+        expect(first.locator(".brand")).to_have_text("Character Chat, new")
+        new = page_version(first)
+        assert new != old and worker_version(first) == new
+
+        # The other tab was not reloaded under its user: the page it opened, its reply still arriving, the
+        # update still offered (its worker is now the new one, its page the old one: it must reload).
+        expect(second.locator(".brand")).to_have_text("Character Chat")
+        assert page_version(second) == old
+        expect(second.get_by_test_id("update-reload")).to_be_visible()
+        expect(second.locator("html")).to_have_attribute("data-offline", "update")
+        server.release()
+        expect(messages(second, "assistant")).to_have_count(2)
+        expect(second.get_by_test_id("send-button")).to_be_enabled()
+        wait_until_stored(second, ECHO, 4)
+
+        with second.expect_navigation():
+            second.get_by_test_id("update-reload").click()
+        second.wait_for_selector(READY, timeout=60_000)
+        expect(second.locator(".brand")).to_have_text("Character Chat, new")
+        assert page_version(second) == new and worker_version(second) == new
+        expect(messages(second, "user")).to_have_text(["before the deploy", "while the update comes"])
+        expect(messages(second, "assistant")).to_have_count(2)
+        expect(second.get_by_test_id("message-input")).to_have_value("a draft across the update")
+        expect(second.get_by_test_id("update-notice")).to_be_hidden()
+        expect(first.get_by_test_id("update-notice")).to_be_hidden()
+        assert [n for n in second.evaluate(CACHES) if n.startswith("pychat-offline-")] == [f"pychat-offline-{new}"]
+
+
+def test_a_tab_opened_after_a_deploy_takes_the_new_worker_and_the_tab_opened_before_is_offered_the_update(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
+) -> None:
+    with page_copy(tmp_path, server.api) as (url, site):
+        context = new_context(offline=True)
+        first = context.new_page()
+        visit_once(first, url)
+        send_and_wait(first, "opened before the deploy")
+        old = page_version(first)
+        deploy(site)
+
+        second = context.new_page()
+        second.goto(url)
+        second.wait_for_selector(READY, timeout=60_000)
+        new = page_version(second)
+        assert new != old
+        second.wait_for_function(CONTROLLED_BY, arg=new, timeout=INSTALL_TIMEOUT, polling=500)
+        expect(second.get_by_test_id("update-notice")).to_be_hidden()  # it is the new version
+
+        # The first tab now runs under the new worker with the old page: it must be told, and not mix the two.
+        expect(first.get_by_test_id("update-reload")).to_be_visible(timeout=INSTALL_TIMEOUT)
+        expect(first.locator(".brand")).to_have_text("Character Chat")
+        expect(messages(first, "user")).to_have_text(["opened before the deploy"])
+        with first.expect_navigation():
+            first.get_by_test_id("update-reload").click()
+        first.wait_for_selector(READY, timeout=60_000)
+        assert page_version(first) == new and worker_version(first) == new
+        expect(messages(first, "user")).to_have_text(["opened before the deploy"])
+        expect(first.get_by_test_id("update-notice")).to_be_hidden()
 
 
 def test_the_next_load_after_a_deploy_shows_it_at_once_and_the_worker_follows(
