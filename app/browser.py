@@ -466,10 +466,10 @@ async def indexed_db_archive() -> tuple[Archive, str | None]:
     try:
         await asyncio.wait_for(_awaited(binding.open()), ARCHIVE_OPEN_LIMIT)
     except TimeoutError:
-        return MemoryArchive(), f"IndexedDB did not open within {ARCHIVE_OPEN_LIMIT:g} seconds."
+        return MemoryArchive(), N_("IndexedDB did not open within {limit} seconds.", limit=ARCHIVE_OPEN_LIMIT)
     except Exception as exc:  # noqa: BLE001 - SecurityError, InvalidStateError, blocked: keep nothing
         detail = " ".join(str(exc).split())[:120] or type(exc).__name__
-        return MemoryArchive(), f"IndexedDB is not available: {detail}."
+        return MemoryArchive(), N_("IndexedDB is not available: {detail}.", detail=detail)
     return IndexedDbArchive(binding), None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from app.i18n import LANGUAGE_KEY, LANGUAGES
 
 from .conftest import ROOT, Server, open_app
-from .helpers import messages, open_menu, send_and_wait, stored
+from .helpers import messages, open_menu, send, send_and_wait, stored
 from .test_experience import axe_violations
 from .test_snapshot import first_visit_saves_a_snapshot, snapshot_page
 
@@ -167,6 +168,34 @@ def test_dates_are_written_as_the_language_writes_them(page: Page, server: Serve
     page.get_by_test_id("history-button").click()
     meta = page.locator(".history-meta").first
     expect(meta).to_have_text(re.compile(r"^\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2} · 2 Nachrichten$"))
+
+
+def test_an_error_with_a_status_keeps_its_meaning_in_arabic_in_arabic_indic_digits(page: Page, server: Server) -> None:
+    open_app(page, server, "?lang=ar")
+    server.fault("chat", "status", status=403, body={"error": "Forbidden by policy"})
+    send(page, "مرحبا")
+    expect(messages(page, "error")).to_have_text(["فشل الطلب (\u0664\u0660\u0663): Forbidden by policy"])  # (403)
+
+
+def test_a_refused_api_link_is_warned_about_in_the_language(page: Page, server: Server) -> None:
+    open_app(page, server, "?lang=de&api=https://chat.example.invalid")
+    expect(page.locator("#notice")).to_contain_text(
+        "?api=https://chat.example.invalid ignoriert: Erlaubt sind nur diese Website, localhost, 127.0.0.1")
+
+
+def test_the_markdown_export_is_written_in_the_language(page: Page, server: Server, tmp_path: Path) -> None:
+    open_app(page, server, "?lang=de")
+    send_and_wait(page, "Hallo")
+    open_menu(page)
+    with page.expect_download() as info:
+        page.get_by_test_id("export-markdown").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    text = path.read_text(encoding="utf-8")
+    assert path.name.startswith("chat-CHAR_luna-") and path.suffix == ".md"
+    date = r"\d{2}\\\.\d{2}\\\.\d{4}, \d{2}:\d{2}"  # 24.11.2026, 12:00 (its dots escaped, as all Markdown)
+    assert re.match(rf"# Gespräch mit Luna\n\nFigur `CHAR_luna`, exportiert am {date}\\\.\n", text), text[:200]
+    assert "**Sie**\n\n> Hallo\n" in text and "**Luna** *(Begrüßung)*" in text
 
 
 @pytest.mark.parametrize("lang", ["de", "ar"])
