@@ -19,7 +19,7 @@ from . import bounded_json
 from .api import MAX_ERROR_BODY, MAX_REPLY_SIZE, BodyStream, HttpResponse
 from .archive import Archive, Change, MemoryArchive
 from .errors import BodyCutShort, NetworkError, RedirectRefused
-from .i18n import N_
+from .i18n import N_, intl_locale
 from .resume import CallbackFuture
 from .storage import Storage, StorageSupport
 
@@ -371,8 +371,9 @@ _DATE_TIME = to_js({"dateStyle": "medium", "timeStyle": "short"}, dict_converter
 
 def intl_formats(lang: str) -> dict[str, Callable[[float], str]]:
     """Number and date formats of ``lang`` from the browser's ``Intl``: ``use_language(..., **intl_formats(lang))``."""
-    numbers = js.Intl.NumberFormat.new(lang)
-    dates = js.Intl.DateTimeFormat.new(lang, _DATE_TIME)
+    locale = intl_locale(lang)
+    numbers = js.Intl.NumberFormat.new(locale)
+    dates = js.Intl.DateTimeFormat.new(locale, _DATE_TIME)
     return {
         "number_format": lambda n: str(numbers.format(n)),
         "date_format": lambda ms: str(dates.format(js.Date.new(ms))),
@@ -465,10 +466,10 @@ async def indexed_db_archive() -> tuple[Archive, str | None]:
     try:
         await asyncio.wait_for(_awaited(binding.open()), ARCHIVE_OPEN_LIMIT)
     except TimeoutError:
-        return MemoryArchive(), f"IndexedDB did not open within {ARCHIVE_OPEN_LIMIT:g} seconds."
+        return MemoryArchive(), N_("IndexedDB did not open within {limit} seconds.", limit=ARCHIVE_OPEN_LIMIT)
     except Exception as exc:  # noqa: BLE001 - SecurityError, InvalidStateError, blocked: keep nothing
         detail = " ".join(str(exc).split())[:120] or type(exc).__name__
-        return MemoryArchive(), f"IndexedDB is not available: {detail}."
+        return MemoryArchive(), N_("IndexedDB is not available: {detail}.", detail=detail)
     return IndexedDbArchive(binding), None
 
 

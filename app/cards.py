@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .i18n import N_, phrase_of
+
 HUES = 12  # avatar colours, ``avatar-hue-0`` to ``avatar-hue-11`` in static/style.css
 MAX_AVATAR_PATH = 200
 MAX_DESCRIPTION = 200
@@ -64,19 +66,20 @@ def clean_avatar_path(raw: object) -> str:
     'static/avatars/luna.svg'
     """
     if not isinstance(raw, str):
-        raise BadCardField("an avatar must be a path, as text")
+        raise BadCardField(N_("an avatar must be a path, as text"))
     path = raw.strip()
     if not path:
-        raise BadCardField("the avatar path is empty")
+        raise BadCardField(N_("the avatar path is empty"))
     if len(path) > MAX_AVATAR_PATH:
-        raise BadCardField(f"an avatar path can be at most {MAX_AVATAR_PATH} characters long")
+        raise BadCardField(N_("an avatar path can be at most {limit} characters long", limit=MAX_AVATAR_PATH))
     if ":" in path or path.startswith("/") or "\\" in path:
-        raise BadCardField("an avatar must be a path on this site relative to the page, like static/avatars/luna.svg")
+        raise BadCardField(N_("an avatar must be a path on this site relative to the page, like {example}",
+                               example="static/avatars/luna.svg"))
     segments = path.split("/")
     if not all(_SEGMENT.fullmatch(s) for s in segments):  # "..", "//", "?", "#", "%", spaces...
-        raise BadCardField("an avatar path may hold only letters, digits, '_', '-', '.' and '/' (no '..' or '//')")
+        raise BadCardField(N_("an avatar path may hold only letters, digits, '_', '-', '.' and '/' (no '..' or '//')"))
     if not path.lower().endswith(IMAGE_EXTENSIONS):
-        raise BadCardField(f"an avatar must be an image: {', '.join(IMAGE_EXTENSIONS)}")
+        raise BadCardField(N_("an avatar must be an image: {extensions}", extensions=", ".join(IMAGE_EXTENSIONS)))
     return path
 
 
@@ -87,26 +90,26 @@ def clean_description(raw: object) -> str:
     'A gentle stargazer.\\nSpeaks softly.'
     """
     if not isinstance(raw, str):
-        raise BadCardField("a description must be text")
+        raise BadCardField(N_("a description must be text"))
     lines = [" ".join(line.split()) for line in raw.splitlines()]
     lines = [line for line in lines if line]
     if len(lines) > MAX_DESCRIPTION_LINES:
-        raise BadCardField(f"a description can have at most {MAX_DESCRIPTION_LINES} lines")
+        raise BadCardField(N_("a description can have at most {limit} lines", limit=MAX_DESCRIPTION_LINES))
     text = "\n".join(lines)
     if len(text) > MAX_DESCRIPTION:
-        raise BadCardField(f"a description can be at most {MAX_DESCRIPTION} characters long")
+        raise BadCardField(N_("a description can be at most {limit} characters long", limit=MAX_DESCRIPTION))
     return text
 
 
 def clean_greeting(raw: object) -> str:
     """The character's opening line, trimmed; :class:`BadCardField` if not text or too long."""
     if not isinstance(raw, str):
-        raise BadCardField("a greeting must be text")
+        raise BadCardField(N_("a greeting must be text"))
     text = raw.strip()
     if _has_controls(text):
-        raise BadCardField("a greeting cannot contain control characters (line breaks are fine)")
+        raise BadCardField(N_("a greeting cannot contain control characters (line breaks are fine)"))
     if len(text) > MAX_GREETING:
-        raise BadCardField(f"a greeting can be at most {MAX_GREETING:,} characters long")
+        raise BadCardField(N_("a greeting can be at most {limit} characters long", limit=MAX_GREETING))
     return text
 
 
@@ -131,7 +134,7 @@ def read_card(entry: Mapping[str, Any]) -> tuple[Card, list[str]]:
         try:
             fields[key] = clean(entry[key])
         except BadCardField as exc:
-            problems.append(f"{key} ({exc})")
+            problems.append(N_("{field} ({reason})", field=key, reason=phrase_of(exc)))
     return Card(**fields), problems
 
 

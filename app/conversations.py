@@ -35,6 +35,7 @@ from dataclasses import replace
 from typing import Any
 
 from .archive import Archive, Change, Record, in_order, message_from_record, message_record, title_of
+from .i18n import N_
 from .storage import CorruptValues
 from .transcript import Message, TranscriptStore, beyond_greeting, greeting_message
 
@@ -200,14 +201,15 @@ class Conversations:
         prefix = f"{conversation_id}/"
         messages = [m for m in map(message_from_record, records) if m is not None and m.id.startswith(prefix)]
         if len(messages) < len(records):
-            self._found_junk(f"IndexedDB {ARCHIVE_NAME}: messages of {conversation_id}")
+            self._found_junk(N_("IndexedDB {database}: messages of {conversation}", database=ARCHIVE_NAME,
+                                conversation=conversation_id))
         return in_order(messages)
 
     async def _stored_catalog(self) -> list[Record]:
         data = await self._archive.catalog()
         records = [r for r in map(Record.from_dict, data) if r is not None]
         if len(records) < len(data):
-            self._found_junk(f"IndexedDB {ARCHIVE_NAME}: conversations")
+            self._found_junk(N_("IndexedDB {database}: conversations", database=ARCHIVE_NAME))
         return records
 
     def _found_junk(self, where: str) -> None:

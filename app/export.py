@@ -1,5 +1,8 @@
 """A conversation as a file people can keep: Markdown to read, JSON to process.
 
+The Markdown is written in the page's language (its headings, who spoke, the date); the JSON's
+keys and roles stay as they are, for :func:`app.importing.parse_export` and other programs.
+
 Example::
 
     name, text = conversation_markdown(Character("CHAR_luna", "Luna"), messages, "2026-11-24T12:00:00Z")
@@ -10,17 +13,28 @@ from __future__ import annotations
 import json
 import re
 
-from .i18n import N_
+from .i18n import N_, _, date_time
 from .importing import iso_time
 from .settings import Character
 from .transcript import Message
 
-SPEAKERS = {"user": N_("You"), "error": N_("Error")}  # the page shows them translated; files keep English
+SPEAKERS = {"user": N_("You"), "error": N_("Error")}  # said in the page's language, on the page and in Markdown
 
 
 def speaker(role: str, character_name: str) -> str:
-    """Who said a message: "You", "Error", or the character's name."""
-    return SPEAKERS.get(role, character_name)
+    """Who said a message, in the page's language: "You", "Error", or the character's name."""
+    return _(SPEAKERS[role]) if role in SPEAKERS else character_name
+
+
+def _shown_time(iso: str) -> str:
+    """An ISO 8601 time as the page's language writes a date and time (as written, if it is not one)."""
+    from datetime import datetime  # here: nothing at start-up needs it (as in app.importing)
+
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    return date_time(moment.timestamp() * 1000)
 
 
 def _file_stem(character: Character, exported_at: str) -> str:
@@ -74,6 +88,20 @@ def _inline(text: str) -> str:
     return _MARKUP.sub(r"\\\1", " ".join(text.split()))
 
 
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _words(translated: str, **markdown: str) -> str:
+    """A translated line as Markdown: its own words escaped, its ``{placeholders}`` filled with ``markdown`` as given.
+
+    >>> print(_words("Chat with {name}.", name="**Luna**"))
+    Chat with **Luna**\\.
+    """
+    parts = _PLACEHOLDER.split(translated)  # words, name, words, name, ..., words
+    return "".join(markdown.get(part, "") if odd else _MARKUP.sub(r"\\\1", part) for odd, part in
+                   ((i % 2 == 1, p) for i, p in enumerate(parts)))
+
+
 def _quoted(markdown: str) -> str:
     """Markdown as a block quote, every line kept as written: no line ending, CommonMark's or another, leaves it."""
     lines = _LINE_END.split(_OTHER_BREAKS.sub(_reference, markdown))
@@ -87,12 +115,15 @@ def conversation_markdown(character: Character, messages: list[Message], exporte
     as the page formats it; everything else (the user's messages, errors,
     names) is escaped so that it renders literally.
     """
-    lines = [f"# Conversation with {_inline(character.name)}", "",
-             f"Character `{character.config_id.replace('`', '')}`, exported {exported_at}.", ""]
+    config_id = f"`{character.config_id.replace('`', '')}`"
+    lines = [f"# {_words(_('Conversation with {name}'), name=_inline(character.name))}", "",
+             _words(_("Character {config_id}, exported {date}."), config_id=config_id,
+                    date=_inline(_shown_time(exported_at))), ""]
     for message in messages:
         who = speaker(message.role, character.name)
         # What arrived of a reply stopped or cut off; the character's opening line from the page's settings.
-        mark = " *(incomplete)*" if message.incomplete else " *(greeting)*" if message.greeting else ""
+        said = _("incomplete") if message.incomplete else _("greeting") if message.greeting else ""
+        mark = f" *({_inline(said)})*" if said else ""
         body = _quoted(message.text) if message.role == "assistant" else _markdown_text(message.text)
         lines += [f"**{_inline(who)}**{mark}", "", body, ""]
     return f"{_file_stem(character, exported_at)}.md", "\n".join(lines)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gettext
 import re
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -37,12 +38,18 @@ LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "es": "Español", "ar": "ا�
 LANGUAGE_KEY = "pychat:lang"
 """Where the menu's choice is kept (localStorage); the page's reset removes it with its other keys."""
 DOMAIN = "pychat"
+INTL_LOCALES = {"ar": "ar-u-nu-arab"}
+"""The locale ``Intl`` formats a language's numbers and dates in, where it is not the language itself.
+
+Arabic's digits are the Arabic-Indic ones (``١٬٢٠٠``), named outright: a bare ``ar`` gives
+Latin digits in Chromium 156 (``ar-EG`` and ``ar-SA`` give Arabic-Indic ones), so the digits
+would depend on the browser's locale data."""
 _TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")  # a BCP 47 tag's shape; static/language.js has it too
 
 _translations: gettext.NullTranslations = gettext.NullTranslations()
 _language = LANGUAGES[0]
 _number: Callable[[float], str] = lambda n: f"{n:,}"  # noqa: E731 - replaced by the browser's Intl
-_date_time: Callable[[float], str] = lambda ms: str(ms)  # noqa: E731
+_date_time: Callable[[float], str] = lambda ms: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ms / 1000))  # noqa: E731
 
 
 def shipped_language(tag: object) -> str | None:
@@ -80,6 +87,15 @@ def text_direction(lang: str) -> str:
     return "rtl" if lang in RTL_LANGUAGES else "ltr"
 
 
+def intl_locale(lang: str) -> str:
+    """The locale ``Intl`` formats ``lang``'s numbers and dates in.
+
+    >>> intl_locale("ar"), intl_locale("de")
+    ('ar-u-nu-arab', 'de')
+    """
+    return INTL_LOCALES.get(lang, lang)
+
+
 def load_translations(lang: str, localedir: Path) -> gettext.NullTranslations:
     """The catalogue of ``lang`` from ``localedir/<lang>/LC_MESSAGES/pychat.mo``.
 
@@ -115,16 +131,72 @@ def current_language() -> str:
     return _language
 
 
+class Phrase(str):
+    """Words said later, in the language shown then: a message id and its values, made by :func:`N_`.
+
+    It is a ``str`` (the English text, for logs, exceptions and comparisons), so
+    it goes wherever text goes; :func:`_` says it in the page's language, and
+    the numbers among its values the language's way. Modules that decide things
+    make phrases without knowing the language; only the view says them::
+
+        problem = N_("A config ID can be at most {limit} characters long.", limit=128)
+        str(problem)   # 'A config ID can be at most 128 characters long.'
+        _(problem)     # 'Eine Konfigurations-ID darf höchstens 128 Zeichen lang sein.' (German shown)
+    """
+
+    message: str
+    values: dict[str, object]
+
+    def __new__(cls, message: str, values: dict[str, object] | None = None) -> Phrase:
+        message, values = str(message), dict(values or {})
+        text = message.format(**{k: _english(v) for k, v in values.items()}) if values else message
+        phrase = super().__new__(cls, text)
+        phrase.message, phrase.values = message, values
+        return phrase
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Phrase, (self.message, self.values))
+
+
+def _whole(n: float) -> float:
+    """``300.0`` as ``300``: written without a fraction, as Intl writes it."""
+    return int(n) if isinstance(n, float) and n.is_integer() else n
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _english(value: object) -> object:
+    return f"{_whole(value):,}" if _is_number(value) else value  # type: ignore[arg-type]
+
+
+def _said(value: object) -> object:
+    """A placeholder's value as shown: a number the language's way, a phrase in the language, the rest as is."""
+    if _is_number(value):
+        return _number(_whole(value))  # type: ignore[arg-type]
+    if isinstance(value, Phrase):
+        return _(value)
+    return value
+
+
 def _(message: str, /, **values: object) -> str:
     """``message`` in the page's language, with its ``{named}`` placeholders filled from ``values``.
 
-    >>> _("Say hello to {name}.", name="Luna")
-    'Say hello to Luna.'
+    A number among the values is written the language's way, a :class:`Phrase`
+    in the language; other values (names, IDs, what a server said) stay as they are.
+    ``message`` may be a :class:`Phrase` (its own values then fill it).
+
+    >>> _("Say hello to {name}.", name="Luna"), _("{count} left", count=1200)
+    ('Say hello to Luna.', '1,200 left')
     """
+    if isinstance(message, Phrase):
+        values = {**message.values, **values}
+        message = message.message
     if not message:
         return message  # gettext's "" is the catalogue's header
     text = _translations.gettext(message)
-    return text.format(**values) if values else text
+    return text.format(**{k: _said(v) for k, v in values.items()}) if values else text
 
 
 def ngettext(singular: str, plural: str, n: int, /, **values: object) -> str:
@@ -135,12 +207,21 @@ def ngettext(singular: str, plural: str, n: int, /, **values: object) -> str:
     >>> ngettext("{count} message", "{count} messages", 1200)
     '1,200 messages'
     """
-    return _translations.ngettext(singular, plural, n).format(count=_number(n), **values)
+    said = {k: _said(v) for k, v in values.items()}
+    return _translations.ngettext(singular, plural, n).format(count=_number(n), **said)
 
 
-def N_(message: str, /) -> str:
-    """Mark ``message`` for the catalogue where it is defined; :func:`_` translates it where it is shown."""
-    return message
+def N_(message: str, /, **values: object) -> Phrase:
+    """Mark ``message`` for the catalogue where it is made; :func:`_` translates it where it is shown.
+
+    With ``values``, the phrase carries them to where it is said (see :class:`Phrase`).
+    """
+    return Phrase(message, values)
+
+
+def phrase_of(error: BaseException) -> str:
+    """What an error says: its :class:`Phrase` when it was raised with one (``raise X(N_("..."))``), else its text."""
+    return error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Phrase) else str(error)
 
 
 def number(n: float) -> str:

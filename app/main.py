@@ -113,7 +113,7 @@ async def start(view: DomView) -> None:
             view.show_api_base(api_base)  # ?api= changed it: say where messages go
         for warning in [*settings.problems, api_warning]:
             if warning:
-                view.show_notice(warning, level="warning")
+                view.show_notice(_(warning), level="warning")
         await controller.start(query.get("character"), shown=ready)
     except Exception as exc:  # noqa: BLE001 - show it in the page, not only in the console
         if shown:  # a bug after ready (the proxy's failures are messages): show it, don't hide it

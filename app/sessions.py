@@ -46,7 +46,7 @@ def validate_config_id(raw: object) -> str:
     if not config_id:
         raise InvalidConfigId(N_("Enter a character config ID."))
     if len(config_id) > MAX_CONFIG_ID_LENGTH:
-        raise InvalidConfigId(f"A config ID can be at most {MAX_CONFIG_ID_LENGTH} characters long.")
+        raise InvalidConfigId(N_("A config ID can be at most {limit} characters long.", limit=MAX_CONFIG_ID_LENGTH))
     if _has_control_chars(config_id):
         raise InvalidConfigId(N_("A config ID cannot contain control characters or line breaks."))
     return config_id

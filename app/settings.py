@@ -24,6 +24,7 @@ from typing import Any
 from .api import DEFAULT_REPLY_TIME_LIMIT_SECONDS, DEFAULT_TIMEOUT_SECONDS
 from .cards import read_card
 from .errors import InvalidConfigId
+from .i18n import N_, phrase_of
 from .sessions import validate_config_id
 
 # What a browser and Python agree is a host[:port]. Anything else (a backslash, say) could be
@@ -150,13 +151,13 @@ def load_settings(raw: Mapping[str, Any] | None) -> ChatSettings:
     table: Mapping[str, Any] = raw or {}
     base = normalize_base(table.get("api_base", DEFAULT_API_BASE))
     if base is None:
-        settings.problems.append("pyscript.toml: chat.api_base is not an http(s) URL; using the default.")
+        settings.problems.append(N_("pyscript.toml: chat.api_base is not an http(s) URL; using the default."))
     else:
         settings.api_base = base
     for entry in table.get("allowed_api_bases", []) or []:
         allowed = normalize_base(entry)
         if allowed is None:
-            settings.problems.append(f"pyscript.toml: ignored allowed_api_bases entry {entry!r}.")
+            settings.problems.append(N_("pyscript.toml: ignored allowed_api_bases entry {entry}.", entry=repr(entry)))
         else:
             settings.allowed_api_bases.append(allowed)
     settings.request_timeout = _seconds(table, "request_timeout_seconds", DEFAULT_TIMEOUT_SECONDS, TIMEOUT_RANGE,
@@ -168,14 +169,15 @@ def load_settings(raw: Mapping[str, Any] | None) -> ChatSettings:
         try:
             config_id = validate_config_id(entry.get("config_id") if isinstance(entry, Mapping) else None)
         except InvalidConfigId as exc:
-            settings.problems.append(f"pyscript.toml: skipped a character ({exc})")
+            settings.problems.append(N_("pyscript.toml: skipped a character ({reason})", reason=phrase_of(exc)))
             continue
         if config_id in seen:
             continue
         seen.add(config_id)
         name = entry.get("name") if isinstance(entry.get("name"), str) else ""
         card, problems = read_card(entry)
-        settings.problems += [f"pyscript.toml: character {config_id!r}: ignored its {p}." for p in problems]
+        settings.problems += [N_("pyscript.toml: character {config_id}: ignored its {problem}.",
+                                 config_id=repr(config_id), problem=p) for p in problems]
         settings.characters.append(Character(config_id, clean_name(name) or config_id, avatar=card.avatar,
                                              description=card.description, greeting=card.greeting))
     return settings
@@ -189,7 +191,8 @@ def _seconds(
     low, high = bounds
     if isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high:
         return float(value)
-    problems.append(f"pyscript.toml: chat.{key} must be {low:g}-{high:g}; using {default:g}.")
+    problems.append(N_("pyscript.toml: chat.{key} must be {low}-{high}; using {default}.", key=key, low=low, high=high,
+                        default=default))
     return default
 
 
@@ -261,17 +264,17 @@ def resolve_api_base(
         return configured, None
     base = normalize_base(override)
     if base is None:
-        return configured, "Ignored ?api=: it is not an http(s) address."
+        return configured, N_("Ignored ?api=: it is not an http(s) address.")
     trusted = (
         _origin(base) == page_origin.lower()
         or is_loopback_base(base)
         or base in allowed
     )
     if not trusted:
-        return configured, (
-            f"Ignored ?api={base}: only this site, localhost, 127.0.0.1 or an API base listed in pyscript.toml"
-            " is allowed (the page's security policy lets it reach no other)."
-        )
+        return configured, N_(
+            "Ignored ?api={base}: only this site, localhost, 127.0.0.1 or an API base listed in pyscript.toml"
+            " is allowed (the page's security policy lets it reach no other).", base=base)
     if connect_sources is not None and not connect_src_allows(connect_sources, base, page_origin):
-        return configured, f"Ignored ?api={base}: this page's security policy does not let it reach that address."
+        return configured, N_("Ignored ?api={base}: this page's security policy does not let it reach that address.",
+                               base=base)
     return base, None

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from .i18n import N_
+from .i18n import N_, Phrase
 
 
 class Storage(Protocol):
@@ -104,6 +104,15 @@ class MemoryStorage:
         return list(self.items)
 
 
+ACTIONS = {
+    "reading": N_("Browser storage failed while reading: {detail}."),
+    "saving": N_("Browser storage failed while saving: {detail}."),
+    "removing": N_("Browser storage failed while removing: {detail}."),
+    "listing keys": N_("Browser storage failed while listing keys: {detail}."),
+}
+"""What :attr:`GuardedStorage.problem` says for each action that failed; ``detail`` is the browser's words."""
+
+
 class GuardedStorage:
     """A :class:`Storage` that never raises.
 
@@ -120,10 +129,11 @@ class GuardedStorage:
         self.problem: str | None = None if backend is not None else N_("Browser storage is not available.")
 
     def _failed(self, action: str, exc: BaseException) -> None:
+        """Note the first failure; ``action`` is one of :data:`ACTIONS`."""
         if self.problem is None:
             # In the browser the useful name (QuotaExceededError, SecurityError) is in the text.
             detail = " ".join(str(exc).split())[:120] or type(exc).__name__
-            self.problem = f"Browser storage failed while {action}: {detail}."
+            self.problem = Phrase(ACTIONS[action], {"detail": detail})
 
     def get(self, key: str) -> str | None:
         if key in self._memory.items:

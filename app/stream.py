@@ -195,7 +195,8 @@ class SseParser:
 
     def _check_line(self, more: int) -> None:
         if self._line_len + more > self.max_line_chars:
-            raise StreamTooLarge(f"a line of the stream is longer than {self.max_line_chars:,} characters")
+            raise StreamTooLarge(N_("a line of the stream is longer than {limit} characters",
+                                    limit=self.max_line_chars))
 
     def _process(self, line: str) -> SseEvent | None:
         if not line:
@@ -207,7 +208,8 @@ class SseParser:
             value = value[1:]
         if field == "data":
             if self._data_len + len(value) + 1 > self.max_event_chars:
-                raise StreamTooLarge(f"an event of the stream holds more than {self.max_event_chars:,} characters")
+                raise StreamTooLarge(N_("an event of the stream holds more than {limit} characters",
+                                         limit=self.max_event_chars))
             self._data.append(value)
             self._data_len += len(value) + 1
         elif field == "event":
@@ -309,7 +311,7 @@ def parse_part(data: str) -> dict[str, Any] | None:
     try:
         part = bounded_json.loads(data, max_depth=MAX_JSON_DEPTH)
     except bounded_json.TooDeep as exc:
-        raise StreamTooLarge(f"a stream part is nested deeper than {MAX_JSON_DEPTH} levels") from exc
+        raise StreamTooLarge(N_("a stream part is nested deeper than {limit} levels", limit=MAX_JSON_DEPTH)) from exc
     except ValueError as exc:  # JSONDecodeError
         raise BadStream(N_("a stream event is not valid JSON")) from exc
     if not isinstance(part, dict):
@@ -322,7 +324,7 @@ def parse_part(data: str) -> dict[str, Any] | None:
 def _text_field(part: dict[str, Any], name: str) -> str:
     value = part.get(name)
     if not isinstance(value, str):
-        raise BadStream(f"a {part['type']} part's {name!r} is not text")
+        raise BadStream(N_("a {part} part's {field} is not text", part=part["type"], field=repr(name)))
     return value
 
 
@@ -489,7 +491,7 @@ class ReplyStream:
         if kind == "text-delta":
             part_id, delta = _text_field(part, "id"), _text_field(part, "delta")
             if len(delta) > self.max_reply_chars - self._chars:
-                raise StreamReplyTooLarge(f"the reply is longer than {self.max_reply_chars:,} characters")
+                raise StreamReplyTooLarge(N_("the reply is longer than {limit} characters", limit=self.max_reply_chars))
             pieces = self._open(part_id)
             if delta:
                 if not pieces and self._length:  # a part's first text: a separator before it
@@ -524,6 +526,6 @@ class ReplyStream:
         pieces = self._parts.get(part_id)
         if pieces is None:
             if len(self._parts) >= MAX_TEXT_PARTS:
-                raise StreamTooLarge(f"the reply opens more than {MAX_TEXT_PARTS:,} text parts")
+                raise StreamTooLarge(N_("the reply opens more than {limit} text parts", limit=MAX_TEXT_PARTS))
             pieces = self._parts[part_id] = []
         return pieces

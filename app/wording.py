@@ -15,7 +15,7 @@ from .errors import (
     StreamCutOff,
     StreamFailed,
 )
-from .i18n import N_, _
+from .i18n import N_, _, phrase_of
 
 NETWORK = N_("Network error: Unable to connect to server")
 TIMEOUT = N_("Network error: The server did not answer in time")
@@ -61,9 +61,6 @@ def describe_error(error: BaseException) -> str:
 
 
 def reason(error: BaseException) -> str:
-    """Why, as the error says it: in the page's language when the catalogue has its words (a fixed reason).
-
-    Reasons are written where they are raised, in English, marked with ``N_``;
-    a reason with a number in it stays as written.
-    """
-    return _(str(error))
+    """Why, as the error says it, in the page's language: reasons are raised as ``N_("...", **values)``
+    (a :class:`~app.i18n.Phrase`), their numbers written the language's way; other text stays as written."""
+    return _(phrase_of(error))

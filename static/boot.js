@@ -109,10 +109,36 @@ addEventListener("error", (event) => fail(event.message || t("script error")));
 addEventListener("unhandledrejection", (event) => fail(String(event.reason && event.reason.message || event.reason)));
 
 // The way out when the page cannot start (its own stored data may be what breaks it): remove this
-// page's keys (session_* and pychat:*, in localStorage and sessionStorage) and its IndexedDB
-// databases (pychat*), nothing of other code, then reload. Plain JavaScript: it works without Python.
+// page's keys (session_* and pychat:*, in localStorage and sessionStorage), its IndexedDB
+// databases (pychat*), its service worker and that worker's and the snapshot's caches, nothing
+// of other code, then reload. Plain JavaScript: it works without Python. Without the worker's
+// removal, the reloaded page would still be the worker's, and open offline from its old copy.
 const OWN_KEY = /^(?:session_|pychat:)/;
 const OWN_DATABASE = /^pychat/;
+const OWN_CACHE = /^pychat-(?:offline-.|pyodide-snapshot$)/; // sw.js's, static/pyodide-snapshot.mjs's
+const SCOPE = new URL("../", import.meta.url).href; // as static/offline.js registers it
+const WORKER = new URL("../sw.js", import.meta.url).href;
+
+const settled = (promises, ms = 2000) =>
+  Promise.race([Promise.allSettled(promises), new Promise((done) => setTimeout(done, ms))]);
+
+// This page's worker registration only: its scope, its script (another one of the same origin stays).
+async function unregisterWorker() {
+  const container = navigator.serviceWorker;
+  if (!container) return;
+  const own = (registration) => registration.scope === SCOPE
+    && [registration.active, registration.waiting, registration.installing].some((worker) => worker?.scriptURL === WORKER);
+  const registrations = (await container.getRegistrations()).filter(own);
+  // Longer than the rest: the removal waits for a new version's install (the browser may have begun
+  // one as this page loaded), and until it is done that worker could still fill a cache.
+  await settled(registrations.map((registration) => registration.unregister()), 15000);
+}
+
+async function deleteCaches() {
+  if (!globalThis.caches) return; // an insecure origin: no Cache Storage, no worker
+  const names = (await caches.keys()).filter((name) => OWN_CACHE.test(name));
+  await settled(names.map((name) => caches.delete(name)));
+}
 
 async function resetPageData() {
   for (const area of ["localStorage", "sessionStorage"]) {
@@ -129,9 +155,19 @@ async function resetPageData() {
       const request = indexedDB.deleteDatabase(name);
       request.onsuccess = request.onerror = request.onblocked = () => done();
     }));
-    await Promise.race([Promise.all(deleted), new Promise((done) => setTimeout(done, 2000))]);
+    await settled(deleted);
   } catch {
     // no IndexedDB, or blocked: nothing to delete
+  }
+  try {
+    await unregisterWorker(); // first: a worker still registered could fill a cache again
+  } catch {
+    // blocked, or no worker: nothing to remove
+  }
+  try {
+    await deleteCaches();
+  } catch {
+    // blocked: nothing of ours is cached
   }
   location.reload();
 }

@@ -16,9 +16,6 @@ if TYPE_CHECKING:
     from . import ChatActions
 
 
-_formats: list[Any] = []  # one Intl.DateTimeFormat, made at first use: making one costs far more than using it
-
-
 def when(ms: float) -> str:
     """A record's time as the page's language writes a date and time (``Intl``, see ``app.browser``)."""
     return date_time(ms)

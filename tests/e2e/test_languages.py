@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from app.i18n import LANGUAGE_KEY, LANGUAGES
 
 from .conftest import ROOT, Server, open_app
-from .helpers import messages, open_menu, send_and_wait, stored
+from .helpers import messages, open_menu, send, send_and_wait, stored
 from .test_experience import axe_violations
 from .test_snapshot import first_visit_saves_a_snapshot, snapshot_page
 
@@ -130,11 +131,32 @@ def test_numbers_are_written_as_the_language_writes_them(page: Page, server: Ser
     expect(page.get_by_test_id("char-counter")).to_have_text(counter)
 
 
-def test_arabic_numbers_are_the_browser_s_arabic_ones(page: Page, server: Server) -> None:
+LATIN_DIGIT = re.compile(r"[0-9]")
+ARABIC_INDIC_DIGIT = re.compile(r"[\u0660-\u0669]")
+
+
+def test_arabic_counts_are_written_in_arabic_indic_digits(page: Page, server: Server) -> None:
     open_app(page, server, "?lang=ar")
     page.get_by_test_id("message-input").fill("x" * 3600)
-    arabic = page.evaluate("[3600, 4000].map(n => new Intl.NumberFormat('ar').format(n)).join(' / ')")
-    expect(page.get_by_test_id("char-counter")).to_have_text(arabic)
+    counter = page.get_by_test_id("char-counter")
+    expect(counter).to_have_text("\u0663\u066c\u0666\u0660\u0660 / \u0664\u066c\u0660\u0660\u0660")  # 3,600 / 4,000
+    expect(counter).to_have_text(
+        page.evaluate("[3600, 4000].map(n => new Intl.NumberFormat('ar-u-nu-arab').format(n)).join(' / ')"))
+
+
+def test_arabic_dates_and_counts_in_the_history_have_no_latin_digit(page: Page, server: Server) -> None:
+    open_app(page, server, "?lang=ar")
+    send_and_wait(page, "first")
+    page.get_by_test_id("new-conversation").click()
+    page.get_by_test_id("confirm-button").click()
+    open_menu(page)
+    page.get_by_test_id("history-button").click()
+    meta = page.locator(".history-meta").first
+    expect(meta).to_contain_text("\u0631\u0633\u0627\u0644\u062a\u0627\u0646")  # "two messages"
+    text = meta.inner_text()
+    assert ARABIC_INDIC_DIGIT.search(text) and not LATIN_DIGIT.search(text), text
+    button = page.get_by_test_id("history-button").text_content() or ""
+    assert ARABIC_INDIC_DIGIT.search(button) and not LATIN_DIGIT.search(button), button
 
 
 def test_dates_are_written_as_the_language_writes_them(page: Page, server: Server) -> None:
@@ -146,6 +168,34 @@ def test_dates_are_written_as_the_language_writes_them(page: Page, server: Serve
     page.get_by_test_id("history-button").click()
     meta = page.locator(".history-meta").first
     expect(meta).to_have_text(re.compile(r"^\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2} · 2 Nachrichten$"))
+
+
+def test_an_error_with_a_status_keeps_its_meaning_in_arabic_in_arabic_indic_digits(page: Page, server: Server) -> None:
+    open_app(page, server, "?lang=ar")
+    server.fault("chat", "status", status=403, body={"error": "Forbidden by policy"})
+    send(page, "مرحبا")
+    expect(messages(page, "error")).to_have_text(["فشل الطلب (\u0664\u0660\u0663): Forbidden by policy"])  # (403)
+
+
+def test_a_refused_api_link_is_warned_about_in_the_language(page: Page, server: Server) -> None:
+    open_app(page, server, "?lang=de&api=https://chat.example.invalid")
+    expect(page.locator("#notice")).to_contain_text(
+        "?api=https://chat.example.invalid ignoriert: Erlaubt sind nur diese Website, localhost, 127.0.0.1")
+
+
+def test_the_markdown_export_is_written_in_the_language(page: Page, server: Server, tmp_path: Path) -> None:
+    open_app(page, server, "?lang=de")
+    send_and_wait(page, "Hallo")
+    open_menu(page)
+    with page.expect_download() as info:
+        page.get_by_test_id("export-markdown").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    text = path.read_text(encoding="utf-8")
+    assert path.name.startswith("chat-CHAR_luna-") and path.suffix == ".md"
+    date = r"\d{2}\\\.\d{2}\\\.\d{4}, \d{2}:\d{2}"  # 24.11.2026, 12:00 (its dots escaped, as all Markdown)
+    assert re.match(rf"# Gespräch mit Luna\n\nFigur `CHAR_luna`, exportiert am {date}\\\.\n", text), text[:200]
+    assert "**Sie**\n\n> Hallo\n" in text and "**Luna** *(Begrüßung)*" in text
 
 
 @pytest.mark.parametrize("lang", ["de", "ar"])

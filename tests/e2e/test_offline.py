@@ -19,12 +19,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin
 
+import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from serving.export import export_site
 
 from .conftest import READY, Server
-from .helpers import messages, send_and_wait
+from .helpers import ECHO, messages, send, send_and_wait, wait_until_stored
 from .test_snapshot import page_copy
 
 OFFLINE_READY = "html[data-offline=ready]"
@@ -191,6 +193,93 @@ def test_a_new_deploy_is_offered_with_reload_to_update_and_the_reload_shows_it(
         expect(page.locator(".brand")).to_have_text("Character Chat, new")
 
 
+def deploy(site: Path) -> None:
+    """A new version of the page copy: its heading changes (and with it the build's version)."""
+    index = site / "index.html"
+    index.write_text(index.read_text("utf-8").replace(">Character Chat</h1>", ">Character Chat, new</h1>"), "utf-8")
+
+
+def test_with_two_tabs_a_deploy_is_offered_in_both_and_taking_it_in_one_keeps_the_other_tab_s_conversation(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
+) -> None:
+    with page_copy(tmp_path, server.api) as (url, site):
+        context = new_context(offline=True)
+        first = context.new_page()
+        visit_once(first, url)
+        second = context.new_page()
+        visit_once(second, f"{url}?character={ECHO}")
+        send_and_wait(second, "before the deploy")
+        old = page_version(first)
+        deploy(site)
+        server.hold("chat")
+        send(second, "while the update comes")  # its reply is still coming when the other tab updates
+        second.get_by_test_id("message-input").fill("a draft across the update")
+
+        first.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+        for tab in (first, second):
+            expect(tab.get_by_test_id("update-reload")).to_be_visible(timeout=INSTALL_TIMEOUT)
+        with first.expect_navigation():
+            first.get_by_test_id("update-reload").click()
+        first.wait_for_selector(READY, timeout=60_000)
+        expect(first.locator(".brand")).to_have_text("Character Chat, new")
+        new = page_version(first)
+        assert new != old and worker_version(first) == new
+
+        # The other tab was not reloaded under its user: the page it opened, its reply still arriving, the
+        # update still offered (its worker is now the new one, its page the old one: it must reload).
+        expect(second.locator(".brand")).to_have_text("Character Chat")
+        assert page_version(second) == old
+        expect(second.get_by_test_id("update-reload")).to_be_visible()
+        expect(second.locator("html")).to_have_attribute("data-offline", "update")
+        server.release()
+        expect(messages(second, "assistant")).to_have_count(2)
+        expect(second.get_by_test_id("send-button")).to_be_enabled()
+        wait_until_stored(second, ECHO, 4)
+
+        with second.expect_navigation():
+            second.get_by_test_id("update-reload").click()
+        second.wait_for_selector(READY, timeout=60_000)
+        expect(second.locator(".brand")).to_have_text("Character Chat, new")
+        assert page_version(second) == new and worker_version(second) == new
+        expect(messages(second, "user")).to_have_text(["before the deploy", "while the update comes"])
+        expect(messages(second, "assistant")).to_have_count(2)
+        expect(second.get_by_test_id("message-input")).to_have_value("a draft across the update")
+        expect(second.get_by_test_id("update-notice")).to_be_hidden()
+        expect(first.get_by_test_id("update-notice")).to_be_hidden()
+        assert [n for n in second.evaluate(CACHES) if n.startswith("pychat-offline-")] == [f"pychat-offline-{new}"]
+
+
+def test_a_tab_opened_after_a_deploy_takes_the_new_worker_and_the_tab_opened_before_is_offered_the_update(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
+) -> None:
+    with page_copy(tmp_path, server.api) as (url, site):
+        context = new_context(offline=True)
+        first = context.new_page()
+        visit_once(first, url)
+        send_and_wait(first, "opened before the deploy")
+        old = page_version(first)
+        deploy(site)
+
+        second = context.new_page()
+        second.goto(url)
+        second.wait_for_selector(READY, timeout=60_000)
+        new = page_version(second)
+        assert new != old
+        second.wait_for_function(CONTROLLED_BY, arg=new, timeout=INSTALL_TIMEOUT, polling=500)
+        expect(second.get_by_test_id("update-notice")).to_be_hidden()  # it is the new version
+
+        # The first tab now runs under the new worker with the old page: it must be told, and not mix the two.
+        expect(first.get_by_test_id("update-reload")).to_be_visible(timeout=INSTALL_TIMEOUT)
+        expect(first.locator(".brand")).to_have_text("Character Chat")
+        expect(messages(first, "user")).to_have_text(["opened before the deploy"])
+        with first.expect_navigation():
+            first.get_by_test_id("update-reload").click()
+        first.wait_for_selector(READY, timeout=60_000)
+        assert page_version(first) == new and worker_version(first) == new
+        expect(messages(first, "user")).to_have_text(["opened before the deploy"])
+        expect(first.get_by_test_id("update-notice")).to_be_hidden()
+
+
 def test_the_next_load_after_a_deploy_shows_it_at_once_and_the_worker_follows(
     new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path
 ) -> None:
@@ -320,3 +409,48 @@ def test_behind_a_host_that_says_no_cache_a_reload_of_this_build_downloads_only_
         page.wait_for_timeout(500)  # anything fetched after ready would show too
     assert "/chat/" in gets  # the page itself: network first, so a deploy is seen at once
     assert sorted(path for path in gets if path not in ("/chat/", "/chat/sw.js")) == []
+
+
+REGISTRATIONS = "async () => (await navigator.serviceWorker.getRegistrations()).map((r) => r.scope).sort()"
+
+
+def test_the_page_s_reset_also_removes_its_service_worker_and_caches_and_nothing_of_other_code(
+    new_context: Callable[..., BrowserContext], server: Server, tmp_path: Path, page_errors: list[str]
+) -> None:
+    with page_copy(tmp_path, server.api) as (url, site):
+        page = offline_page(new_context)
+        visit_once(page, url)
+        send_and_wait(page, "kept until the reset")
+        other_worker = site / "static" / "other" / "sw.js"  # another worker of the same origin, with a scope of its own
+        other_worker.parent.mkdir()
+        other_worker.write_text("self.addEventListener('fetch', () => {});\n", "utf-8")
+        page.evaluate("""async () => {
+          localStorage.setItem('theme', 'dark');
+          localStorage.setItem('other:pychat:x', 'keep');
+          await caches.open('other-cache');
+          await caches.open('pychat-notes');
+          await navigator.serviceWorker.register('./static/other/sw.js', {scope: './static/other/'});
+        }""")
+        assert page.evaluate(REGISTRATIONS) == [url, f"{url}static/other/"]
+        assert f"pychat-offline-{page_version(page)}" in page.evaluate(CACHES)
+        # The page cannot start any more (its main.py is broken), so it offers the reset.
+        (site / "app" / "main.py").write_text("raise RuntimeError('broken on purpose')\n", "utf-8")
+        page.reload()
+        page.wait_for_selector("html[data-app-state=error]", state="attached", timeout=60_000)
+
+        with page.expect_navigation():
+            page.get_by_test_id("reset-page-data").click()
+        page.wait_for_selector("html[data-app-state=error]", state="attached", timeout=60_000)
+        page_errors.clear()  # the broken main.py's, on purpose
+
+        assert page.evaluate(REGISTRATIONS) == [f"{url}static/other/"]
+        assert page.evaluate("navigator.serviceWorker.controller") is None  # this load came from the network
+        cached = page.evaluate(CACHES)
+        assert cached.pop("pychat-pyodide-snapshot", []) == []  # the reloaded page's start opens it again, empty
+        assert cached == {"other-cache": [], "pychat-notes": []}
+        assert page.evaluate("() => Object.fromEntries(Object.entries(localStorage))") == {
+            "theme": "dark", "other:pychat:x": "keep"}
+        # No old copy is left to open offline.
+        page.context.set_offline(True)
+        with pytest.raises(PlaywrightError, match="ERR_INTERNET_DISCONNECTED"):
+            page.goto(url)
