@@ -107,7 +107,9 @@ def _make_message_template() -> Any:
     """One message's elements, built once and cloned per message (fewer calls into JavaScript)."""
     item = el("li", cls="message")
     item.appendChild(el("span", cls="visually-hidden"))
-    item.appendChild(el("div", cls="bubble", data_testid="message"))
+    # Each message's own direction, from its first letters: an English reply in the Arabic page reads
+    # left to right, lists and all, as an Arabic message does right to left in the English one.
+    item.appendChild(el("div", cls="bubble", data_testid="message", dir="auto"))
     tools = el("div", cls="message-tools")
     tools.appendChild(el("button", cls="copy", type="button", text=_("Copy"), data_testid="copy-button"))
     item.appendChild(tools)

@@ -90,6 +90,24 @@ def test_arabic_mirrors_the_bubbles_the_composer_and_the_character_list(
     assert avatar["x"] > name["x"]  # the face before the name, reading from the right
 
 
+def test_in_arabic_an_english_reply_reads_left_to_right_and_its_code_always_does(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    page = new_context(viewport={"width": 1100, "height": 720}).new_page()
+    open_app(page, server, "?lang=ar")
+    send_and_wait(page, "markdown")  # the demo characters answer in English, with a list and code
+    reply = page.locator(".message.assistant .bubble.markdown").last
+    expect(reply.locator("pre")).to_have_count(1)
+    direction = "(node) => getComputedStyle(node).direction"
+    assert reply.evaluate(direction) == "ltr"  # its list numbers on the left, as English reads
+    assert reply.locator("pre").evaluate(direction) == "ltr"
+    mine = page.locator(".message.user .bubble").last
+    assert mine.evaluate(direction) == "ltr"  # "markdown", typed in Latin letters
+    assert page.evaluate("document.documentElement.dir") == "rtl"  # the page stays mirrored
+    corner = "(node) => [getComputedStyle(node).borderBottomLeftRadius, getComputedStyle(node).borderBottomRightRadius]"
+    assert mine.evaluate(corner)[0] == "4px"  # the pointed corner towards your side (the left), whatever its text
+
+
 def test_the_language_follows_the_browser_s_preferences(
     new_context: Callable[..., BrowserContext], server: Server
 ) -> None:
