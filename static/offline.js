@@ -26,6 +26,31 @@ function ask(worker, message, ms = 60000) {
   });
 }
 
+// "Reload to update": the waiting worker takes over, then the page reloads under it. The reload
+// comes whatever happens to that worker: it takes over (controllerchange, or its state says so),
+// it is replaced by a newer one (redundant), or nothing is heard within a few seconds (this tab's
+// view of the registration can lag behind another tab's update). A reload is never a mixed
+// version: the page and its files come from the network first, and a page that is the waiting
+// worker's version lets it take over at once (consider() below).
+const TAKE_OVER_MS = 5000;
+
+function reloadToUpdate(registration) {
+  let done = false;
+  const reload = () => {
+    if (done) return;
+    done = true;
+    location.reload();
+  };
+  const waiting = registration.waiting;
+  if (!waiting || waiting.state !== "installed") return reload();
+  container.addEventListener("controllerchange", reload, { once: true });
+  waiting.addEventListener("statechange", () => {
+    if (waiting.state === "activated" || waiting.state === "redundant") reload();
+  });
+  setTimeout(reload, TAKE_OVER_MS);
+  waiting.postMessage({ type: "skip-waiting" });
+}
+
 function offerUpdate(registration) {
   if (reloading) return;
   state("update");
@@ -33,13 +58,7 @@ function offerUpdate(registration) {
   notice.querySelector("button").onclick = (event) => {
     event.currentTarget.disabled = true;
     reloading = true;
-    const waiting = registration.waiting;
-    if (waiting) {
-      container.addEventListener("controllerchange", () => location.reload(), { once: true });
-      waiting.postMessage({ type: "skip-waiting" });
-    } else {
-      location.reload();
-    }
+    reloadToUpdate(registration);
   };
 }
 
