@@ -511,7 +511,6 @@ def host_part(browser: Browser, hosts: dict[str, ReferenceHost], api: str, args:
         for name in HOST_PAGES:
             visits[name].append(host_visit(browser, gzip_host.url + paths[name], gzip_host, api=api))
     print("  measured first visits on the reference host", file=sys.stderr)
-    cache = RESULTS / ".precompressed-sizes.json"
     for name, done in visits.items():
         first = done[0]
         if name == "MicroPython" and first["interpreter"] != "micropython":
@@ -559,7 +558,7 @@ def host_part(browser: Browser, hosts: dict[str, ReferenceHost], api: str, args:
         figures[name]["no_cache_transfer"] = _transfer_figures(visit, watched[name])
     print("  measured first visits behind a no-cache host", file=sys.stderr)
     for name, done in visits.items():  # after the timed visits: Brotli 11 takes a minute the first time
-        sizes = transfer_if_precompressed(done[0]["entries"], gzip_host.root, cache)
+        sizes = transfer_if_precompressed(done[0]["entries"], gzip_host.root)
         figures[name]["transfer"].update(if_brotli_bytes=sizes["br"], if_gzip9_bytes=sizes["gzip9"])
     results["host"] = {
         "pages": figures,

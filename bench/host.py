@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import email.utils
 import gzip
-import hashlib
 import json
 import os
 import shutil
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -35,6 +33,7 @@ from urllib.parse import unquote
 
 from serving.export import export_site
 from serving.http import LocalServer, QuietHandler
+from serving.precompress import precompress
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -256,47 +255,30 @@ def wait_quiet(host: ReferenceHost, quiet_s: float = 1.5, limit_s: float = 30.0)
         time.sleep(min(0.25, quiet_s - idle + 0.01))
 
 
-# Brotli (quality 11, as precompressed files are made) and gzip -9 sizes, by Node's zlib; the
-# results are kept by file digest in bench/results/, since Brotli 11 takes a minute on the wasm.
-_COMPRESS_JS = r"""
-const zlib = require("zlib"), fs = require("fs");
-const out = {};
-for (const file of JSON.parse(fs.readFileSync(0, "utf8"))) {
-  const data = fs.readFileSync(file);
-  const br = zlib.brotliCompressSync(data, {params: {[zlib.constants.BROTLI_PARAM_QUALITY]: 11,
-    [zlib.constants.BROTLI_PARAM_LGWIN]: 24, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length}});
-  out[file] = {br: br.length, gzip9: zlib.gzipSync(data, {level: 9}).length};
-}
-process.stdout.write(JSON.stringify(out));
-"""
+def precompressed_sizes(files: list[Path], root: Path) -> dict[Path, dict[str, int]]:
+    """Each of ``files`` (under ``root``) as the export's precompressed copies weigh (``{"br": n, "gzip9": n}``).
+
+    The copies are the export's own (``serving.precompress``: Brotli 11 and gzip -9, the Brotli
+    results kept per file version in ``.precompressed/``), made here for the whole folder; a file
+    with no copy (small, or not smaller compressed) counts as it is.
+    """
+    precompress(root, ROOT)
+
+    def size(file: Path, suffix: str) -> int:
+        copy = file.with_name(file.name + suffix)
+        return (copy if copy.is_file() else file).stat().st_size
+
+    return {file: {"br": size(file, ".br"), "gzip9": size(file, ".gz")} for file in files}
 
 
-def precompressed_sizes(files: list[Path], cache: Path) -> dict[Path, dict[str, int]]:
-    """Each file's size as Brotli 11 and as gzip -9 (``{"br": n, "gzip9": n}``), cached in ``cache``."""
-    try:
-        known: dict[str, dict[str, int]] = json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        known = {}
-    digests = {file: hashlib.sha256(file.read_bytes()).hexdigest() for file in files}
-    missing = sorted({str(file) for file, digest in digests.items() if digest not in known})
-    if missing:
-        done = subprocess.run(["node", "-e", _COMPRESS_JS], input=json.dumps(missing), capture_output=True,
-                              text=True, check=True, timeout=1800)
-        for name, sizes in json.loads(done.stdout).items():
-            known[digests[Path(name)]] = sizes
-        cache.parent.mkdir(exist_ok=True)
-        cache.write_text(json.dumps(known), encoding="utf-8")
-    return {file: known[digest] for file, digest in digests.items()}
-
-
-def transfer_if_precompressed(entries: list[Served], root: Path, cache: Path) -> dict[str, int]:
+def transfer_if_precompressed(entries: list[Served], root: Path) -> dict[str, int]:
     """The visit's bytes had the host sent each gzipped response as Brotli 11, or as gzip -9, instead.
 
     Headers and uncompressed responses count as they were sent.
     """
     files = {e.path: (root / unquote(e.path).lstrip("/")) for e in entries if e.encoding == "gzip"}
     files = {path: (file / "index.html" if file.is_dir() else file) for path, file in files.items()}
-    sizes = precompressed_sizes(sorted(set(files.values())), cache)
+    sizes = precompressed_sizes(sorted(set(files.values())), root)
     totals = {"br": 0, "gzip9": 0}
     for e in entries:
         for kind in totals:
