@@ -7,8 +7,10 @@ The page's archive is seeded with ``--messages`` messages (100 conversations
 of 500 by default), the page is reloaded, and the search dialog is given a
 query as a person types one. Each figure is from the moment the search runs
 (the field's input event plus the page's typing pause, which is left out) to
-the results' status line changing: the first search (which reads every
-message once) and the median of later ones, each with a query of its own.
+the results' status line changing: the first search (the dialog started reading
+the search index when it opened) and the median of later ones, each with a query
+of its own. Apart from those, one search through the archive's own function
+made as soon as the page is ready, with nothing read ahead.
 """
 
 from __future__ import annotations
@@ -64,6 +66,14 @@ TIME_SEARCH = """async ([query, delay]) => {
 }"""
 
 
+# A search made through the archive as soon as the page is ready, before the dialog has read ahead.
+COLD_SEARCH = """async () => {
+  const start = performance.now();
+  await window.pychatArchive.search('comet', 50);
+  return performance.now() - start;
+}"""
+
+
 def search_times(browser: Browser, url: str, total: int) -> dict[str, Any]:
     """The first search's time and the median of the later ones, in ms, over ``total`` stored messages."""
     context = browser.new_context()
@@ -74,18 +84,22 @@ def search_times(browser: Browser, url: str, total: int) -> dict[str, Any]:
         page.evaluate(SEED, [total, PER_CONVERSATION])
         page.reload()
         page.wait_for_selector("html[data-app-state=ready]", timeout=120_000)
+        cold = float(page.evaluate(COLD_SEARCH))  # the index read and all, with nothing read ahead
+        page.reload()
+        page.wait_for_selector("html[data-app-state=ready]", timeout=120_000)
         page.get_by_test_id("search-button").click()
         page.get_by_test_id("search-input").wait_for()
         times = [float(page.evaluate(TIME_SEARCH, [q, SEARCH_DELAY_MS])) for q in QUERIES]
         found = page.locator("[data-testid=search-result]").count()
     finally:
         context.close()
-    return {"messages": total, "first_ms": times[0], "later_p50_ms": statistics.median(times[1:]),
+    return {"messages": total, "cold_ms": cold, "first_ms": times[0], "later_p50_ms": statistics.median(times[1:]),
             "later_max_ms": max(times[1:]), "target_ms": TARGET_MS, "last_query_results": found}
 
 
 def describe(figures: dict[str, Any]) -> str:
-    return (f"search over {figures['messages']:,} stored messages: first {figures['first_ms']:.0f} ms, "
+    return (f"search over {figures['messages']:,} stored messages: first {figures['first_ms']:.0f} ms "
+            f"(with nothing read ahead: {figures.get('cold_ms', float('nan')):.0f} ms in the archive), "
             f"later p50 {figures['later_p50_ms']:.0f} ms (max {figures['later_max_ms']:.0f} ms; "
             f"target <= {figures['target_ms']} ms)")
 
