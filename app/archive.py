@@ -182,6 +182,12 @@ class Archive(Protocol):
     async def messages(self, conversation_id: str) -> list[Any]:
         """The message records of one conversation, in no particular order."""
 
+    async def newest(self, conversation_id: str, count: int) -> tuple[list[Any], int]:
+        """The newest ``count`` message records of one conversation (by time, then id), and how many it has.
+
+        The total counts every record of the conversation, junk included.
+        """
+
     def write(self, change: Change) -> Awaitable[None]:
         """Start storing ``change`` in one transaction (all of it or, on failure, none: awaiting raises).
 
@@ -216,6 +222,13 @@ class MemoryArchive:
     async def messages(self, conversation_id: str) -> list[Any]:
         prefix = f"{conversation_id}/"
         return copy.deepcopy([r for k, r in self.records.items() if k.startswith(prefix)])
+
+    async def newest(self, conversation_id: str, count: int) -> tuple[list[Any], int]:
+        mine = await self.messages(conversation_id)
+        timed = [r for r in mine if isinstance(r, dict) and isinstance(r.get("at"), (int, float))
+                 and not isinstance(r.get("at"), bool)]
+        timed.sort(key=lambda r: (r["at"], str(r.get("id"))))  # as static/archive.mjs's index orders them
+        return timed[max(0, len(timed) - count):], len(mine)
 
     def write(self, change: Change) -> Awaitable[None]:
         self.writes += 1
@@ -280,6 +293,9 @@ class JournaledArchive:
 
     async def messages(self, conversation_id: str) -> list[Any]:
         return await self._inner.messages(conversation_id)
+
+    async def newest(self, conversation_id: str, count: int) -> tuple[list[Any], int]:
+        return await self._inner.newest(conversation_id, count)
 
     async def search(self, text: str, limit: int) -> list[Any]:
         return await self._inner.search(text, limit)

@@ -412,6 +412,19 @@ class IndexedDbArchive:
     async def messages(self, conversation_id: str) -> list[Any]:
         return _records(await self._js.messages(conversation_id))
 
+    async def newest(self, conversation_id: str, count: int) -> tuple[list[Any], int]:
+        text = await self._js.newest(conversation_id, count)
+        try:
+            data = bounded_json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return [], 0
+        found, total = data.get("messages"), data.get("total")
+        found = found if isinstance(found, list) else []
+        total = total if isinstance(total, int) and not isinstance(total, bool) else len(found)
+        return found, max(total, len(found))
+
     def write(self, change: Change) -> Awaitable[None]:
         # Called now, so the transaction starts now: writes land in the order they were made.
         return cast(Awaitable[None], self._js.write(json.dumps(change.to_dict(), ensure_ascii=False)))

@@ -67,6 +67,12 @@ class ChatView(Protocol):
 
     def append_message(self, message: Message, index: int) -> None: ...
 
+    def insert_older(self, position: int, messages: list[Message]) -> bool:
+        """``messages`` read after the conversation was shown go in at ``position``, older than all it shows.
+
+        False when the view cannot put them in place (then the controller shows the conversation anew).
+        """
+
     def show_streaming(self, text: str | None) -> None:
         """The reply streaming in, as far as it came, after the messages (None: it ended)."""
 
@@ -259,7 +265,7 @@ class ChatController:
         """Show ``config_id``'s conversation (``shown()`` then) and make sure it has a session."""
         previous, self.current = self.current, config_id
         if not self.conversations.is_loaded(config_id):
-            await self.conversations.load(config_id)  # read from the archive, once
+            await self.conversations.load(config_id, newest_first=True)  # read from the archive, once
             if self.current != config_id:
                 return  # another character was chosen meanwhile
         if config_id != previous:
@@ -273,8 +279,16 @@ class ChatController:
         self.view.show_session(self.sessions.peek(config_id))
         self.refresh_activity()
         shown()
+        if self.conversations.partial(config_id):  # a long one: its newest are shown, the rest is read now
+            self.background.spawn(self._complete(config_id))
         if self.sessions.peek(config_id) is None and not self.inflight.setting_up(config_id):
             await self._set_up_session(config_id)
+
+    async def _complete(self, config_id: str) -> None:
+        """Read the older messages of a conversation opened with its newest, and put them behind "Show earlier"."""
+        position, older = await self.conversations.complete(config_id)
+        if older and self.showing(config_id) and not self.view.insert_older(position, older):
+            self.show_open_conversation()
 
     async def _set_up_session(self, config_id: str) -> None:
         self.inflight.begin_setup(config_id)
@@ -352,13 +366,28 @@ class ChatController:
 
     # ----- keeping a conversation ---------------------------------------------------------------
 
-    def export_conversation(self, fmt: str, exported_at: str) -> tuple[str, str] | None:
-        """``(file name, content)`` of the open conversation as ``"markdown"`` or ``"json"`` (a greeting marked so)."""
-        if self.current is None:
+    def export(self, fmt: str, exported_at: str, deliver: Callable[[str, str], None]) -> asyncio.Future[None]:
+        """Export the open conversation (:meth:`export_conversation`); ``deliver(file name, content)`` offers it."""
+
+        async def exporting() -> None:
+            exported = await self.export_conversation(fmt, exported_at)
+            if exported is not None:
+                deliver(*exported)
+
+        return self.background.spawn(exporting())
+
+    async def export_conversation(self, fmt: str, exported_at: str) -> tuple[str, str] | None:
+        """``(file name, content)`` of the open conversation as ``"markdown"`` or ``"json"`` (a greeting marked so).
+
+        Whole: a conversation opened with its newest messages is read to its start first.
+        """
+        config_id = self.current
+        if config_id is None:
             return None
+        await self._complete(config_id)
         render = conversation_markdown if fmt == "markdown" else conversation_json
-        messages = [m for m in self.conversation(self.current) if not m.transient]
-        return render(self.character(self.current), messages, exported_at)
+        messages = [m for m in self.conversation(config_id) if not m.transient]
+        return render(self.character(config_id), messages, exported_at)
 
     def import_conversation(self, text: str, file_name: str) -> asyncio.Future[None] | None:
         """Import a JSON export into its character's history (the character added if the list lacks it).
@@ -552,6 +581,10 @@ class ChatController:
             opening.add_done_callback(lambda _task: on_shown())
             await shown
             if self.current != config_id:
+                return
+        if record.id == self._current_id(config_id):
+            await self._complete(config_id)  # the message found may be one of the older ones
+            if not self.showing(config_id):
                 return
         messages = self.conversation(config_id)
         if record.id != self._current_id(config_id):

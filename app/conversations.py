@@ -40,6 +40,10 @@ from .storage import CorruptValues
 from .transcript import Message, TranscriptStore, beyond_greeting, greeting_message
 
 SEARCH_LIMIT = 50  # results a search shows at most
+# A conversation longer than this opens with its newest messages (what the view shows at first);
+# the older ones are read just after (:meth:`Conversations.complete`). static/archive.mjs reads
+# them ahead at start with the same count.
+NEWEST_FIRST = 100
 
 # Runs a callback in a browser task of its own, that many seconds from now (0: as soon as it can).
 Defer = Callable[[float, Callable[[], None]], None]
@@ -103,23 +107,84 @@ class Conversations:
         self._unsaved: dict[str, list[Message]] = {}  # added since last stored, per character
         self._deleted: dict[str, list[str]] = {}  # message ids to delete, per character
         self._failures: dict[str, int] = {}  # failed messages per loaded character (see drop_superseded)
+        self._older: dict[str, int] = {}  # opened with its newest messages: how many older are still unread
+        self._completing: dict[str, asyncio.Future[tuple[int, list[Message]]]] = {}
         self._flush_soon = False
         self._writes: set[asyncio.Future[None]] = set()
 
     # ----- reading ---------------------------------------------------------------------------
 
-    async def load(self, config_id: str) -> list[Message]:
-        """``config_id``'s current conversation, read from the archive the first time."""
+    async def load(self, config_id: str, *, newest_first: bool = False) -> list[Message]:
+        """``config_id``'s current conversation, read from the archive the first time.
+
+        ``newest_first``: a conversation of more than :data:`NEWEST_FIRST`
+        messages is read with its newest ones only, and is :meth:`partial`
+        until :meth:`complete` has read the rest. Its record still counts them
+        all, so what is written meanwhile keeps the right size.
+        """
         if config_id not in self._cache:
             await self._load_catalog()
             if config_id not in self._cache:  # another caller may have loaded it meanwhile
                 record = self._current_record(config_id)
-                stored = await self._stored_messages(record.id) if record.count or record.updated else []
+                older = 0
+                if not (record.count or record.updated):
+                    stored: list[Message] = []
+                elif newest_first and record.count > NEWEST_FIRST:
+                    stored, older = await self._newest_messages(record.id)
+                else:
+                    stored = await self._stored_messages(record.id)
                 if config_id not in self._cache:
                     self._current[config_id] = record
                     self._cache[config_id] = self._greeting_of(config_id) + stored
                     self._failures[config_id] = _failures(stored)
+                    if older:
+                        self._older[config_id] = older
         return self._cache[config_id]
+
+    def partial(self, config_id: str) -> bool:
+        """Whether ``config_id``'s conversation is in memory without its older messages (see :meth:`complete`)."""
+        return config_id in self._older
+
+    async def complete(self, config_id: str) -> tuple[int, list[Message]]:
+        """Read the older messages of a conversation opened with its newest; where they went, and them.
+
+        They go in before every message in memory, after the greeting:
+        ``(position, messages)``. ``(0, [])`` when nothing was missing, or
+        when the conversation was replaced meanwhile (ended, continued, read
+        again after another tab wrote).
+        """
+        if config_id not in self._older:
+            return 0, []
+        task = self._completing.get(config_id)
+        if task is None:
+            task = self._completing[config_id] = asyncio.ensure_future(self._read_older(config_id))
+            task.add_done_callback(lambda _t: self._completing.pop(config_id, None))
+        return await asyncio.shield(task)
+
+    async def _read_older(self, config_id: str) -> tuple[int, list[Message]]:
+        record = self._current[config_id]
+        stored = await self._stored_messages(record.id)
+        cache = self._cache.get(config_id)
+        now = self._current.get(config_id)
+        if config_id not in self._older or cache is None or now is None or now.id != record.id:
+            return 0, []
+        have = {m.id for m in cache if m.id}
+        first = next((m for m in cache if m.id and not m.greeting), None)
+        older = [m for m in stored if m.id not in have and (first is None or (m.at, m.id) < (first.at, first.id))]
+        position = 0
+        while position < len(cache) and cache[position].greeting:
+            position += 1
+        cache[position:position] = older
+        del self._older[config_id]
+        self._failures[config_id] = _failures(cache)
+        return position, older
+
+    async def _newest_messages(self, conversation_id: str) -> tuple[list[Message], int]:
+        """A conversation's newest :data:`NEWEST_FIRST` messages, and how many older ones are not read."""
+        records, total = await self._archive.newest(conversation_id, NEWEST_FIRST)
+        prefix = f"{conversation_id}/"
+        messages = [m for m in map(message_from_record, records) if m is not None and m.id.startswith(prefix)]
+        return in_order(messages), max(0, total - len(records))
 
     def get(self, config_id: str) -> list[Message]:
         """``config_id``'s messages (the live list: callers read it, changes go through this class).
@@ -351,7 +416,8 @@ class Conversations:
         stored = [m for m in messages if not (m.transient or m.greeting)]
         first_sent = next((m.text for m in stored if m.role == "user"), "")
         record = replace(
-            record, count=len(stored), updated=self._now(), title=record.title or title_of(first_sent),
+            record, count=len(stored) + self._older.get(config_id, 0), updated=self._now(),
+            title=record.title or title_of(first_sent),
             session_id=self._session_of(config_id) or record.session_id,
         )
         self._current[config_id] = record
@@ -402,6 +468,7 @@ class Conversations:
             self._store_records(ended)
         self._current[config_id] = Record(f"c{self._new_id()}", config_id, self._now())
         self._cache[config_id] = self._greeting_of(config_id)
+        self._older.pop(config_id, None)
         self._failures[config_id] = 0
         return ended
 
@@ -416,6 +483,7 @@ class Conversations:
         self._store_records(record)
         self._current[config_id] = record
         self._cache[config_id] = self._greeting_of(config_id) + messages
+        self._older.pop(config_id, None)
         self._failures[config_id] = _failures(messages)
         return record
 
@@ -474,6 +542,7 @@ class Conversations:
         for cid in ids:
             (self._catalog or {}).pop(cid, None)
         self._cache.pop(config_id, None)
+        self._older.pop(config_id, None)
         self._write(Change(delete_conversations=ids))
 
     def clear_all(self, *, keep_history: bool = False) -> None:
@@ -489,6 +558,7 @@ class Conversations:
         self._unsaved.clear()
         self._deleted.clear()
         self._cache.clear()
+        self._older.clear()
         self._current.clear()
         if self._catalog is not None:
             self._catalog.clear()
@@ -542,6 +612,7 @@ class Conversations:
                 changed.add(config_id)
             self._current[config_id] = record
             self._cache[config_id] = merged
+            self._older.pop(config_id, None)  # read whole
             self._failures[config_id] = _failures(merged)
         return changed
 

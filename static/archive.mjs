@@ -10,12 +10,13 @@
 // page's other tabs on a BroadcastChannel once it is committed.
 
 const NAME = "pychat";
-const VERSION = 2; // 2: the search index (SEARCH, and META's record of it)
+const VERSION = 2; // 2: the search index (SEARCH, and META's record of it), and BY_TIME
 const CHANNEL = "pychat:archive";
 const CONVERSATIONS = "conversations";
 const MESSAGES = "messages";
 const SEARCH = "search"; // the search index: blocks of lower-cased texts (see "search" below)
 const META = "meta";
+const BY_TIME = "by-time"; // MESSAGES's index on [conversation, at]
 const SEARCH_INDEX = "search-index"; // META's record: {complete: true} once every message is indexed
 
 let opening = null;
@@ -41,6 +42,9 @@ function open() {
         for (const name of [CONVERSATIONS, MESSAGES, SEARCH, META]) {
           if (!db.objectStoreNames.contains(name)) db.createObjectStore(name, { keyPath: "id" });
         }
+        // A conversation's messages in the order shown (time, then id): its newest are read first.
+        const messageStore = request.transaction.objectStore(MESSAGES);
+        if (!messageStore.indexNames.contains(BY_TIME)) messageStore.createIndex(BY_TIME, ["conversation", "at"]);
         // A new database is indexed from the start; one of version 1 has messages to index first
         // (buildSearchIndex, at the first search).
         if (event.oldVersion === 0) request.transaction.objectStore(META).put({ id: SEARCH_INDEX, complete: true });
@@ -80,6 +84,21 @@ async function messages(conversationId) {
   const db = await open();
   const store = db.transaction(MESSAGES).objectStore(MESSAGES);
   return JSON.stringify(await done(store.getAll(range(String(conversationId)))));
+}
+
+// The newest `count` messages of a conversation (by time, then id), and how many it has in all:
+// JSON of {total, messages}. A conversation opens with these; the rest is read after.
+async function newest(conversationId, count) {
+  const db = await open();
+  const store = db.transaction(MESSAGES).objectStore(MESSAGES);
+  const id = String(conversationId);
+  const total = done(store.count(range(id)));
+  const found = [];
+  const request = store.index(BY_TIME).openCursor(IDBKeyRange.bound([id, -Infinity], [id, Infinity]), "prev");
+  for (let cursor = await step(request); cursor && found.length < count; cursor = await step(request, cursor)) {
+    found.push(cursor.value);
+  }
+  return JSON.stringify({ total: await total, messages: found.reverse() });
 }
 
 // change: JSON of {conversations, messages, deleteMessages, deleteConversations} (app.archive.Change).
@@ -534,7 +553,8 @@ function onChange(callback) {
 
 // Started now, used by Python's first reads: the open character's current conversation is read
 // while Python starts. A read Python makes later of something else goes to the database.
-const early = { catalog: null, conversation: null, messages: null };
+const early = { catalog: null, conversation: null, kind: null, messages: null };
+const NEWEST_FIRST = 100; // app.conversations.NEWEST_FIRST: a long conversation opens with its newest
 try {
   early.catalog = catalog();
   early.catalog.catch(() => {}); // now: the next line throws where site data is blocked
@@ -545,7 +565,9 @@ try {
       .sort((a, b) => b.started - a.started)[0];
     if (!current) return null;
     early.conversation = current.id;
-    return messages(current.id);
+    // As app.conversations reads it: a long conversation's newest first, a short one whole.
+    early.kind = current.count > NEWEST_FIRST ? "newest" : "messages";
+    return early.kind === "newest" ? newest(current.id, NEWEST_FIRST) : messages(current.id);
   });
   early.messages.catch(() => {});
 } catch {
@@ -558,7 +580,7 @@ function take(kind, conversationId) {
     early.catalog = null;
     return promise;
   }
-  if (kind === "messages" && early.messages && early.conversation === conversationId) {
+  if (early.messages && early.kind === kind && early.conversation === conversationId) {
     const promise = early.messages;
     early.messages = null;
     return promise;
@@ -570,6 +592,7 @@ globalThis.pychatArchive = {
   open: () => open().then(() => true),
   catalog: () => take("catalog") || catalog(),
   messages: (conversationId) => take("messages", conversationId) || messages(conversationId),
+  newest: (conversationId, count) => (count === NEWEST_FIRST && take("newest", conversationId)) || newest(conversationId, count),
   write,
   clear,
   search,

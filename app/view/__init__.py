@@ -12,7 +12,7 @@ server text) is set through ``textContent``, never parsed as HTML::
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import Protocol
 
@@ -69,7 +69,7 @@ class ChatActions(Protocol):
 
     def import_conversation(self, text: str, file_name: str) -> object: ...
 
-    def export_conversation(self, fmt: str, exported_at: str) -> tuple[str, str] | None: ...
+    def export(self, fmt: str, exported_at: str, deliver: Callable[[str, str], None]) -> object: ...
 
     def open_past(self, conversation_id: str) -> object: ...
 
@@ -139,6 +139,9 @@ class DomView:
 
     def reveal_message(self, index: int) -> None:
         self.messages.reveal(index)
+
+    def insert_older(self, position: int, messages: list[Message]) -> bool:
+        return self.messages.insert_older(position, messages)
 
     def show_history(self, conversations: list[Record]) -> None:
         self.history.show(conversations)

@@ -95,9 +95,7 @@ class ChatHeader:
 
         def on_export(fmt: str, mime: str) -> Callable[[Any], None]:
             def handler(_event: Any) -> None:
-                exported = actions.export_conversation(fmt, str(js.Date.new().toISOString()))
-                if exported is not None:
-                    download(*exported, mime)
+                actions.export(fmt, str(js.Date.new().toISOString()), lambda name, text: download(name, text, mime))
 
             return handler
 

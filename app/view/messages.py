@@ -276,6 +276,26 @@ class MessageList:
         self.list.scrollTop += self.list.scrollHeight - height
         self._format_pending()
 
+    def insert_older(self, position: int, messages: list[Message]) -> bool:
+        """Put ``messages`` (read after the conversation was shown) in at ``position``, behind "Show earlier".
+
+        Every message shown is newer, so it keeps its place and its index moves
+        up by their number. False when ``position`` is among the rendered
+        messages (the view cannot put them behind the button).
+        """
+        if not messages:
+            return True
+        if position > len(self._earlier):
+            return False
+        self._earlier[position:position] = messages
+        shift = len(messages)
+        for node in self.list.querySelectorAll("[data-index]"):
+            index = int(node.dataset.index)
+            if index >= position:
+                node.dataset.index = str(index + shift)
+        self._update_earlier_control()
+        return True
+
     def reveal(self, index: int) -> None:
         """Show the conversation's ``index``-th message (rendering earlier ones if needed), centred and marked found."""
         while self._earlier and index < len(self._earlier):

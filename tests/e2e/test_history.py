@@ -4,6 +4,7 @@ the move from the previous release's localStorage keys, and two tabs writing at 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -13,6 +14,7 @@ from .helpers import (
     confirm_if_asked,
     messages,
     open_character,
+    open_menu,
     send,
     send_and_wait,
     stored,
@@ -248,3 +250,57 @@ def test_search_keeps_up_with_new_messages_deletions_and_other_tabs(context: Bro
     search_for(first, "aardvar")
     expect(first.get_by_test_id("search-result")).to_have_count(2)  # Luna's conversation is gone from it too
     expect(first.get_by_test_id("search-result").first).to_contain_text("Atlas")
+
+
+SEED_LONG = """async ([configId, count]) => {
+  const id = 'seeded-long';
+  const change = {conversations: [{id, config_id: configId, started: 1.7e12, ended: null, session_id: null,
+    title: 'message 0', count, updated: 1.7e12 + count}], messages: [], deleteMessages: [], deleteConversations: []};
+  for (let i = 0; i < count; i++) change.messages.push({id: id + '/s' + String(i).padStart(6, '0'), conversation: id,
+    at: 1.7e12 + i, role: i % 2 ? 'assistant' : 'user', text: 'message ' + i});
+  await window.pychatArchive.write(JSON.stringify(change));
+  localStorage.setItem('pychat:open', configId);
+}"""
+
+
+def test_a_long_stored_conversation_opens_with_its_newest_and_every_message_stays_reachable(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    """2,000 messages: ready with the newest hundred shown, the rest read after; none is lost from
+    "Show earlier", the export, a search, or what the next message writes."""
+    open_app(page, server)
+    page.evaluate(SEED_LONG, [LUNA, 2000])
+    page.reload()
+    page.wait_for_selector(READY)
+    shown = messages(page)
+    expect(shown).to_have_count(100)
+    expect(shown.first).to_have_text("message 1900")
+    expect(shown.last).to_have_text("message 1999")
+    earlier = page.get_by_test_id("show-earlier")
+    expect(earlier).to_have_text("Show 200 earlier messages (1,901 not shown)")  # and Luna's greeting
+    earlier.click()
+    expect(shown).to_have_count(300)
+    expect(shown.first).to_have_text("message 1700")
+    open_menu(page)
+    with page.expect_download() as download:
+        page.get_by_test_id("export-json").click()
+    path = tmp_path / "export.json"
+    download.value.save_as(path)
+    exported = json.loads(path.read_text(encoding="utf-8"))
+    assert [m["text"] for m in exported["messages"][1:]] == [f"message {i}" for i in range(2000)]
+    send_and_wait(page, "and one more")
+    conversation = wait_until_stored(page, LUNA, 2002)
+    assert [m["text"] for m in conversation[:2000]] == [f"message {i}" for i in range(2000)]
+    [record] = [r for r in page.evaluate("async () => JSON.parse(await window.pychatArchive.catalog())")
+                if r["id"] == "seeded-long"]
+    assert record["count"] == 2002
+    page.reload()
+    page.wait_for_selector(READY)
+    page.get_by_test_id("search-button").click()
+    page.get_by_test_id("search-input").fill("message 17")  # 17, 170-179, 1700-1799
+    expect(page.get_by_test_id("search-result")).to_have_count(50)
+    page.get_by_test_id("search-input").fill("message 3")  # 300-399, 30-39 and 3: older than the newest hundred
+    expect(page.get_by_test_id("search-result").first).to_contain_text("message 399")
+    expect(page.get_by_test_id("search-result")).to_have_count(50)
+    page.get_by_test_id("search-result").last.click()  # the 50th newest: message 350
+    expect(page.locator("li[data-found=true] [data-testid=message]")).to_have_text("message 350")

@@ -156,6 +156,10 @@ class FakeView:
         self.title, self.messages = character.name, list(messages)
         self.streaming = None  # like the page: the list is drawn anew
 
+    def insert_older(self, position: int, messages: list[Message]) -> bool:
+        self.messages[position:position] = messages
+        return True
+
     def append_message(self, message: Message, index: int) -> None:
         assert index == len(self.messages), "appended at the wrong index"
         assert self.streaming is None, "a message appended below a reply still streaming"

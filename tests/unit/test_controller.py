@@ -754,7 +754,7 @@ async def test_an_exported_conversation_imports_into_its_characters_history_and_
     page = Page()
     await page.controller.start()
     await page.send("the first question")
-    exported = page.controller.export_conversation("json", "2026-12-02T19:00:00Z")
+    exported = await page.controller.export_conversation("json", "2026-12-02T19:00:00Z")
     assert exported is not None
     page.controller.new_conversation()
     await page.controller.select_character("B")  # type: ignore[misc]
@@ -850,3 +850,28 @@ async def test_storage_nearly_full_is_said_once_at_start() -> None:
     assert asked == [1]
     assert [text for _level, text in page.view.warnings if "nearly full" in text] == [
         quota_warning(96e6, 100e6)]
+
+
+async def test_a_long_conversation_opens_with_its_newest_then_shows_and_exports_every_message() -> None:
+    first = Page()
+    await first.controller.start()
+    for n in range(60):  # 120 messages with the replies: more than a conversation opens with
+        await first.send(f"question {n}")
+    whole = first.view.texts()
+    second = Page(first.storage, first.proxy)
+    opened = second.controller.start()
+    await opened
+    shown = second.view.texts()
+    assert len(shown) < len(whole) and shown == whole[len(whole) - len(shown):]  # the newest, in order
+    for _ in range(20):  # the rest is read in the background
+        await asyncio.sleep(0)
+        if second.view.texts() == whole:
+            break
+    assert second.view.texts() == whole
+    exported = await second.controller.export_conversation("json", "2026-12-03T00:00:00Z")
+    assert exported is not None and len(json.loads(exported[1])["messages"]) == len(whole)
+    await second.send("one more")
+    third = Page(first.storage, first.proxy)
+    await third.controller.start()
+    exported = await third.controller.export_conversation("json", "2026-12-03T00:00:00Z")  # whole, read first
+    assert exported is not None and len(json.loads(exported[1])["messages"]) == len(whole) + 2

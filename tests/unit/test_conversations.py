@@ -21,7 +21,7 @@ from app.archive import (
     snippet,
     title_of,
 )
-from app.conversations import Conversations, tab_ids
+from app.conversations import NEWEST_FIRST, Conversations, tab_ids
 from app.storage import CorruptValues, MemoryStorage
 from app.transcript import Message, TranscriptStore
 
@@ -583,3 +583,73 @@ def test_a_snippet_keeps_the_match_as_written_with_context_on_one_line() -> None
     assert match == "needle" and before.startswith("\u2026") and after.endswith("\u2026")
     assert len(before) + len(match) + len(after) <= 44
     assert snippet("<b>bold</b>", "<b>") == ("", "<b>", "bold</b>")  # text, for the view to show as text
+
+
+# ----- a long conversation opens with its newest messages -----------------------------------------------
+
+
+async def long_conversation(archive: MemoryArchive, count: int) -> None:
+    writer = tab(archive, name="w")
+    await writer.load("A")
+    for n in range(count):
+        say(writer, f"message {n}")
+
+
+async def test_a_long_conversation_opens_with_its_newest_and_completes_in_order() -> None:
+    archive = MemoryArchive()
+    await long_conversation(archive, NEWEST_FIRST + 50)
+    reader = tab(archive, name="r", greeting=lambda _c: "Hello!")
+    shown = await reader.load("A", newest_first=True)
+    assert reader.partial("A")
+    assert [m.text for m in shown] == ["Hello!"] + [f"message {n}" for n in range(50, NEWEST_FIRST + 50)]
+    position, older = await reader.complete("A")
+    assert position == 1 and [m.text for m in older] == [f"message {n}" for n in range(50)]
+    assert [m.text for m in reader.get("A")] == ["Hello!"] + [f"message {n}" for n in range(NEWEST_FIRST + 50)]
+    assert not reader.partial("A") and await reader.complete("A") == (0, [])
+
+
+async def test_a_short_conversation_is_read_whole_even_when_newest_first_is_asked() -> None:
+    archive = MemoryArchive()
+    await long_conversation(archive, 5)
+    reader = tab(archive, name="r")
+    assert [m.text for m in await reader.load("A", newest_first=True)] == [f"message {n}" for n in range(5)]
+    assert not reader.partial("A")
+
+
+async def test_what_is_written_before_the_rest_is_read_keeps_the_whole_count_and_loses_nothing() -> None:
+    archive = MemoryArchive()
+    total = NEWEST_FIRST + 30
+    await long_conversation(archive, total)
+    reader = tab(archive, name="r")
+    await reader.load("A", newest_first=True)
+    say(reader, "sent before the rest was read")
+    [record] = [r for r in archive.conversations.values() if r["config_id"] == "A"]
+    assert record["count"] == total + 1  # the stored record counts every message, read or not
+    await reader.complete("A")
+    expected = [f"message {n}" for n in range(total)] + ["sent before the rest was read"]
+    assert [m.text for m in reader.get("A")] == expected
+    assert texts(archive) == [m.text for m in reader.get("A")]
+
+
+async def test_a_conversation_replaced_before_the_rest_is_read_is_left_as_it_is() -> None:
+    archive = MemoryArchive()
+    await long_conversation(archive, NEWEST_FIRST + 10)
+    reader = tab(archive, name="r")
+    await reader.load("A", newest_first=True)
+    reader.end("A")  # New conversation
+    assert not reader.partial("A") and await reader.complete("A") == (0, [])
+    assert reader.get("A") == []
+    [ended] = reader.history("A")
+    assert ended.count == NEWEST_FIRST + 10
+
+
+async def test_the_newest_are_the_latest_written_whatever_their_ids() -> None:
+    archive = MemoryArchive()
+    conversation = {"id": "c1", "config_id": "A", "started": 1.0, "ended": None, "session_id": None,
+                    "title": "t", "count": NEWEST_FIRST + 2, "updated": 2.0}
+    rows = [{"id": f"c1/{'z' if n % 2 else 'a'}{n:05d}", "conversation": "c1", "at": float(n), "role": "user",
+             "text": f"m{n}"} for n in range(NEWEST_FIRST + 2)]
+    await archive.write(Change(conversations=[conversation], messages=rows))
+    records, total = await archive.newest("c1", 3)
+    assert [r["text"] for r in records] == [f"m{n}" for n in range(NEWEST_FIRST - 1, NEWEST_FIRST + 2)]
+    assert total == NEWEST_FIRST + 2

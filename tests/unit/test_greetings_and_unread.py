@@ -81,7 +81,7 @@ async def test_the_greeting_is_exported_marked() -> None:
     page = greeted_page()
     await page.controller.start()
     await page.send("hello")
-    exported = page.controller.export_conversation("json", "2026-12-02T00:00:00Z")
+    exported = await page.controller.export_conversation("json", "2026-12-02T00:00:00Z")
     assert exported is not None
     assert json.loads(exported[1])["messages"][0] == {"role": "assistant", "text": GREETING, "greeting": True}
 
