@@ -27,6 +27,7 @@ class ScrollFollow:
         self.end = el("li", cls="list-end", role="none", aria_hidden="true")
         scroller.appendChild(self.end)
         self._stick = True  # at (or near) the end, as last observed
+        self._height = 0.0  # the list's height when last resized
         self._end_soon = False  # a scroll to the end is due in a microtask
         self._end_in_frame = False  # ... or in the next frame
         self._end_now = create_proxy(self._scroll_end_now)
@@ -79,10 +80,16 @@ class ScrollFollow:
         """The end of the list came within :data:`STICK_TO_BOTTOM_PX` of the view, or left it."""
         self._stick = bool(entries[len(entries) - 1].isIntersecting)
 
-    def _list_resized(self, _entries: Any, _observer: Any = None) -> None:
+    def _list_resized(self, entries: Any, _observer: Any = None) -> None:
         # Resize observations come before intersection ones in a frame: scrolled here, the
-        # end never counts as left.
-        if self._stick:
+        # end never counts as left. But the last observation may be older than a scroll the
+        # user made since (up, to read, in the frame the list resized in): the end counts as
+        # near only if it still is, give or take what the list shrank by.
+        height = float(entries[len(entries) - 1].contentRect.height)
+        shrunk, self._height = max(self._height - height, 0.0), height
+        scroller = self.scroller
+        beyond = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight
+        if self._stick and beyond <= STICK_TO_BOTTOM_PX + shrunk:
             self._scroll_end_now()
 
     def _scroll_end_now(self) -> None:

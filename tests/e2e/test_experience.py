@@ -220,6 +220,22 @@ def test_the_newest_message_stays_in_view_unless_the_user_scrolled_up(page: Page
     assert page.get_by_test_id("message-list").evaluate("m => m.scrollTop") < 50
 
 
+def test_scrolling_up_in_the_frame_the_list_resizes_in_still_stops_following(page: Page, server: Server) -> None:
+    # The list resizes (here: the input grows) in the frame the user scrolls up in: the resize is
+    # observed before the end is seen to leave the view, and must not scroll back to the end.
+    open_long_echo_conversation(page, server)
+    page.wait_for_function(AT_BOTTOM, timeout=2_000)
+    server.fault("chat", "delay", delay_ms=300)
+    send(page, "while reading older messages")
+    page.wait_for_function(AT_BOTTOM)
+    page.get_by_test_id("message-list").evaluate(
+        "m => { m.scrollTop = 0; document.querySelector('[data-testid=message-input]').style.height = '9em'; }"
+    )
+    expect(messages(page, "assistant")).to_have_count(9)
+    page.wait_for_timeout(100)
+    assert page.get_by_test_id("message-list").evaluate("m => m.scrollTop") < 50
+
+
 def test_scrolling_back_to_the_end_keeps_the_next_reply_in_view(page: Page, server: Server) -> None:
     open_long_echo_conversation(page, server)
     server.fault("chat", "delay", delay_ms=1500)
