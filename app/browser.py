@@ -18,6 +18,7 @@ from pyscript import window
 from . import bounded_json
 from .api import MAX_ERROR_BODY, MAX_REPLY_SIZE, BodyStream, HttpResponse
 from .archive import Archive, Change, MemoryArchive
+from .drafts import KeptDrafts
 from .errors import BodyCutShort, NetworkError, RedirectRefused
 from .i18n import N_, intl_locale
 from .resume import CallbackFuture
@@ -484,6 +485,44 @@ async def indexed_db_archive() -> tuple[Archive, str | None]:
         detail = " ".join(str(exc).split())[:120] or type(exc).__name__
         return MemoryArchive(), N_("IndexedDB is not available: {detail}.", detail=detail)
     return IndexedDbArchive(binding), None
+
+
+class IndexedDbDrafts:
+    """:class:`~app.drafts.DraftBackend` over ``static/archive.mjs``'s drafts store."""
+
+    def __init__(self, binding: Any) -> None:
+        self._js = binding
+
+    def put(self, config_id: str, text: str | None) -> Awaitable[None]:
+        # Called now, so the transaction starts now: a character's changes land in the order made.
+        return cast(Awaitable[None], self._js.putDraft(config_id, text))
+
+
+async def kept_drafts() -> KeptDrafts | None:
+    """The drafts as IndexedDB keeps them (read ahead while Python started); None where it cannot keep them."""
+    binding = getattr(js, "pychatArchive", None)
+    if binding is None or binding is jsnull:
+        return None
+    try:
+        text = await asyncio.wait_for(_awaited(binding.drafts()), ARCHIVE_OPEN_LIMIT)
+    except Exception:  # noqa: BLE001 - blocked, broken, too slow: drafts stay in localStorage, as before
+        return None
+    return KeptDrafts(IndexedDbDrafts(binding), _records(text), local_storage())
+
+
+def on_draft_change(drafts: KeptDrafts, callback: Callable[[str], object]) -> None:
+    """Call ``callback(key)`` when another tab committed a draft, once ``drafts`` holds it."""
+    binding = getattr(js, "pychatArchive", None)
+    if binding is None or binding is jsnull:
+        return
+
+    def changed(config_id: Any, text: Any = None) -> None:
+        if isinstance(config_id, str):
+            callback(drafts.changed_elsewhere(config_id, text if isinstance(text, str) else None))
+
+    proxy = create_proxy(changed)
+    _listeners.append(proxy)
+    binding.onDraft(proxy)
 
 
 def on_archive_change(callback: Callable[[], object]) -> None:

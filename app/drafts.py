@@ -16,11 +16,17 @@ Example::
     drafts.put("CHAR_luna", "Hello")       # switching away: stored now
     drafts.get("CHAR_luna")                # 'Hello'
     drafts.flush()                         # the page is going away: store what is pending now
+
+In the page the storage is :class:`KeptDrafts`: the drafts are kept in
+IndexedDB (one record per character), read into memory once at start, and
+only what is not committed when the page hides is noted in localStorage.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol
 
 from .storage import Storage
 
@@ -137,3 +143,139 @@ class Drafts:
             return None  # typed here and not stored yet, or this tab's own text
         text = self._known[typing_for] = self._read(typing_for)
         return None if text == in_input else text
+
+
+class DraftBackend(Protocol):
+    """Where drafts are kept (``static/archive.mjs``'s ``putDraft``, through app.browser)."""
+
+    def put(self, config_id: str, text: str | None) -> Awaitable[None]:
+        """Make ``text`` ``config_id``'s draft (None: it has none); settles once committed."""
+        ...
+
+
+class KeptDrafts:
+    """The storage :class:`Drafts` writes to, over drafts kept in IndexedDB: a :class:`~app.storage.Storage`.
+
+    Reads are from memory: every stored draft, read once at start. Each
+    change goes to the backend at once, a transaction that commits a few
+    milliseconds later. A browser aborts the transactions of a page that is
+    closing, so when the page hides (:meth:`hidden`), each change not yet
+    committed is noted, synchronously, in localStorage under the draft's own
+    key (``pychat:draft:<id>``, "" for no draft), and the note is removed once
+    the change commits. A change the backend refuses is noted too. At start,
+    whatever notes a page left behind (and the drafts the release before
+    kept there) are taken over: they are newer than what the backend holds,
+    so they are written to it, and removed once committed.
+
+    Example::
+
+        kept = KeptDrafts(backend, stored_records, local_storage)
+        kept.set("pychat:draft:CHAR_luna", "Hel")   # written to the backend now
+        kept.hidden()                               # the page hides: note what is not committed
+    """
+
+    def __init__(self, backend: DraftBackend, stored: Iterable[Any], journal: Storage | None) -> None:
+        self._backend = backend
+        self._journal = journal
+        self._texts: dict[str, str] = {}
+        for record in stored:
+            if isinstance(record, dict) and isinstance(record.get("id"), str) and isinstance(record.get("text"), str):
+                if record["text"]:
+                    self._texts[draft_key(record["id"])] = record["text"]
+        self._pending: dict[str, tuple[int, str | None]] = {}  # key: (write number, text) not committed
+        self._noted: set[str] = set()  # keys with a note in localStorage
+        self._writes = 0
+        self._tasks: set[asyncio.Future[None]] = set()
+        for key, text in self._left_behind():
+            if text:
+                self._texts[key] = text
+            else:
+                self._texts.pop(key, None)
+            self._noted.add(key)
+            self._write(key, text or None)
+
+    def _left_behind(self) -> list[tuple[str, str]]:
+        if self._journal is None:
+            return []
+        try:
+            found = [(key, self._journal.get(key)) for key in self._journal.keys() if key.startswith(DRAFT_PREFIX)]
+        except Exception:  # noqa: BLE001 - storage blocked: nothing was noted
+            return []
+        return [(key, text) for key, text in found if isinstance(text, str)]
+
+    def get(self, key: str) -> str | None:
+        return self._texts.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self._texts[key] = value
+        self._write(key, value)
+
+    def remove(self, key: str) -> None:
+        if self._texts.pop(key, None) is not None or key in self._pending or key in self._noted:
+            self._write(key, None)
+
+    def keys(self) -> list[str]:
+        return list(self._texts)
+
+    def hidden(self) -> None:
+        """The page is hidden or going: note every change not committed yet, where a reload finds it."""
+        for key, (_number, text) in list(self._pending.items()):
+            self._note(key, text)
+
+    def changed_elsewhere(self, config_id: str, text: str | None) -> str:
+        """Another tab committed ``text`` as ``config_id``'s draft; its key (for :meth:`Drafts.changed_elsewhere`).
+
+        A change of this tab's own still on its way stays what this tab holds:
+        it commits after the other tab's, so it is what is stored.
+        """
+        key = draft_key(config_id)
+        if key not in self._pending:
+            if text:
+                self._texts[key] = text
+            else:
+                self._texts.pop(key, None)
+        return key
+
+    @property
+    def settled(self) -> bool:
+        """Whether every change has been committed (or noted after a failure): for tests."""
+        return not self._tasks
+
+    def _write(self, key: str, text: str | None) -> None:
+        self._writes += 1
+        number = self._writes
+        self._pending[key] = (number, text)
+        try:
+            written = self._backend.put(key[len(DRAFT_PREFIX) :], text)
+        except Exception:  # noqa: BLE001 - the backend is gone: kept as a note instead
+            self._note(key, text)
+            return
+        task = asyncio.ensure_future(self._committed(written, key, number, text))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _committed(self, written: Awaitable[None], key: str, number: int, text: str | None) -> None:
+        try:
+            await written
+        except Exception:  # noqa: BLE001 - refused (storage full, the database closed): noted, written at next start
+            self._note(key, text)
+            return
+        if self._pending.get(key, (0, None))[0] != number:
+            return  # a newer change of it is on its way: its note (if any) is its own
+        del self._pending[key]
+        if key in self._noted:
+            self._noted.discard(key)
+            try:
+                if self._journal is not None:
+                    self._journal.remove(key)
+            except Exception:  # noqa: BLE001 - taken over again (harmlessly) at the next start
+                pass
+
+    def _note(self, key: str, text: str | None) -> None:
+        if self._journal is None:
+            return
+        try:
+            self._journal.set(key, text or "")
+        except Exception:  # noqa: BLE001 - full or blocked: the change is still on its way to the backend
+            return
+        self._noted.add(key)

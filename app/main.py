@@ -23,10 +23,12 @@ from app.browser import (
     estimate_storage,
     indexed_db_archive,
     intl_formats,
+    kept_drafts,
     language_preferences,
     local_storage,
     on_archive_change,
     on_connectivity_change,
+    on_draft_change,
     on_page_hide,
     on_page_leave,
     on_storage_change,
@@ -81,6 +83,7 @@ async def start(view: DomView) -> None:
         if archive_problem is None:  # each write noted in localStorage until committed (a reload aborts it)
             archive = JournaledArchive(archive, local_storage(), tab)
             await archive.replay()
+        kept = await kept_drafts() if archive_problem is None else None  # else in localStorage, as before
         corrupt = CorruptValues()
         client = ProxyClient(
             api_base, post_json, timeout=settings.request_timeout, reply_time_limit=settings.reply_time_limit
@@ -97,7 +100,7 @@ async def start(view: DomView) -> None:
             estimate_storage=estimate_storage,
             defer=defer,
             new_id=tab_ids(tab),
-            drafts=Drafts(storage, defer=defer),
+            drafts=Drafts(kept or storage, defer=defer),
         )
         view.bind(controller)
         _held.append(start_task(_find_storage(view)))
@@ -107,8 +110,12 @@ async def start(view: DomView) -> None:
         on_connectivity_change(controller.set_online)
         on_page_leave(controller.page_left)  # first: a reply still coming is kept as far as it came
         on_page_hide(controller.flush_saves)  # what is not stored yet must be before the page goes
-        on_storage_change(controller.draft_changed_elsewhere)
         on_page_hide(controller.flush_drafts)
+        if kept is None:
+            on_storage_change(controller.draft_changed_elsewhere)
+        else:
+            on_draft_change(kept, controller.draft_changed_elsewhere)
+            on_page_hide(kept.hidden)  # after the flush: what is not committed is noted in localStorage
         if api_base != settings.api_base:
             view.show_api_base(api_base)  # ?api= changed it: say where messages go
         for warning in [*settings.problems, api_warning]:

@@ -1,4 +1,5 @@
-// The page's conversations in IndexedDB: one record per conversation, one per message.
+// The page's conversations in IndexedDB: one record per conversation, one per message; and the
+// drafts, one record per character.
 //
 // app/browser.py binds app/archive.py's Archive to the functions on globalThis.pychatArchive;
 // the decisions (ids, order, what a record holds, checking what is read) are Python's. Reads
@@ -10,19 +11,23 @@
 // page's other tabs on a BroadcastChannel once it is committed.
 
 const NAME = "pychat";
-const VERSION = 2; // 2: the search index (SEARCH, and META's record of it), and BY_TIME
+const VERSION = 3; // 2: the search index (SEARCH, and META's record of it), and BY_TIME; 3: DRAFTS
 const CHANNEL = "pychat:archive";
+const DRAFT_CHANNEL = "pychat:drafts"; // {id, text}: a draft another tab committed (text null: none)
 const CONVERSATIONS = "conversations";
 const MESSAGES = "messages";
 const SEARCH = "search"; // the search index: blocks of lower-cased texts (see "search" below)
 const META = "meta";
+const DRAFTS = "drafts"; // {id: config_id, text}: what is typed in the composer (app/drafts.py)
 const BY_TIME = "by-time"; // MESSAGES's index on [conversation, at]
 const SEARCH_INDEX = "search-index"; // META's record: {complete: true} once every message is indexed
 
 let opening = null;
 let channel = null;
+let draftChannel = null;
 try {
   channel = new BroadcastChannel(CHANNEL);
+  draftChannel = new BroadcastChannel(DRAFT_CHANNEL);
 } catch {
   channel = null; // no other tab can be told; each still reads the archive when it opens a conversation
 }
@@ -39,7 +44,7 @@ function open() {
       }
       request.onupgradeneeded = (event) => {
         const db = request.result;
-        for (const name of [CONVERSATIONS, MESSAGES, SEARCH, META]) {
+        for (const name of [CONVERSATIONS, MESSAGES, SEARCH, META, DRAFTS]) {
           if (!db.objectStoreNames.contains(name)) db.createObjectStore(name, { keyPath: "id" });
         }
         // A conversation's messages in the order shown (time, then id): its newest are read first.
@@ -193,6 +198,41 @@ async function clear() {
   });
   applyToSearch("cleared");
   channel?.postMessage("cleared");
+}
+
+// ----- drafts ----------------------------------------------------------------------------------
+//
+// Every draft is read once, at start (a few records); app/drafts.py keeps them in memory and writes
+// each change here, and notes in localStorage what is not committed when the page hides.
+
+async function drafts() {
+  const db = await open();
+  return JSON.stringify(await done(db.transaction(DRAFTS).objectStore(DRAFTS).getAll()));
+}
+
+// A character's draft is now `text` (null, or not a string: it has none). Announced once committed.
+function putDraft(configId, text) {
+  const id = String(configId);
+  const kept = typeof text === "string" && text !== "" ? text : null;
+  early.drafts = null; // read before this write: no longer what is stored
+  return open().then((db) => new Promise((resolve, reject) => {
+    const tx = db.transaction(DRAFTS, "readwrite");
+    if (kept === null) tx.objectStore(DRAFTS).delete(id);
+    else tx.objectStore(DRAFTS).put({ id, text: kept });
+    tx.oncomplete = () => {
+      draftChannel?.postMessage({ id, text: kept });
+      resolve();
+    };
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error || new Error("the write was aborted"));
+  }));
+}
+
+function onDraft(callback) {
+  draftChannel?.addEventListener("message", (event) => {
+    const data = event.data; // from a tab of this page, but checked all the same
+    if (data && typeof data.id === "string") callback(data.id, typeof data.text === "string" ? data.text : null);
+  });
 }
 
 // ----- search ----------------------------------------------------------------------------------
@@ -553,8 +593,10 @@ function onChange(callback) {
 
 // Started now, used by Python's first reads: the open character's current conversation is read
 // while Python starts. A read Python makes later of something else goes to the database.
-const early = { catalog: null, conversation: null, kind: null, messages: null };
+const early = { catalog: null, conversation: null, kind: null, messages: null, drafts: null };
 const NEWEST_FIRST = 100; // app.conversations.NEWEST_FIRST: a long conversation opens with its newest
+early.drafts = drafts();
+early.drafts.catch(() => {});
 try {
   early.catalog = catalog();
   early.catalog.catch(() => {}); // now: the next line throws where site data is blocked
@@ -575,6 +617,11 @@ try {
 }
 
 function take(kind, conversationId) {
+  if (kind === "drafts" && early.drafts) {
+    const promise = early.drafts;
+    early.drafts = null;
+    return promise;
+  }
   if (kind === "catalog" && early.catalog) {
     const promise = early.catalog;
     early.catalog = null;
@@ -595,6 +642,9 @@ globalThis.pychatArchive = {
   newest: (conversationId, count) => (count === NEWEST_FIRST && take("newest", conversationId)) || newest(conversationId, count),
   write,
   clear,
+  drafts: () => take("drafts") || drafts(),
+  putDraft,
+  onDraft,
   search,
   prepareSearch: () => prepareSearch().then(() => true),
   onChange,

@@ -1,4 +1,8 @@
-"""Drafts in the browser: what is typed is kept per character, stored within a second and when the page hides."""
+"""Drafts in the browser: what is typed is kept per character, stored within a second and when the page hides.
+
+They are kept in IndexedDB (static/archive.mjs's drafts store), read here through the page's own
+functions; localStorage holds a draft only as a note while its write is not committed.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,18 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from .conftest import Server, open_app
 from .helpers import ATLAS, LUNA, confirm_if_asked, messages, open_character, send, send_and_wait, stored
 
-# Resolves with how long (ms) after the last input event the key held `text`, or -1 if it never did in 5 s.
-STORED_AFTER = """async ([key, text]) => {
-  const typedAt = window.__lastInput;
-  for (const deadline = performance.now() + 5000; performance.now() < deadline;) {
-    if (localStorage.getItem(key) === text) return performance.now() - typedAt;
+# A character's draft as IndexedDB holds it (null: none).
+READ_DRAFT = """async (id) => {
+  const found = JSON.parse(await pychatArchive.drafts()).find((record) => record.id === id);
+  return found ? found.text : null;
+}"""
+
+# Resolves with how long (ms) after the last input event the draft was `text`, or -1 if it never was in 10 s.
+STORED_AFTER = """async ([id, text]) => {
+  const typedAt = window.__lastInput ?? performance.now();
+  for (const deadline = performance.now() + 10000; performance.now() < deadline;) {
+    const found = JSON.parse(await pychatArchive.drafts()).find((record) => record.id === id);
+    if ((found ? found.text : null) === text) return performance.now() - typedAt;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return -1;
@@ -40,12 +51,13 @@ def composer(page: Page) -> Locator:
 
 
 def draft(page: Page, config_id: str) -> str | None:
-    return stored(page, f"pychat:draft:{config_id}")
+    value = page.evaluate(READ_DRAFT, config_id)
+    return value if value is None else str(value)
 
 
 def wait_stored(page: Page, config_id: str, text: str | None) -> None:
-    page.wait_for_function("([key, text]) => localStorage.getItem(key) === text",
-                           arg=[f"pychat:draft:{config_id}", text], timeout=10_000)
+    assert page.evaluate(STORED_AFTER, [config_id, text]) >= 0, f"{config_id}'s draft never became {text!r}"
+    assert stored(page, f"pychat:draft:{config_id}") is None  # committed: no note left in localStorage
 
 
 def test_each_character_keeps_its_own_draft(page: Page, server: Server) -> None:
@@ -78,7 +90,7 @@ def test_a_draft_is_stored_within_a_second_of_typing(page: Page, server: Server)
     page.add_init_script(RECORD_INPUT_TIMES)
     open_app(page, server)
     composer(page).press_sequentially("typing")
-    after = page.evaluate(STORED_AFTER, [f"pychat:draft:{LUNA}", "typing"])
+    after = page.evaluate(STORED_AFTER, [LUNA, "typing"])
     assert 0 <= after < 1000, f"stored {after:.0f} ms after the last keystroke"
 
 
@@ -87,6 +99,35 @@ def test_a_draft_is_stored_when_the_page_is_hidden(page: Page, server: Server) -
     assert page.evaluate(TYPE_THEN_HIDE, ["kept as the tab is hidden", "visibilitychange"]) == \
         "kept as the tab is hidden"
     assert page.evaluate(TYPE_THEN_HIDE, ["kept as the page goes", "pagehide"]) == "kept as the page goes"
+
+
+def test_a_note_made_as_the_page_hides_goes_once_the_draft_is_committed(page: Page, server: Server) -> None:
+    open_app(page, server)
+    assert page.evaluate(TYPE_THEN_HIDE, ["noted, then committed", "visibilitychange"]) == "noted, then committed"
+    wait_stored(page, LUNA, "noted, then committed")  # and the note is gone
+
+
+def test_drafts_left_in_localstorage_are_taken_over_and_win_over_older_ones(page: Page, server: Server) -> None:
+    # What a page left noted as it went (its write aborted), or the release before kept there.
+    open_app(page, server)
+    composer(page).fill("older, committed")
+    wait_stored(page, LUNA, "older, committed")
+    open_character(page, ATLAS)
+    composer(page).fill("atlas, committed")
+    wait_stored(page, ATLAS, "atlas, committed")
+    page.goto("about:blank")
+    page.goto(server.url + "static/")  # same origin, without the app
+    page.evaluate(f"""() => {{
+        localStorage.setItem('pychat:draft:{LUNA}', 'newer, as noted');
+        localStorage.setItem('pychat:draft:{ATLAS}', '');  // noted: emptied
+        localStorage.setItem('pychat:open', '{LUNA}');
+    }}""")
+    open_app(page, server)
+    expect(composer(page)).to_have_value("newer, as noted")
+    wait_stored(page, LUNA, "newer, as noted")
+    wait_stored(page, ATLAS, None)
+    open_character(page, ATLAS)
+    expect(composer(page)).to_have_value("")
 
 
 def test_a_draft_typed_just_before_leaving_is_there_on_return(page: Page, server: Server) -> None:
@@ -134,6 +175,7 @@ def test_clear_all_sessions_removes_the_drafts(page: Page, server: Server) -> No
     expect(page.get_by_test_id("session-id")).to_have_text("")
     keys = page.evaluate("Object.keys(localStorage)")
     assert [k for k in keys if k.startswith("pychat:draft:")] == []
+    assert page.evaluate("async () => JSON.parse(await pychatArchive.drafts())") == []
     assert stored(page, "other-app:draft") == "not ours"
     expect(composer(page)).to_have_value("")
 

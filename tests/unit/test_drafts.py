@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.drafts import DRAFT_PREFIX, MAX_DRAFT_CHARS, SAVE_DELAY, Drafts, draft_key
+import asyncio
+
+from app.drafts import DRAFT_PREFIX, MAX_DRAFT_CHARS, SAVE_DELAY, Drafts, KeptDrafts, draft_key
 from app.storage import MemoryStorage
 from app.wording import NETWORK
 
@@ -286,3 +288,141 @@ async def test_storage_cleared_elsewhere_empties_an_untouched_input() -> None:
     page.controller.draft_changed_elsewhere(None)
     assert page.view.input == ""
 
+
+
+# ----- kept in IndexedDB (KeptDrafts), noted in localStorage only while not committed ---------------
+
+
+class Backend:
+    """A DraftBackend whose writes commit when the test says (or fail)."""
+
+    def __init__(self) -> None:
+        self.stored: dict[str, str] = {}
+        self.waiting: list[tuple[str, str | None, asyncio.Future[None]]] = []
+        self.refuse = False
+
+    def put(self, config_id: str, text: str | None) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.append((config_id, text, done))
+        return done
+
+    async def commit(self, count: int | None = None) -> None:
+        """Commit (or, when refusing, fail) the oldest ``count`` writes (all), in order."""
+        take = self.waiting[: len(self.waiting) if count is None else count]
+        del self.waiting[: len(take)]
+        for config_id, text, done in take:
+            if self.refuse:
+                done.set_exception(RuntimeError("QuotaExceededError"))
+                continue
+            if text:
+                self.stored[config_id] = text
+            else:
+                self.stored.pop(config_id, None)
+            done.set_result(None)
+        for _ in range(3):
+            await asyncio.sleep(0)  # the commits' callbacks run
+
+
+def kept(backend: Backend, journal: MemoryStorage, records: list[object] | None = None) -> KeptDrafts:
+    return KeptDrafts(backend, records or [], journal)
+
+
+async def test_kept_drafts_are_read_from_the_records_given_and_junk_records_are_none() -> None:
+    records: list[object] = [{"id": "A", "text": "for A"}, {"id": "B", "text": ""}, {"id": 3, "text": "x"}, "junk",
+                             {"id": "C"}, {"id": "D", "text": ["x"]}]
+    drafts = Drafts(kept(Backend(), MemoryStorage(), records))
+    assert [drafts.get(c) for c in "ABCD"] == ["for A", "", "", ""]
+
+
+async def test_a_change_goes_to_the_backend_and_not_to_localstorage() -> None:
+    backend, journal = Backend(), MemoryStorage()
+    drafts = Drafts(kept(backend, journal))
+    drafts.typed("A", "Hel")
+    assert [(c, t) for c, t, _ in backend.waiting] == [("A", "Hel")]
+    await backend.commit()
+    assert backend.stored == {"A": "Hel"} and journal.items == {}
+    drafts.typed("A", "")
+    await backend.commit()
+    assert backend.stored == {} and journal.items == {}
+
+
+async def test_what_is_not_committed_as_the_page_hides_is_noted_until_it_is() -> None:
+    backend, journal = Backend(), MemoryStorage()
+    store = kept(backend, journal)
+    drafts = Drafts(store)
+    drafts.typed("B", "committed before")
+    await backend.commit()
+    store.hidden()
+    assert journal.items == {}  # nothing on its way: nothing noted
+    drafts.typed("A", "typed as the tab hides")
+    drafts.typed("B", "")
+    store.hidden()
+    assert journal.items == {"pychat:draft:A": "typed as the tab hides", "pychat:draft:B": ""}
+    await backend.commit()
+    assert journal.items == {} and backend.stored == {"A": "typed as the tab hides"}
+    assert store.settled
+
+
+async def test_an_older_commit_leaves_the_note_of_a_newer_change_alone() -> None:
+    backend, journal = Backend(), MemoryStorage()
+    store = kept(backend, journal)
+    store.set(draft_key("A"), "one")
+    store.set(draft_key("A"), "two")
+    store.hidden()
+    await backend.commit(1)
+    assert journal.items == {"pychat:draft:A": "two"}  # "two" is not committed yet
+    await backend.commit()
+    assert journal.items == {} and backend.stored == {"A": "two"}
+
+
+async def test_a_change_the_backend_refuses_is_noted_and_taken_over_at_the_next_start() -> None:
+    backend, journal = Backend(), MemoryStorage()
+    backend.refuse = True
+    Drafts(kept(backend, journal)).typed("A", "not lost")
+    await backend.commit()
+    assert journal.items == {"pychat:draft:A": "not lost"} and backend.stored == {}
+    again = Backend()
+    drafts = Drafts(kept(again, journal))  # the next start
+    assert drafts.get("A") == "not lost"
+    await again.commit()
+    assert again.stored == {"A": "not lost"} and journal.items == {}
+
+
+async def test_notes_left_behind_and_the_release_befores_drafts_win_over_what_the_backend_holds() -> None:
+    backend, journal = Backend(), MemoryStorage()
+    journal.set("pychat:draft:A", "newer, as noted")
+    journal.set("pychat:draft:B", "")  # noted: emptied
+    journal.set("other-app:draft", "not ours")
+    records: list[object] = [{"id": "A", "text": "older"}, {"id": "B", "text": "gone"}, {"id": "C", "text": "c"}]
+    store = kept(backend, journal, records)
+    drafts = Drafts(store)
+    assert [drafts.get(c) for c in "ABC"] == ["newer, as noted", "", "c"]
+    assert sorted((c, t) for c, t, _ in backend.waiting) == [("A", "newer, as noted"), ("B", None)]
+    await backend.commit()
+    assert journal.items == {"other-app:draft": "not ours"}
+    assert sorted(store.keys()) == ["pychat:draft:A", "pychat:draft:C"]
+
+
+async def test_another_tabs_commit_is_adopted_unless_a_change_of_this_tab_is_on_its_way() -> None:
+    backend, journal = Backend(), MemoryStorage()
+    store = kept(backend, journal, [{"id": "A", "text": "stored"}])
+    drafts = Drafts(store)
+    assert drafts.get("A") == "stored"
+    key = store.changed_elsewhere("A", "from the other tab")
+    assert drafts.changed_elsewhere(key, "A", "stored") == "from the other tab"
+    drafts.typed("A", "typed here")  # on its way
+    key = store.changed_elsewhere("A", "the other tab again")
+    assert drafts.changed_elsewhere(key, "A", "typed here") is None
+    assert store.get(key) == "typed here"
+    store.changed_elsewhere("B", None)
+    assert store.get(draft_key("B")) is None
+
+
+async def test_clear_all_removes_every_kept_draft_and_nothing_else() -> None:
+    backend, journal = Backend(), MemoryStorage()
+    journal.set("other-app:draft", "not ours")
+    drafts = Drafts(kept(backend, journal, [{"id": "A", "text": "a"}, {"id": "B", "text": "b"}]))
+    drafts.clear_all()
+    await backend.commit()
+    assert backend.stored == {} and journal.items == {"other-app:draft": "not ours"}
+    assert drafts.get("A") == ""
