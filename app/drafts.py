@@ -183,7 +183,7 @@ class KeptDrafts:
                 if record["text"]:
                     self._texts[draft_key(record["id"])] = record["text"]
         self._pending: dict[str, tuple[int, str | None]] = {}  # key: (write number, text) not committed
-        self._noted: set[str] = set()  # keys with a note in localStorage
+        self._noted: dict[str, int] = {}  # keys with a note in localStorage: the newest change noted
         self._writes = 0
         self._tasks: set[asyncio.Future[None]] = set()
         for key, text in self._left_behind():
@@ -191,7 +191,7 @@ class KeptDrafts:
                 self._texts[key] = text
             else:
                 self._texts.pop(key, None)
-            self._noted.add(key)
+            self._noted[key] = 0
             self._write(key, text or None)
 
     def _left_behind(self) -> list[tuple[str, str]]:
@@ -219,8 +219,8 @@ class KeptDrafts:
 
     def hidden(self) -> None:
         """The page is hidden or going: note every change not committed yet, where a reload finds it."""
-        for key, (_number, text) in list(self._pending.items()):
-            self._note(key, text)
+        for key, (number, text) in list(self._pending.items()):
+            self._note(key, number, text)
 
     def changed_elsewhere(self, config_id: str, text: str | None) -> str:
         """Another tab committed ``text`` as ``config_id``'s draft; its key (for :meth:`Drafts.changed_elsewhere`).
@@ -248,7 +248,7 @@ class KeptDrafts:
         try:
             written = self._backend.put(key[len(DRAFT_PREFIX) :], text)
         except Exception:  # noqa: BLE001 - the backend is gone: kept as a note instead
-            self._note(key, text)
+            self._note(key, number, text)
             return
         task = asyncio.ensure_future(self._committed(written, key, number, text))
         self._tasks.add(task)
@@ -258,24 +258,25 @@ class KeptDrafts:
         try:
             await written
         except Exception:  # noqa: BLE001 - refused (storage full, the database closed): noted, written at next start
-            self._note(key, text)
+            if self._noted.get(key, -1) < number:  # (aborted as the page went: noted as it hid already)
+                self._note(key, number, text)
             return
         if self._pending.get(key, (0, None))[0] != number:
             return  # a newer change of it is on its way: its note (if any) is its own
         del self._pending[key]
         if key in self._noted:
-            self._noted.discard(key)
+            del self._noted[key]
             try:
                 if self._journal is not None:
                     self._journal.remove(key)
             except Exception:  # noqa: BLE001 - taken over again (harmlessly) at the next start
                 pass
 
-    def _note(self, key: str, text: str | None) -> None:
+    def _note(self, key: str, number: int, text: str | None) -> None:
         if self._journal is None:
             return
         try:
             self._journal.set(key, text or "")
         except Exception:  # noqa: BLE001 - full or blocked: the change is still on its way to the backend
             return
-        self._noted.add(key)
+        self._noted[key] = number

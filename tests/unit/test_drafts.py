@@ -426,3 +426,16 @@ async def test_clear_all_removes_every_kept_draft_and_nothing_else() -> None:
     await backend.commit()
     assert backend.stored == {} and journal.items == {"other-app:draft": "not ours"}
     assert drafts.get("A") == ""
+
+
+async def test_a_change_aborted_after_the_page_hid_is_not_noted_again() -> None:
+    # As the page goes: noted at once as it hides, then its transaction is aborted. A second note,
+    # written late, could outlive the page's other last writes; it would say nothing new.
+    backend, journal = Backend(), MemoryStorage()
+    store = kept(backend, journal)
+    store.set(draft_key("A"), "as the page goes")
+    store.hidden()
+    journal.items.clear()  # (a note made afterwards would show here)
+    backend.refuse = True
+    await backend.commit()
+    assert journal.items == {}
