@@ -282,6 +282,40 @@ async def test_another_tabs_messages_are_taken_and_this_tabs_unsaved_ones_kept()
     assert texts(archive) == ["theirs", "mine"]
 
 
+class SlowFirstRead(MemoryArchive):
+    """An archive whose next read of messages is held until ``release`` is set (a busy page's read)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold: asyncio.Event | None = None
+
+    async def messages(self, conversation_id: str) -> list[Any]:
+        hold, self.hold = self.hold, None
+        found = await super().messages(conversation_id)  # read now: what is stored at this moment
+        if hold is not None:
+            await hold.wait()
+        return found
+
+
+async def test_reads_after_other_tabs_writes_finish_in_order_so_the_newest_is_what_stays() -> None:
+    # Two writes of the other tab, heard one after the other; the read after the first is slow and
+    # would finish last, putting back what was stored before the second write.
+    archive = SlowFirstRead()
+    mine, theirs = tab(archive), tab(archive, name="t2")
+    await mine.load("A")
+    await theirs.load("A")
+    say(theirs, "first")
+    archive.hold = release = asyncio.Event()
+    first = asyncio.ensure_future(mine.changed_elsewhere())
+    await asyncio.sleep(0.01)
+    say(theirs, "second")
+    second = asyncio.ensure_future(mine.changed_elsewhere())
+    await asyncio.sleep(0.01)
+    release.set()
+    assert {"A"} in [await first, await second]
+    assert [m.text for m in mine.get("A")] == ["first", "second"]
+
+
 async def test_a_conversation_ended_in_another_tab_ends_here_too() -> None:
     archive = MemoryArchive()
     mine, theirs = tab(archive), tab(archive, name="t2")
