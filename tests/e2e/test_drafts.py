@@ -57,7 +57,9 @@ def draft(page: Page, config_id: str) -> str | None:
 
 def wait_stored(page: Page, config_id: str, text: str | None) -> None:
     assert page.evaluate(STORED_AFTER, [config_id, text]) >= 0, f"{config_id}'s draft never became {text!r}"
-    assert stored(page, f"pychat:draft:{config_id}") is None  # committed: no note left in localStorage
+    # Committed: no note is left in localStorage (removed once the commit is heard, a moment later).
+    page.wait_for_function("key => localStorage.getItem(key) === null", arg=f"pychat:draft:{config_id}",
+                           timeout=5_000)
 
 
 def test_each_character_keeps_its_own_draft(page: Page, server: Server) -> None:
