@@ -3,7 +3,10 @@
 Each test checks the same four things after its fault: the message shown, the
 typed text back in the input (Send usable again), a page that answers a
 ``page.evaluate`` within a second, and no answer from any origin but the page's
-and the proxy's. (Playwright reports the target of a redirect that is not
+and the proxy's. (On a loaded test machine the round trip through Playwright can
+itself take a second, so a slow answer is asked again, and the page's own record
+of its long tasks must show that its main thread was never blocked that long.)
+(Playwright reports the target of a redirect that is not
 followed as a request, aborted before it is sent; the redirect tests also
 check, on the second origin itself, that nothing reached it.)
 """
@@ -24,6 +27,49 @@ TIMEOUT = "Network error: The server did not answer in time"
 TOO_LARGE = "The reply was too large to show"
 MIB = 1024 * 1024
 REPLY_LENGTH = "() => document.querySelector('[data-role=assistant]:not([data-greeting])').textContent.length"
+LONGEST_TASK = """
+window.__longestTask = 0;
+let readyAt = null;
+new MutationObserver(() => {
+    const html = document.documentElement;
+    if (readyAt === null && html && html.dataset.appState === "ready") readyAt = performance.now();
+}).observe(document, {attributes: true, subtree: true, attributeFilter: ["data-app-state"]});
+new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+        if (readyAt !== null && entry.startTime >= readyAt) {
+            window.__longestTask = Math.max(window.__longestTask, entry.duration);
+        }
+    }
+}).observe({type: "longtask"});
+"""
+
+
+@pytest.fixture(autouse=True)
+def long_tasks(page: Page) -> None:
+    """Each document keeps the duration of its longest long task since ready in ``window.__longestTask``.
+
+    (Python's start is one long task before ready, and is not what these tests are about.)
+    """
+    page.add_init_script(LONGEST_TASK)
+
+
+def answers(page: Page, script: str) -> object:
+    """``script``'s result, asserting the page answered it within a second.
+
+    A slow round trip is tried twice more: a page whose main thread is blocked
+    answers none of them at once (and its long-task record shows it), while a
+    loaded test machine only delays the message between Playwright and the page.
+    """
+    for _ in range(3):
+        start = time.monotonic()
+        result = page.evaluate(script)
+        if time.monotonic() - start < 1:
+            break
+    else:
+        raise AssertionError("the page did not answer within a second, three times")
+    longest = page.evaluate("() => window.__longestTask")
+    assert longest < 1000, f"the page's main thread was blocked for {longest:.0f} ms"
+    return result
 
 
 @pytest.fixture
@@ -39,9 +85,7 @@ def settles(page: Page, server: Server, origins: set[str], text: str, error: str
     expect(messages(page, "error")).to_have_text([error])
     expect(page.get_by_test_id("message-input")).to_have_value(text)
     expect(page.get_by_test_id("send-button")).to_be_enabled()
-    start = time.monotonic()
-    assert page.evaluate("() => document.querySelectorAll('[data-testid=message]').length") >= 2
-    assert time.monotonic() - start < 1, "the page did not answer within a second"
+    assert answers(page, "() => document.querySelectorAll('[data-testid=message]').length") >= 2  # type: ignore[operator]
     assert origins <= {server.url.rstrip("/"), server.api}, origins
 
 
@@ -175,9 +219,7 @@ def test_a_reply_just_under_one_mib_is_shown_whole_in_blocks_stored_whole_and_ke
     reply = messages(page, "assistant")
     expect(reply).to_have_count(1, timeout=15_000)
     expect(page.get_by_test_id("send-button")).to_be_enabled()
-    start = time.monotonic()
-    length = page.evaluate(REPLY_LENGTH)
-    assert time.monotonic() - start < 1, "the page did not answer within a second"
+    length = answers(page, REPLY_LENGTH)
     assert length == size  # every character shown, none cut
     assert page.locator("[data-role=assistant]:not([data-greeting]) .text-block").count() > 100
     expect(messages(page, "error")).to_have_count(0)
