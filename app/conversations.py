@@ -108,6 +108,8 @@ class Conversations:
         self._deleted: dict[str, list[str]] = {}  # message ids to delete, per character
         self._failures: dict[str, int] = {}  # failed messages per loaded character (see drop_superseded)
         self._older: dict[str, int] = {}  # opened with its newest messages: how many older are still unread
+        # How many of a cached list's messages are stored ones, for the list it was counted in (see _stored_count).
+        self._counted: dict[str, tuple[list[Message], int]] = {}
         self._completing: dict[str, asyncio.Future[tuple[int, list[Message]]]] = {}
         self._flush_soon = False
         self._writes: set[asyncio.Future[None]] = set()
@@ -175,6 +177,7 @@ class Conversations:
         while position < len(cache) and cache[position].greeting:
             position += 1
         cache[position:position] = older
+        self._counted.pop(config_id, None)
         del self._older[config_id]
         self._failures[config_id] = _failures(cache)
         return position, older
@@ -331,7 +334,11 @@ class Conversations:
             record = self._current[config_id] = self._current_record(config_id)
         if not message.transient and not message.id:
             message = replace(message, id=f"{record.id}/{self._new_id()}", at=self._now())
-        self._cache.setdefault(config_id, self._greeting_of(config_id)).append(message)
+        messages = self._cache.setdefault(config_id, self._greeting_of(config_id))
+        counted = self._counted.get(config_id)
+        messages.append(message)
+        if counted is not None and counted[0] is messages:
+            self._counted[config_id] = (messages, counted[1] + _is_stored(message))
         if _is_failure(message):
             self._failures[config_id] = self._failures.get(config_id, 0) + 1
         return message
@@ -361,6 +368,7 @@ class Conversations:
         if len(kept) == len(messages):
             return False
         messages[:] = kept
+        self._counted.pop(config_id, None)
         self._failures[config_id] = _failures(kept)
         self.save(config_id)
         return True
@@ -413,17 +421,33 @@ class Conversations:
     def _touched(self, config_id: str, record: Record) -> Record:
         """The conversation's record as it now is (its size, title and session), kept as current."""
         messages = self._cache.get(config_id, [])
-        stored = [m for m in messages if not (m.transient or m.greeting)]
-        first_sent = next((m.text for m in stored if m.role == "user"), "")
+        title = record.title or title_of(next((m.text for m in messages if _is_stored(m) and m.role == "user"), ""))
         record = replace(
-            record, count=len(stored) + self._older.get(config_id, 0), updated=self._now(),
-            title=record.title or title_of(first_sent),
-            session_id=self._session_of(config_id) or record.session_id,
+            record, count=self._stored_count(config_id) + self._older.get(config_id, 0), updated=self._now(),
+            title=title, session_id=self._session_of(config_id) or record.session_id,
         )
         self._current[config_id] = record
         if self._catalog is not None:
             self._catalog[record.id] = record
         return record
+
+    def _stored_count(self, config_id: str) -> int:
+        """How many of the cached messages of ``config_id`` are stored ones (not transient, not the greeting).
+
+        Counted once per list and then kept up to date as messages are added,
+        so a save costs the same in a conversation of thousands of messages
+        (issue 19's long session): a list replaced (read again, ended,
+        resumed) is counted afresh, and a change in place other than
+        :meth:`add`'s append forgets the count.
+        """
+        messages = self._cache.get(config_id, [])
+        counted = self._counted.get(config_id)
+        if counted is not None and counted[0] is messages:
+            return counted[1]
+        count = sum(map(_is_stored, messages))
+        if config_id in self._cache:
+            self._counted[config_id] = (messages, count)
+        return count
 
     def _write(self, change: Change) -> None:
         if not change:
@@ -542,6 +566,7 @@ class Conversations:
         for cid in ids:
             (self._catalog or {}).pop(cid, None)
         self._cache.pop(config_id, None)
+        self._counted.pop(config_id, None)
         self._older.pop(config_id, None)
         self._write(Change(delete_conversations=ids))
 
@@ -558,6 +583,7 @@ class Conversations:
         self._unsaved.clear()
         self._deleted.clear()
         self._cache.clear()
+        self._counted.clear()
         self._older.clear()
         self._current.clear()
         if self._catalog is not None:
@@ -648,6 +674,11 @@ class Conversations:
             message_record(cid, replace(m, id=f"{cid}/{i:09d}", at=start + i)) for i, m in enumerate(messages)
         ]
         return Change(conversations=[record.to_dict()], messages=rows)
+
+
+def _is_stored(message: Message) -> bool:
+    """A message the archive keeps (every one but the greeting and transient ones)."""
+    return not (message.transient or message.greeting)
 
 
 def _is_failure(message: Message) -> bool:

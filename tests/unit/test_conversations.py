@@ -184,6 +184,51 @@ async def test_without_a_failure_a_send_does_not_look_through_the_conversation()
     assert conversations.drop_superseded("A", "m3") is False
 
 
+async def test_a_save_costs_the_same_however_long_the_conversation() -> None:
+    """Issue 19's long session: each save reads what changed, not the whole conversation to count it."""
+    archive = MemoryArchive()
+    conversations = tab(archive, greeting=lambda _c: "Hello!")
+    await conversations.load("A")
+    read = 0
+
+    class Counting(list[Message]):
+        def __iter__(self) -> Any:
+            nonlocal read
+            for message in super().__iter__():
+                read += 1
+                yield message
+
+    conversations._cache["A"] = Counting(conversations.get("A"))
+    for n in range(300):
+        say(conversations, f"m{n}")
+    assert read < 3 * 300  # counting the whole conversation at each save reads about 45,000
+    [record] = archive.conversations.values()
+    assert record["count"] == 300 and record["title"] == "m0"
+
+
+async def test_the_stored_count_follows_every_change_to_the_conversation() -> None:
+    archive = MemoryArchive()
+    conversations = tab(archive, greeting=lambda _c: "Hello!")
+    await conversations.load("A")
+
+    def count() -> int:
+        [record] = archive.conversations.values()
+        return int(record["count"])
+
+    say(conversations, "hello")
+    conversations.add("A", Message("error", "setup failed", transient=True))
+    conversations.save("A", conversations.add("A", Message("error", "Network error", retry="again")))
+    say(conversations, "again")
+    assert count() == len(texts(archive)) == 3
+    assert conversations.drop_superseded("A", "again")  # the failure and the transient go
+    assert count() == len(texts(archive)) == 2
+    say(conversations, "after")
+    assert count() == len(texts(archive)) == 3
+    conversations.end("A")
+    say(conversations, "a new one")
+    assert [r["count"] for r in sorted(archive.conversations.values(), key=lambda r: r["started"])] == [3, 1]
+
+
 # ----- the history ----------------------------------------------------------------------------------
 
 
@@ -663,6 +708,9 @@ async def test_what_is_written_before_the_rest_is_read_keeps_the_whole_count_and
     expected = [f"message {n}" for n in range(total)] + ["sent before the rest was read"]
     assert [m.text for m in reader.get("A")] == expected
     assert texts(archive) == [m.text for m in reader.get("A")]
+    say(reader, "sent after")
+    [record] = [r for r in archive.conversations.values() if r["config_id"] == "A"]
+    assert record["count"] == total + 2
 
 
 async def test_a_conversation_replaced_before_the_rest_is_read_is_left_as_it_is() -> None:
