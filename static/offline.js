@@ -32,22 +32,37 @@ function ask(worker, message, ms = 60000) {
 // view of the registration can lag behind another tab's update). A reload is never a mixed
 // version: the page and its files come from the network first, and a page that is the waiting
 // worker's version lets it take over at once (consider() below).
+//
+// A reload made before the take-over goes to the worker being replaced, and Chromium can leave
+// that navigation hanging when the worker stops under it: so the take-over reloads again, and a
+// reload that has not left this page after a while is made again, a few times at most.
 const TAKE_OVER_MS = 5000;
+const RELOAD_AGAIN_MS = 10000;
+const RELOADS = 3;
 
 function reloadToUpdate(registration) {
-  let done = false;
+  let reloads = 0;
+  let again = 0;
+  let tookOver = false;
   const reload = () => {
-    if (done) return;
-    done = true;
+    if (reloads >= RELOADS) return;
+    reloads += 1;
+    clearTimeout(again);
+    again = setTimeout(reload, RELOAD_AGAIN_MS);
     location.reload();
   };
   const waiting = registration.waiting;
   if (!waiting || waiting.state !== "installed") return reload();
-  container.addEventListener("controllerchange", reload, { once: true });
+  const takeOver = () => {
+    if (tookOver) return;
+    tookOver = true;
+    reload();
+  };
+  container.addEventListener("controllerchange", takeOver, { once: true });
   waiting.addEventListener("statechange", () => {
-    if (waiting.state === "activated" || waiting.state === "redundant") reload();
+    if (waiting.state === "activated" || waiting.state === "redundant") takeOver();
   });
-  setTimeout(reload, TAKE_OVER_MS);
+  setTimeout(() => { if (!tookOver && reloads === 0) reload(); }, TAKE_OVER_MS);
   waiting.postMessage({ type: "skip-waiting" });
 }
 
@@ -112,8 +127,11 @@ async function install() {
   try {
     const registration = await container.register(new URL("../sw.js", import.meta.url), { scope: new URL("../", import.meta.url).pathname });
     watch(registration);
-    const ready = await container.ready;
-    const answer = await ask(ready.active, { type: "keep", urls: fetched() });
+    await container.ready;
+    // The newest worker keeps them. Never message a worker that is being replaced: the message
+    // starts it again, and Chromium holds the new worker's take-over until it has stopped.
+    const newest = registration.installing || registration.waiting || registration.active;
+    const answer = await ask(newest, { type: "keep", urls: fetched() });
     if (root.dataset.offline === "installing") state(answer.ok ? "ready" : "failed");
     if (!answer.ok) console.warn("Service worker: not everything is kept for offline use;", answer.error);
   } catch (error) {

@@ -104,8 +104,11 @@ def test_without_cache_storage_the_page_starts_normally_and_saves_nothing(page: 
 
 
 @contextmanager
-def page_copy(tmp_path: Path, api: str) -> Iterator[tuple[str, Path]]:
-    """The page served from a copy of its files, so a test can change the app's code."""
+def page_copy(tmp_path: Path, api: str, handler: type | None = None) -> Iterator[tuple[str, Path]]:
+    """The page served from a copy of its files, so a test can change the app's code.
+
+    ``handler`` replaces the server's request handler (a subclass of its own, for a test's faults).
+    """
     site = tmp_path / "site"
     site.mkdir()
     for name in PAGE_FILES:
@@ -114,6 +117,8 @@ def page_copy(tmp_path: Path, api: str) -> Iterator[tuple[str, Path]]:
         shutil.copytree(ROOT / name, site / name, ignore=shutil.ignore_patterns("__pycache__"))
     (site / "runtime").symlink_to(ROOT / "runtime")
     server = make_static_server("127.0.0.1", 0, api, repo=site, verbose=False)
+    if handler is not None:
+        server.RequestHandlerClass = handler
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/", site
