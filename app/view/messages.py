@@ -23,8 +23,11 @@ RENDER_NEWEST = 100  # messages rendered when a conversation opens; older ones w
 RENDER_MORE = 200  # how many more each "Show earlier messages" adds
 # A long session keeps the list this short: past MAX_RENDERED + TRIM_BATCH messages (while the
 # user is at the end), the oldest go back behind "Show earlier messages", so that each new
-# message costs the same layout and memory however long the session has run.
-MAX_RENDERED = 300
+# message costs the same layout and memory however long the session has run. A send's paint and
+# layout grow with the messages in the list (about 9 ms with 100 of them, 10.5 ms with 300 to 350,
+# bench/long_session.py), so the bound is near what the first hundred sends have on screen: the
+# 1,000th send then costs what the 100th does.
+MAX_RENDERED = 150
 TRIM_BATCH = 50
 FORMAT_AT_ONCE = 12  # replies formatted before a conversation is shown; the older ones in idle time after
 FORMAT_SLICE_S = 0.008  # formatting in the background yields to the page this often

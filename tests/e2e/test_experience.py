@@ -292,7 +292,7 @@ def test_a_long_conversation_opens_at_its_newest_messages_and_shows_earlier_ones
 
 
 def test_a_long_session_keeps_the_list_short_with_the_oldest_one_click_away(page: Page, server: Server) -> None:
-    # The bound made small for the test (it is 300 messages, trimmed 50 at a time).
+    # The bound made small for the test (it is 150 messages, trimmed 50 at a time).
     serve_main_with(page, "import app.view.messages as _m\n_m.MAX_RENDERED, _m.TRIM_BATCH = 6, 2\n")
     open_app(page, server, f"?character={ECHO}")
     for n in range(6):

@@ -290,8 +290,10 @@ def test_a_long_stored_conversation_opens_with_its_newest_and_every_message_stay
     download.value.save_as(path)
     exported = json.loads(path.read_text(encoding="utf-8"))
     assert [m["text"] for m in exported["messages"][1:]] == [f"message {i}" for i in range(2000)]
-    send_and_wait(page, "and one more")
+    send(page, "and one more")  # at the end of the list: the 300 shown go back to the newest 150
     conversation = wait_until_stored(page, LUNA, 2002)
+    expect(messages(page, "user").last).to_have_text("and one more")
+    assert shown.count() <= 200
     assert [m["text"] for m in conversation[:2000]] == [f"message {i}" for i in range(2000)]
     [record] = [r for r in page.evaluate("async () => JSON.parse(await window.pychatArchive.catalog())")
                 if r["id"] == "seeded-long"]
