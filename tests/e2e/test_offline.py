@@ -25,9 +25,10 @@ from playwright.sync_api import BrowserContext, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from serving.export import export_site
+from serving.runtime import PYODIDE_PACKAGE, pinned_versions, runtime_dirs
 from serving.static import StaticHandler
 
-from .conftest import READY, Server
+from .conftest import READY, ROOT, Server
 from .helpers import ECHO, messages, send, send_and_wait, wait_until_stored
 from .test_snapshot import page_copy
 
@@ -265,14 +266,16 @@ def test_with_two_tabs_a_deploy_is_offered_in_both_and_taking_it_in_one_keeps_th
         assert [n for n in second.evaluate(CACHES) if n.startswith("pychat-offline-")] == [f"pychat-offline-{new}"]
 
 
-HELD = "runtime/pyodide-314.0.7/held-by-the-test"  # under a version-named folder: the worker fetches it itself
+# Under the pinned Pyodide's version-named folder, so the worker's keep fetches it (it keeps no other path).
+HELD = f"runtime/{runtime_dirs(pinned_versions(ROOT))[PYODIDE_PACKAGE]}/held-by-the-test"
 
 
-def held_handler(release: threading.Event) -> type:
-    """The page server's handler, but a GET of :data:`HELD` waits for ``release`` (then 404)."""
+def held_handler(asked: threading.Event, release: threading.Event) -> type:
+    """The page server's handler, but a GET of :data:`HELD` sets ``asked`` and waits for ``release`` (then 404)."""
     class Held(StaticHandler):
         def do_GET(self) -> None:
             if self.path.lstrip("/") == HELD:
+                asked.set()
                 release.wait(60)
             super().do_GET()
 
@@ -284,8 +287,8 @@ def test_reload_to_update_reaches_the_new_version_when_the_old_worker_holds_up_t
 ) -> None:
     # The old worker is busy (a file it keeps is slow to come), so the new one cannot take over when asked:
     # the page must reload anyway, and the new version's page then lets its worker take over.
-    release = threading.Event()
-    with page_copy(tmp_path, server.api, held_handler(release)) as (url, site):
+    asked, release = threading.Event(), threading.Event()
+    with page_copy(tmp_path, server.api, held_handler(asked, release)) as (url, site):
         page = offline_page(new_context)
         visit_once(page, url)
         old = page_version(page)
@@ -293,8 +296,9 @@ def test_reload_to_update_reaches_the_new_version_when_the_old_worker_holds_up_t
         page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
         expect(page.get_by_test_id("update-reload")).to_be_visible(timeout=INSTALL_TIMEOUT)
         keep = "(url) => navigator.serviceWorker.controller.postMessage({type: 'keep', urls: [url]})"
-        page.evaluate(keep, url + HELD)  # the old worker's keep waits for the held file
+        page.evaluate(keep, url + HELD)
         try:
+            assert asked.wait(30), "the old worker never asked for the held file: the take-over is not held up"
             with page.expect_navigation(wait_until="commit", timeout=RELOAD_TIMEOUT):
                 page.get_by_test_id("update-reload").click()
             page.wait_for_selector(READY, timeout=60_000)
