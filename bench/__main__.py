@@ -67,7 +67,7 @@ from bench.longtasks import (  # noqa: E402
     summarize,
 )
 from bench.markdown import render_times  # noqa: E402
-from bench.probes import SEND_PROBE  # noqa: E402
+from bench.probes import OFFLINE_SETTLED, SEND_PROBE, SNAPSHOT_SETTLED  # noqa: E402
 from bench.search import describe as describe_search  # noqa: E402
 from bench.search import search_times  # noqa: E402
 from bench.streaming import COLLECT, REPLY_SELECTOR, STREAM_PROBE, StreamRun, delta_latencies  # noqa: E402
@@ -185,12 +185,6 @@ def first_visit(browser: Browser, url: str) -> tuple[float, int]:
     return ms, int(sum(received))
 
 
-# The chat page saves a Pyodide snapshot after its first start (static/pyodide-snapshot.mjs);
-# a returning visitor has it, so reloads are measured once it is stored. Other pages have no such state.
-SNAPSHOT_SETTLED = "!['fresh', 'failed', 'saving'].includes(document.documentElement.dataset.snapshot)"
-# Its service worker installs once it is ready (static/offline.js); a returning visitor has it installed.
-OFFLINE_SETTLED = ("!document.querySelector('meta[name=\"pychat-version\"]') || "
-                   "['ready', 'failed', 'off', 'update'].includes(document.documentElement.dataset.offline)")
 SNAPSHOT_STATES = ("performance.getEntriesByType('mark').filter(m => m.name.startsWith('pyodide-snapshot:'))"
                    ".map(m => m.name.slice(17)).join(' ')")
 

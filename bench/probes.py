@@ -17,3 +17,10 @@ SEND_PROBE = """(() => {
     }
   }).observe(document, {childList: true, subtree: true});
 })();"""
+
+# The chat page saves a Pyodide snapshot after its first start (static/pyodide-snapshot.mjs);
+# a returning visitor has it, so reloads are measured once it is stored. Other pages have no such state.
+SNAPSHOT_SETTLED = "!['fresh', 'failed', 'saving'].includes(document.documentElement.dataset.snapshot)"
+# Its service worker installs once it is ready (static/offline.js); a returning visitor has it installed.
+OFFLINE_SETTLED = ("!document.querySelector('meta[name=\"pychat-version\"]') || "
+                   "['ready', 'failed', 'off', 'update'].includes(document.documentElement.dataset.offline)")
