@@ -104,18 +104,32 @@ def long_session(browser: Browser, url: str, count: int) -> dict[str, Any]:
         long.close()
         if fresh is not None:
             fresh.close()
+    return {
+        "messages": count,
+        **side_by_side(long_sends, fresh_sends, window),
+        "messages_in_list": shown,
+        "heap_bytes_per_message": (heap_after - heap_before) / max(1, count - window),
+    }
+
+
+def side_by_side(long_sends: list[float], fresh_sends: list[float], window: int = WINDOW) -> dict[str, float]:
+    """The long page's last ``window`` sends' p50 against the fresh page's first, and against its own first.
+
+    >>> f = side_by_side([10, 10, 30, 11, 12, 13], [11, 12, 50], window=3)
+    >>> f["last_p50_ms"], f["first_p50_ms"], round(f["ratio"], 2), f["apart_first_p50_ms"]
+    (12, 12, 1.0, 10)
+    """
+    if len(long_sends) < window or len(fresh_sends) < window:
+        raise ValueError(f"fewer than {window} sends timed: the probe missed replies")
     first, last = statistics.median(fresh_sends[:window]), statistics.median(long_sends[-window:])
     earlier = statistics.median(long_sends[:window])
     return {
-        "messages": count,
         "first_p50_ms": first,
         "last_p50_ms": last,
         "ratio": last / first,
         "target_ratio": TARGET_RATIO,
         "apart_first_p50_ms": earlier,
         "apart_ratio": last / earlier,
-        "messages_in_list": shown,
-        "heap_bytes_per_message": (heap_after - heap_before) / max(1, count - window),
     }
 
 
