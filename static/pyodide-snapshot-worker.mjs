@@ -7,6 +7,7 @@
 // here), and stores the memory in Cache Storage under the page's entry.
 // Answers {ok: true} or {ok: false, error}.
 import { loadPyodide } from "../runtime/pyodide-314.0.7/pyodide.mjs";
+import { withoutSharedMemory } from "./pyodide-runtime.mjs";
 import { pack } from "./snapshot-format.mjs";
 
 const quiet = () => {};
@@ -30,9 +31,9 @@ function reuse({ wasm, stdlib, options }) {
 onmessage = async ({ data }) => {
   try {
     reuse(data);
-    const interpreter = await loadPyodide({
+    const interpreter = await withoutSharedMemory(() => loadPyodide({ // see pyodide-runtime.mjs
       ...data.options, _makeSnapshot: true, stdout: quiet, stderr: quiet,
-    });
+    }));
     interpreter.runPython(data.installFallback); // the page's standard library is only what it imports
     const { FS } = interpreter;
     for (const [path, bytes] of Object.entries(data.files)) {

@@ -24,6 +24,7 @@
 //   saving / saved / unsaved   making a snapshot for the next visit, and how that went
 //   dropped   the page failed after a restore: the snapshot is gone, the next load starts normally
 import * as pyodide from "../runtime/pyodide-314.0.7/pyodide.mjs";
+import { withoutSharedMemory } from "./pyodide-runtime.mjs";
 import { unpack } from "./snapshot-format.mjs";
 
 export const version = pyodide.version;
@@ -52,6 +53,8 @@ else:
 const LOCK = { info: { abi_version: "2026_0", arch: "wasm32", platform: "emscripten_5_0_3", python: "3.14.2" }, packages: {} };
 // A new object each time: loadPyodide adds its own entries (functions too) to the one it gets.
 const options = () => ({ indexURL: INDEX_URL, stdLibURL: STDLIB_URL, lockFileContents: structuredClone(LOCK) });
+// Every start goes through this: Pyodide without its shared memory (static/pyodide-runtime.mjs).
+const load = (given) => withoutSharedMemory(() => pyodide.loadPyodide(given));
 const CACHE = "pychat-pyodide-snapshot";
 // One entry per page location. Bump FORMAT when what a snapshot holds changes.
 const FORMAT = 3;
@@ -144,7 +147,7 @@ async function restore() {
     // Compiling the wasm here meanwhile measured no faster: on two CPUs the two compete.
     session((s) => s.setItem(PENDING, "1"));
     const memory = snapshot.arrayBuffer().then(unpack);
-    const loading = pyodide.loadPyodide({ ...options(), _loadSnapshot: memory });
+    const loading = load({ ...options(), _loadSnapshot: memory });
     loading.catch(() => {}); // if it fails after the time limit, nobody is waiting for it any more
     const interpreter = await within(RESTORE_MS, loading, "restoring the snapshot");
     if (interpreter.runPython(FORGET_ZIP_LISTINGS) !== 42) throw new Error("the restored interpreter does not compute");
@@ -181,7 +184,7 @@ del _forget_zip_listings
 async function startNormally() {
   const bytecode = fetchBytecode();
   const reused = {};
-  const interpreter = await (enabled ? loadKeeping(reused) : pyodide.loadPyodide(options()));
+  const interpreter = await (enabled ? loadKeeping(reused) : load(options()));
   interpreter.runPython(INSTALL_FALLBACK);
   unpackBytecode(interpreter, await bytecode);
   if (!enabled) {
@@ -214,7 +217,7 @@ async function loadKeeping(reused) {
     return response;
   };
   try {
-    return await pyodide.loadPyodide(options());
+    return await load(options());
   } finally {
     WebAssembly.instantiateStreaming = instantiateStreaming;
     globalThis.fetch = nativeFetch;
@@ -258,7 +261,7 @@ export async function loadPyodide(given = {}) {
   preloadPython();
   const { stdout, stderr, indexURL, ...unprepared } = given;
   if (Object.keys(unprepared).length) {
-    return pyodide.loadPyodide({ ...given, ...options() });
+    return load({ ...given, ...options() });
   }
   const interpreter = (await restoring) ?? (await startNormally());
   if (stdout) interpreter.setStdout({ batched: stdout });

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
@@ -303,3 +305,44 @@ def test_behind_a_host_that_forbids_caching_a_first_visit_fetches_the_wasm_and_s
     assert len([name for name in fetched if name.startswith("page-stdlib-")]) == 1, fetched
     open_app(page, server)
     expect(page.locator("html")).to_have_attribute("data-snapshot", "restored")  # the snapshot it made works
+
+
+def test_neither_a_first_visit_nor_a_restore_makes_a_shared_array_buffer_without_isolation(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    # Pyodide makes a shared WebAssembly.Memory as it starts; without COOP/COEP Chromium reports
+    # it as a deprecated SharedArrayBuffer (DevTools' Issues, Lighthouse's "deprecations").
+    # static/pyodide-runtime.mjs has it made unshared, on the page and in the snapshot worker.
+    page = snapshot_page(new_context)
+    cdp = page.context.new_cdp_session(page)
+    issues: list[dict[str, Any]] = []
+    cdp.on("Audits.issueAdded", lambda event: issues.append(event["issue"]))
+    cdp.send("Audits.enable")
+
+    def attached(event: dict[str, Any]) -> None:  # a worker: its issues too, then let it run
+        workers.append(event["targetInfo"]["url"])
+        for number, method in enumerate(("Audits.enable", "Runtime.runIfWaitingForDebugger")):
+            message = json.dumps({"id": number + 1, "method": method})
+            cdp.send("Target.sendMessageToTarget", {"sessionId": event["sessionId"], "message": message})
+
+    def from_worker(event: dict[str, Any]) -> None:
+        message = json.loads(event["message"])
+        if message.get("method") == "Audits.issueAdded":
+            issues.append({**message["params"]["issue"], "worker": event["targetId"]})
+
+    workers: list[str] = []
+    cdp.on("Target.attachedToTarget", attached)
+    cdp.on("Target.receivedMessageFromTarget", from_worker)
+    cdp.send("Target.setAutoAttach", {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": False})
+
+    first_visit_saves_a_snapshot(page, server)
+    assert page.evaluate("crossOriginIsolated") is False  # what a static host gives
+    open_app(page, server)
+    expect(page.locator("html")).to_have_attribute("data-snapshot", "restored")
+    send_and_wait(page, "after the restore")
+    page.wait_for_timeout(500)  # issues are reported shortly after the call that raised them
+
+    assert any(url.endswith("/static/pyodide-snapshot-worker.mjs") for url in workers), workers
+    shared = [issue for issue in issues
+              if issue["code"] in ("SharedArrayBufferIssue", "DeprecationIssue")]
+    assert shared == []

@@ -101,3 +101,15 @@ def test_the_package_list_pyodide_gets_instead_of_its_lock_file_names_the_pinned
     given = re.search(r"^const LOCK = \{ info: (\{.*?\}), packages: \{\} \};$", source, re.MULTILINE)
     assert given, "static/pyodide-snapshot.mjs has no LOCK line"
     assert json.loads(re.sub(r"(\w+):", r'"\1":', given[1])) == lock["info"]
+
+
+def test_the_pinned_pyodide_uses_shared_memory_only_to_sleep_between_retries() -> None:
+    # static/pyodide-runtime.mjs makes Pyodide's shared WebAssembly.Memory unshared while it loads,
+    # on the ground that its one use is an Atomics.wait sleep that the page's main thread cannot do
+    # anyway. A Pyodide that uses shared memory or Atomics otherwise would need that looked at again.
+    asm = (ROOT / "node_modules" / "pyodide" / "pyodide.asm.mjs").read_text(encoding="utf-8")
+    assert re.findall(r"shared:\s*(?:!0|true)", asm) == ["shared:!0"]
+    assert re.findall(r"Atomics\.\w+", asm) == ["Atomics.wait"]
+    assert re.search(r"try\{return Atomics\.wait\(\w+,0,0,\w+\),!0\}catch\{return!1\}", asm), \
+        "Pyodide's sleep no longer catches a failed Atomics.wait"
+    assert "SharedArrayBuffer" not in asm
