@@ -12,6 +12,7 @@ import json
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
+from html import escape
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -201,6 +202,54 @@ def with_page_strings(html: str, strings: Mapping[str, object]) -> str:
     """
     listed = json.dumps(strings, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
     return _PAGE_STRINGS.sub(lambda m: f"{m[1]}{listed}{m[3]}", html, count=1)
+
+
+_CHARACTER_LIST = re.compile(r'(<ul\b[^>]*\bid="character-list"[^>]*>)(.*?)(</ul>)', re.DOTALL | re.IGNORECASE)
+
+
+def configured_names(toml_text: str) -> list[str]:
+    """The display names of the characters ``pyscript.toml`` lists, as the page will list them.
+
+    The page's own reading of the ``[chat]`` table (``app.settings.load_settings``): a character
+    it would skip is not named here. A file that is not TOML names none (the page says why).
+
+    >>> configured_names('[chat]\\n[[chat.characters]]\\nconfig_id = "CHAR_a"\\nname = "Ann"\\n'
+    ...                  '[[chat.characters]]\\nconfig_id = "CHAR_b"\\n')
+    ['Ann', 'CHAR_b']
+    """
+    from app.settings import load_settings  # browser-free; imported here, as only index.html needs it
+
+    try:
+        table = tomllib.loads(toml_text).get("chat")
+    except tomllib.TOMLDecodeError:
+        return []
+    return [c.name for c in load_settings(table if isinstance(table, Mapping) else None).characters]
+
+
+def with_character_placeholders(html: str, names: Sequence[str]) -> str:
+    """``index.html`` with one stand-in per configured character in ``#character-list``, until Python lists them.
+
+    Each has the size of the real entry (the same classes, its name, an empty avatar), so the
+    sidebar does not move when the page gets ready; the list's first fill replaces them all.
+    Hidden from assistive technology, and not buttons that could be pressed before anything works.
+
+    >>> page = with_character_placeholders('<ul id="character-list" class="character-list"></ul>', ["<b>"])
+    >>> page.count("data-placeholder"), '<span class="character-name">&lt;b&gt;</span>' in page
+    (1, True)
+    """
+    items = "".join(
+        '<li class="character-item" data-placeholder aria-hidden="true"><span class="character">'
+        f'<span class="avatar"></span><span class="character-name">{escape(name)}</span></span></li>'
+        for name in names)
+    return _CHARACTER_LIST.sub(lambda m: f"{m[1]}{items}{m[3]}", html, count=1)
+
+
+def filled_page(html: str, toml_text: str, modules: Sequence[str], catalogues: Mapping[str, str],
+                strings: Mapping[str, object]) -> str:
+    """``index.html`` as served and exported: its Python files, its words before Python runs
+    (``strings``), and the characters of ``toml_text`` standing in until Python lists them."""
+    page = with_page_strings(with_preload_list(html, modules, catalogues), strings)
+    return with_character_placeholders(page, configured_names(toml_text))
 
 
 def tree_mtime(repo: Path = REPO) -> float:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from serving import PAGE_FILES, REPO, SERVED_DIRS, SetupError
 from serving.builds import ensure_bytecode, ensure_stdlib
 from serving.catalogues import catalogue_files, ensure_catalogues, page_strings
-from serving.config import app_modules, configured_api_base, served_config, with_page_strings, with_preload_list
+from serving.config import app_modules, configured_api_base, filled_page, served_config
 from serving.csp import add_csp_meta, content_security_policy
 from serving.offline import (
     PAGE,
@@ -98,8 +98,8 @@ def _page_files(repo: Path, modules: list[str], api_base: str | None) -> tuple[s
         # its own origin and its proxy only, and loopback only if the proxy is local.
         local = (urlsplit(configured_api_base(toml_text) or "").hostname or "") in ("localhost", "127.0.0.1")
         policy = content_security_policy(toml_text, allow_loopback=local, for_meta=True)
-        page = with_preload_list((repo / "index.html").read_text(encoding="utf-8"), modules, catalogue_files(repo))
-        page = with_page_strings(page, page_strings(repo))
+        page = filled_page((repo / "index.html").read_text(encoding="utf-8"), toml_text, modules,
+                           catalogue_files(repo), page_strings(repo))
         return toml_text, add_csp_meta(page, policy)
     except (UnicodeDecodeError, ValueError) as error:
         raise SetupError(f"cannot export the page: {error}") from None

@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 from serving import PAGE_FILES, REPO, SERVED_DIRS
 from serving.catalogues import catalogue_files, ensure_catalogues, page_strings
-from serving.config import app_modules, served_config, tree_mtime, with_page_strings, with_preload_list
+from serving.config import app_modules, filled_page, served_config, tree_mtime
 from serving.csp import content_security_policy
 from serving.http import LocalServer, QuietHandler
 from serving.offline import (
@@ -183,8 +183,8 @@ class StaticServer(LocalServer):
         if name == "pyscript.toml":
             ensure_catalogues(self.repo)  # a catalogue edited while serving is compiled for the next load
             return served_config(text, app_modules(self.repo), self.api_base, catalogue_files(self.repo))
-        page = with_preload_list(text, app_modules(self.repo), catalogue_files(self.repo))
-        return with_page_strings(page, page_strings(self.repo))
+        toml_text = (self.repo / "pyscript.toml").read_bytes().decode("utf-8")
+        return filled_page(text, toml_text, app_modules(self.repo), catalogue_files(self.repo), page_strings(self.repo))
 
     def offline_build(self) -> tuple[str, list[str], list[str], dict[str, str]]:
         """This build's version, the files the service worker caches, the version-named runtime folders,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from serving import SetupError
-from serving.config import rewrite_api_base
+from serving.config import configured_names, rewrite_api_base, with_character_placeholders
 from serving.export import export_site
-from tests.serving.fakes import INDEX_HTML, PYODIDE_FILES, ROOT, SERVED_TOML, refuse_to_run, write
+from tests.serving.fakes import INDEX_HTML, PYODIDE_FILES, ROOT, SERVED_TOML, TOML, refuse_to_run, write
 
 
 def tree(root: Path) -> set[str]:
@@ -135,3 +135,22 @@ def test_the_export_ships_the_compiled_catalogues_and_the_words_shown_before_pyt
     assert inlined is not None
     assert json.loads(inlined[1])["words"] == {"de": {"Send": "Senden"}}
     assert not (repo / "locales" / "de" / "LC_MESSAGES" / "pychat.mo").exists()  # built output stays out of the sources
+
+
+def test_the_exported_page_stands_in_for_each_character_the_page_will_list(repo: Path, tmp_path: Path) -> None:
+    write(repo / "index.html", INDEX_HTML + '<ul id="character-list" class="character-list"></ul>')
+    write(repo / "pyscript.toml", TOML + '[[chat.characters]]\nconfig_id = "CHAR_a"\nname = "<Ann & co>"\n'
+          '[[chat.characters]]\nconfig_id = ""\nname = "Skipped"\n'
+          '[[chat.characters]]\nconfig_id = "CHAR_luna"\nname = "Listed twice"\n'
+          '[[chat.characters]]\nconfig_id = "CHAR_b"\n')
+    dest = tmp_path / "site"
+    export_site(dest, repo=repo, run=refuse_to_run)
+    page = (dest / "index.html").read_text(encoding="utf-8")
+    names = re.findall(r'<li class="character-item" data-placeholder aria-hidden="true">.*?'
+                       r'<span class="character-name">(.*?)</span>', page)
+    assert names == ["Luna", "&lt;Ann &amp; co&gt;", "CHAR_b"]  # as the page names them; never as markup
+
+
+def test_a_config_that_is_not_toml_gets_no_stand_ins() -> None:
+    assert configured_names("[chat\nbroken") == []
+    assert with_character_placeholders('<ul id="character-list"></ul>', []) == '<ul id="character-list"></ul>'
