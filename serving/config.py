@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from app.settings import Character, load_settings  # browser-free: the page's own reading of [chat]
 from serving import REPO
 
 APP_PACKAGE = "app"
@@ -207,23 +208,27 @@ def with_page_strings(html: str, strings: Mapping[str, object]) -> str:
 _CHARACTER_LIST = re.compile(r'(<ul\b[^>]*\bid="character-list"[^>]*>)(.*?)(</ul>)', re.DOTALL | re.IGNORECASE)
 
 
-def configured_names(toml_text: str) -> list[str]:
-    """The display names of the characters ``pyscript.toml`` lists, as the page will list them.
+def configured_characters(toml_text: str) -> list[Character]:
+    """The characters ``pyscript.toml`` lists, as the page will list them.
 
     The page's own reading of the ``[chat]`` table (``app.settings.load_settings``): a character
-    it would skip is not named here. A file that is not TOML names none (the page says why).
+    it would skip is not here. A file that is not TOML lists none (the page says why).
+    """
+    try:
+        table = tomllib.loads(toml_text).get("chat")
+    except tomllib.TOMLDecodeError:
+        return []
+    return load_settings(table if isinstance(table, Mapping) else None).characters
+
+
+def configured_names(toml_text: str) -> list[str]:
+    """The display names of :func:`configured_characters`.
 
     >>> configured_names('[chat]\\n[[chat.characters]]\\nconfig_id = "CHAR_a"\\nname = "Ann"\\n'
     ...                  '[[chat.characters]]\\nconfig_id = "CHAR_b"\\n')
     ['Ann', 'CHAR_b']
     """
-    from app.settings import load_settings  # browser-free; imported here, as only index.html needs it
-
-    try:
-        table = tomllib.loads(toml_text).get("chat")
-    except tomllib.TOMLDecodeError:
-        return []
-    return [c.name for c in load_settings(table if isinstance(table, Mapping) else None).characters]
+    return [c.name for c in configured_characters(toml_text)]
 
 
 def with_character_placeholders(html: str, names: Sequence[str]) -> str:
@@ -244,12 +249,39 @@ def with_character_placeholders(html: str, names: Sequence[str]) -> str:
     return _CHARACTER_LIST.sub(lambda m: f"{m[1]}{items}{m[3]}", html, count=1)
 
 
+_MESSAGE_LIST = re.compile(r'(<ol\b[^>]*\bid="message-list"[^>]*>)(.*?)(</ol>)', re.DOTALL | re.IGNORECASE)
+
+
+def with_greeting_placeholder(html: str, greeting: str) -> str:
+    """``index.html`` with the first character's ``greeting`` in ``#message-list``, until Python shows it.
+
+    A first visit opens the first configured character, whose conversation starts with this line;
+    ``static/first-visit.js`` hides it from any other visit (a stored session, a chosen character),
+    which may open another conversation. The same classes as the message that replaces it, and
+    written as text; hidden from assistive technology, which hears the real one.
+
+    >>> page = with_greeting_placeholder('<ol id="message-list"></ol>', "Hi <you>")
+    >>> '<div class="bubble" dir="auto" data-role="assistant">Hi &lt;you&gt;</div>' in page
+    True
+    >>> with_greeting_placeholder('<ol id="message-list"></ol>', "")
+    '<ol id="message-list"></ol>'
+    """
+    if not greeting:
+        return html
+    item = ('<li class="message assistant" data-placeholder aria-hidden="true">'
+            f'<div class="bubble" dir="auto" data-role="assistant">{escape(greeting, quote=False)}</div></li>')
+    return _MESSAGE_LIST.sub(lambda m: f"{m[1]}{item}{m[3]}", html, count=1)
+
+
 def filled_page(html: str, toml_text: str, modules: Sequence[str], catalogues: Mapping[str, str],
                 strings: Mapping[str, object]) -> str:
     """``index.html`` as served and exported: its Python files, its words before Python runs
-    (``strings``), and the characters of ``toml_text`` standing in until Python lists them."""
+    (``strings``), and the characters of ``toml_text`` and the first one's greeting standing in
+    until Python shows them."""
     page = with_page_strings(with_preload_list(html, modules, catalogues), strings)
-    return with_character_placeholders(page, configured_names(toml_text))
+    characters = configured_characters(toml_text)
+    page = with_character_placeholders(page, [c.name for c in characters])
+    return with_greeting_placeholder(page, characters[0].greeting if characters else "")
 
 
 def tree_mtime(repo: Path = REPO) -> float:

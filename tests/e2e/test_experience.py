@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from demo_proxy import make_reply
+from serving.config import configured_characters
 
 from .conftest import READY, ROOT, Server, open_app
 from .helpers import ATLAS, ECHO, LUNA, greetings, messages, send, send_and_wait, serve_main_with
@@ -455,3 +456,44 @@ def test_nothing_moves_when_the_page_gets_ready(
     assert first == page.evaluate("window.__boxes()")  # each stand-in where, and as big as, its character
     shifts = page.evaluate("window.__shifts")
     assert sum(shift["value"] for shift in shifts) < 0.01, shifts
+
+
+CONFIG = (ROOT / "pyscript.toml").read_text(encoding="utf-8")
+GREETING = {c.config_id: c.greeting for c in configured_characters(CONFIG)}
+
+# The greeting serve.py writes in for a first visit: whether it is drawn when the page is first laid out.
+GREETING_PROBE = """document.addEventListener("DOMContentLoaded", () => {
+  const stand_in = document.querySelector("#message-list .message[data-placeholder]");
+  window.__greetingShown = stand_in ? getComputedStyle(stand_in).display !== "none" : null;
+  window.__greetingText = stand_in?.textContent ?? null;
+});"""
+
+
+def test_a_first_visit_shows_the_first_characters_greeting_before_python_and_no_other_visit_does(
+    new_context: Callable[..., BrowserContext], server: Server
+) -> None:
+    context = new_context()
+    context.add_init_script(GREETING_PROBE)
+    page = context.new_page()
+    page.route("**/pyodide.asm.wasm", lambda route: None)  # never answered: Python never starts
+    page.goto(server.url)
+    page.wait_for_function("window.__greetingShown !== undefined")
+    assert page.evaluate("[window.__greetingShown, window.__greetingText]") == [True, GREETING[LUNA]]
+    stand_in = page.locator("#message-list .message[data-placeholder]")
+    expect(stand_in).to_have_attribute("aria-hidden", "true")  # the real one is announced, not this
+    expect(page.locator("html")).to_have_attribute("data-app-state", "loading")
+    page.unroute("**/pyodide.asm.wasm")
+    open_app(page, server)  # still a first visit: Python never started, so nothing was stored
+    assert page.evaluate("window.__greetingShown") is True
+
+    open_app(page, server)  # the same browser again, now with a session: not a first visit
+    assert page.evaluate("window.__greetingShown") is False
+    expect(greetings(page)).to_have_text([GREETING[LUNA]])  # Python's own, once
+    expect(stand_in).to_have_count(0)
+
+    fresh = new_context()
+    fresh.add_init_script(GREETING_PROBE)
+    chosen = fresh.new_page()
+    open_app(chosen, server, "?character=CHAR_atlas")  # opens another conversation
+    assert chosen.evaluate("window.__greetingShown") is False
+    expect(greetings(chosen)).to_have_text([GREETING[ATLAS]])

@@ -154,3 +154,15 @@ def test_the_exported_page_stands_in_for_each_character_the_page_will_list(repo:
 def test_a_config_that_is_not_toml_gets_no_stand_ins() -> None:
     assert configured_names("[chat\nbroken") == []
     assert with_character_placeholders('<ul id="character-list"></ul>', []) == '<ul id="character-list"></ul>'
+
+
+def test_the_exported_page_shows_the_first_characters_greeting_as_text(repo: Path, tmp_path: Path) -> None:
+    write(repo / "index.html", INDEX_HTML + '<ol id="message-list" class="messages"></ol>')
+    write(repo / "pyscript.toml", '[chat]\n[[chat.characters]]\nconfig_id = "CHAR_a"\n'
+          'greeting = "<img src=x onerror=alert(1)> & hello"\n[[chat.characters]]\nconfig_id = "CHAR_b"\n'
+          'greeting = "not the first"\n')
+    dest = tmp_path / "site"
+    export_site(dest, repo=repo, run=refuse_to_run)
+    page = (dest / "index.html").read_text(encoding="utf-8")
+    assert re.findall(r'<div class="bubble" dir="auto" data-role="assistant">(.*?)</div>', page) == [
+        "&lt;img src=x onerror=alert(1)&gt; &amp; hello"]
