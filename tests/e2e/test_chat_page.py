@@ -256,6 +256,9 @@ def test_a_boot_failure_is_shown_in_the_page(page: Page, server: Server, page_er
     page.wait_for_selector("html[data-app-state=error]", timeout=60_000)
     expect(page.locator("#boot-status")).to_contain_text("could not start")
     expect(page.locator("#boot-status")).to_contain_text("sessions.py")
+    expect(page.locator("#boot")).to_be_in_viewport()
+    expect(page.locator("[data-placeholder]").first).to_be_attached()  # serve.py's stand-ins, never replaced
+    expect(page.locator("[data-placeholder]:visible")).to_have_count(0)  # not shown as if the page worked
     assert page_errors and all("sessions.py" in e for e in page_errors)
     page_errors.clear()
 
