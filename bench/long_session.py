@@ -112,7 +112,7 @@ def long_session(browser: Browser, url: str, count: int) -> dict[str, Any]:
     }
 
 
-def side_by_side(long_sends: list[float], fresh_sends: list[float], window: int = WINDOW) -> dict[str, float]:
+def side_by_side(long_sends: list[float], fresh_sends: list[float], window: int = WINDOW) -> dict[str, Any]:
     """The long page's last ``window`` sends' p50 against the fresh page's first, and against its own first.
 
     >>> f = side_by_side([10, 10, 30, 11, 12, 13], [11, 12, 50], window=3)
@@ -124,6 +124,7 @@ def side_by_side(long_sends: list[float], fresh_sends: list[float], window: int 
     first, last = statistics.median(fresh_sends[:window]), statistics.median(long_sends[-window:])
     earlier = statistics.median(long_sends[:window])
     return {
+        "window": window,
         "first_p50_ms": first,
         "last_p50_ms": last,
         "ratio": last / first,
@@ -134,11 +135,11 @@ def side_by_side(long_sends: list[float], fresh_sends: list[float], window: int 
 
 
 def describe(figures: dict[str, Any]) -> str:
-    n = figures["messages"]
-    return (f"long session ({n} sends in one page): p50 of sends {n - WINDOW + 1} to {n} "
-            f"{figures['last_p50_ms']:.1f} ms, of a fresh page's sends 1 to {WINDOW} beside them "
+    n, window = figures["messages"], figures.get("window", WINDOW)
+    return (f"long session ({n} sends in one page): p50 of sends {n - window + 1} to {n} "
+            f"{figures['last_p50_ms']:.1f} ms, of a fresh page's sends 1 to {window} beside them "
             f"{figures['first_p50_ms']:.1f} ms, ratio {figures['ratio']:.2f}x (target <= {TARGET_RATIO}x); "
-            f"against its own first {WINDOW} sends, minutes earlier, {figures['apart_first_p50_ms']:.1f} ms, "
+            f"against its own first {window} sends, minutes earlier, {figures['apart_first_p50_ms']:.1f} ms, "
             f"{figures['apart_ratio']:.2f}x; {figures['messages_in_list']} messages in the list at the end; "
             f"JS heap {figures['heap_bytes_per_message'] / 1024:.1f} KiB per message")
 

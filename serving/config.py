@@ -212,13 +212,14 @@ def configured_characters(toml_text: str) -> list[Character]:
     """The characters ``pyscript.toml`` lists, as the page will list them.
 
     The page's own reading of the ``[chat]`` table (``app.settings.load_settings``): a character
-    it would skip is not here. A file that is not TOML lists none (the page says why).
+    it would skip is not here. A file that is not TOML, or that the page cannot read (``characters = 5``),
+    lists none: the page says why when it starts.
     """
     try:
         table = tomllib.loads(toml_text).get("chat")
-    except tomllib.TOMLDecodeError:
+        return load_settings(table if isinstance(table, Mapping) else None).characters
+    except Exception:  # noqa: BLE001 - any config at all: no stand-ins, and the page itself says what is wrong
         return []
-    return load_settings(table if isinstance(table, Mapping) else None).characters
 
 
 def configured_names(toml_text: str) -> list[str]:

@@ -183,7 +183,10 @@ class StaticServer(LocalServer):
         if name == "pyscript.toml":
             ensure_catalogues(self.repo)  # a catalogue edited while serving is compiled for the next load
             return served_config(text, app_modules(self.repo), self.api_base, catalogue_files(self.repo))
-        toml_text = (self.repo / "pyscript.toml").read_bytes().decode("utf-8")
+        try:
+            toml_text = (self.repo / "pyscript.toml").read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            toml_text = ""  # no stand-ins; the page says what is wrong with its config
         return filled_page(text, toml_text, app_modules(self.repo), catalogue_files(self.repo), page_strings(self.repo))
 
     def offline_build(self) -> tuple[str, list[str], list[str], dict[str, str]]:
@@ -238,7 +241,9 @@ class StaticServer(LocalServer):
         if body is not None:
             found.body, found.size = body, len(body)
             found.etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-            found.last_modified = max(stat.st_mtime, self.started, tree_mtime(self.repo))
+            toml = self.repo / "pyscript.toml"  # index.html lists its characters; pyscript.toml is made from it
+            inputs = [stat.st_mtime, self.started, tree_mtime(self.repo)]
+            found.last_modified = max([*inputs, toml.stat().st_mtime] if toml.is_file() else inputs)
         if path.suffix in COMPRESSIBLE and accepts_gzip and found.size >= MIN_COMPRESS_BYTES:
             if body is None:
                 found.body = self.gzipped(path, stat.st_mtime_ns)

@@ -166,3 +166,13 @@ def test_the_exported_page_shows_the_first_characters_greeting_as_text(repo: Pat
     page = (dest / "index.html").read_text(encoding="utf-8")
     assert re.findall(r'<div class="bubble" dir="auto" data-role="assistant">(.*?)</div>', page) == [
         "&lt;img src=x onerror=alert(1)&gt; &amp; hello"]
+
+
+def test_a_config_the_page_cannot_read_still_exports_and_serves_a_page(repo: Path, tmp_path: Path) -> None:
+    # characters = 5 is TOML, but not a list: the page says so when it starts; the page is still made.
+    write(repo / "index.html", INDEX_HTML + '<ul id="character-list" class="character-list"></ul>')
+    write(repo / "pyscript.toml", TOML.replace("[[chat.characters]]", "characters = 5\n[other2]"))
+    assert configured_names((repo / "pyscript.toml").read_text(encoding="utf-8")) == []
+    dest = tmp_path / "site"
+    export_site(dest, repo=repo, run=refuse_to_run)
+    assert "data-placeholder" not in (dest / "index.html").read_text(encoding="utf-8")

@@ -307,3 +307,14 @@ def test_the_real_page_preloads_exactly_the_python_pyscript_fetches() -> None:
     on_disk = {f"./{p.relative_to(ROOT).as_posix()}" for p in (ROOT / "app").rglob("*.py")
                if "__pycache__" not in p.parts}
     assert set(listed) == on_disk | set(catalogue_files(ROOT))  # and the compiled translations
+
+
+def test_the_page_is_served_when_the_page_cannot_read_its_characters(built_repo: Path) -> None:
+    # index.html lists the configured characters as stand-ins; a config the page cannot read (it says
+    # why when it starts) must not cost the page itself.
+    write(built_repo / "index.html", INDEX_HTML + '<ul id="character-list" class="character-list"></ul>')
+    write(built_repo / "pyscript.toml", TOML.replace("[[chat.characters]]", "characters = 5\n[other2]"))
+    for page in run_page(built_repo, None):
+        status, _headers, body = page.get("/")
+        assert status == 200
+        assert b'<ul id="character-list" class="character-list"></ul>' in body
