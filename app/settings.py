@@ -154,7 +154,7 @@ def load_settings(raw: Mapping[str, Any] | None) -> ChatSettings:
         settings.problems.append(N_("pyscript.toml: chat.api_base is not an http(s) URL; using the default."))
     else:
         settings.api_base = base
-    for entry in table.get("allowed_api_bases", []) or []:
+    for entry in _listed(table, "allowed_api_bases", settings.problems):
         allowed = normalize_base(entry)
         if allowed is None:
             settings.problems.append(N_("pyscript.toml: ignored allowed_api_bases entry {entry}.", entry=repr(entry)))
@@ -165,7 +165,7 @@ def load_settings(raw: Mapping[str, Any] | None) -> ChatSettings:
     settings.reply_time_limit = _seconds(table, "reply_time_limit_seconds", DEFAULT_REPLY_TIME_LIMIT_SECONDS,
                                          REPLY_TIME_LIMIT_RANGE, settings.problems)
     seen: set[str] = set()
-    for entry in table.get("characters", []) or []:
+    for entry in _listed(table, "characters", settings.problems):
         try:
             config_id = validate_config_id(entry.get("config_id") if isinstance(entry, Mapping) else None)
         except InvalidConfigId as exc:
@@ -181,6 +181,22 @@ def load_settings(raw: Mapping[str, Any] | None) -> ChatSettings:
         settings.characters.append(Character(config_id, clean_name(name) or config_id, avatar=card.avatar,
                                              description=card.description, greeting=card.greeting))
     return settings
+
+
+def _listed(table: Mapping[str, Any], key: str, problems: list[str]) -> list[Any]:
+    """``table[key]`` if it is a list (none: empty); anything else is ignored and named in ``problems``.
+
+    >>> problems = []
+    >>> _listed({"characters": {"config_id": "CHAR_a"}}, "characters", problems), len(problems)
+    ([], 1)
+    """
+    value = table.get(key)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    problems.append(N_("pyscript.toml: chat.{key} is not a list; ignored it.", key=key))
+    return []
 
 
 def _seconds(

@@ -40,7 +40,8 @@ def content_security_policy(toml_text: str, *, allow_loopback: bool = True, for_
     except tomllib.TOMLDecodeError:
         chat = {}
     chat = chat if isinstance(chat, dict) else {}
-    bases = [chat.get("api_base"), *(chat.get("allowed_api_bases") or [])]
+    allowed = chat.get("allowed_api_bases")
+    bases = [chat.get("api_base"), *(allowed if isinstance(allowed, list) else [])]  # the page ignores a non-list
     connect = ["'self'", *sorted({s for s in map(_origin_source, bases) if s})]
     if allow_loopback:
         connect += [s for s in LOOPBACK_SOURCES if s not in connect]

@@ -221,3 +221,17 @@ def test_a_loopback_base_the_csp_cannot_allow_is_refused_with_a_warning(override
     assert base == DEFAULT
     assert warning is not None and "security policy" in warning
     assert not csp_allows(content_security_policy(""), override)
+
+
+@pytest.mark.parametrize("value", [5, "CHAR_a", {"config_id": "CHAR_a"}, True])
+def test_characters_or_bases_that_are_not_lists_are_named_and_ignored(value: object) -> None:
+    # [chat.characters] (one table, where [[chat.characters]] was meant) or characters = 5: the page starts
+    # with none from the config and says why, instead of ending in "could not start".
+    settings = load_settings({"characters": value, "allowed_api_bases": value})
+    assert settings.characters == []
+    assert settings.allowed_api_bases == []
+    assert [str(p) for p in settings.problems] == [
+        "pyscript.toml: chat.allowed_api_bases is not a list; ignored it.",
+        "pyscript.toml: chat.characters is not a list; ignored it.",
+    ]
+    content_security_policy(f"[chat]\nallowed_api_bases = {value!r}\n".replace("'", '"'))  # no error either
