@@ -214,22 +214,16 @@ def configured_characters(toml_text: str) -> list[Character]:
     The page's own reading of the ``[chat]`` table (``app.settings.load_settings``): a character
     it would skip is not here. A file that is not TOML, or that the page cannot read (``characters = 5``),
     lists none: the page says why when it starts.
+
+    >>> [c.name for c in configured_characters('[chat]\\n[[chat.characters]]\\nconfig_id = "CHAR_a"\\n'
+    ...                                         'name = "Ann"\\n[[chat.characters]]\\nconfig_id = "CHAR_b"\\n')]
+    ['Ann', 'CHAR_b']
     """
     try:
         table = tomllib.loads(toml_text).get("chat")
         return load_settings(table if isinstance(table, Mapping) else None).characters
     except Exception:  # noqa: BLE001 - any config at all: no stand-ins, and the page itself says what is wrong
         return []
-
-
-def configured_names(toml_text: str) -> list[str]:
-    """The display names of :func:`configured_characters`.
-
-    >>> configured_names('[chat]\\n[[chat.characters]]\\nconfig_id = "CHAR_a"\\nname = "Ann"\\n'
-    ...                  '[[chat.characters]]\\nconfig_id = "CHAR_b"\\n')
-    ['Ann', 'CHAR_b']
-    """
-    return [c.name for c in configured_characters(toml_text)]
 
 
 def with_character_placeholders(html: str, names: Sequence[str]) -> str:

@@ -443,8 +443,8 @@ def test_nothing_moves_when_the_page_gets_ready(
     new_context: Callable[..., BrowserContext], server: Server, viewport: dict[str, int]
 ) -> None:
     # Before ready the page holds the room of what it will show: the configured characters (serve.py's
-    # stand-ins, with their names), the header's avatar and description, and the start-up status over
-    # the empty conversation. It was a layout shift of 0.12 at desktop width and 0.05 on a phone.
+    # stand-ins, with their names), the header's avatar and description, and the start-up status just
+    # above the input. It was a layout shift of 0.12 at desktop width and 0.05 on a phone.
     context = new_context(viewport=viewport, has_touch=viewport["width"] < 720)
     context.add_init_script(LAYOUT_PROBE)
     page = context.new_page()

@@ -319,6 +319,8 @@ def test_neither_a_first_visit_nor_a_restore_makes_a_shared_array_buffer_without
     cdp.on("Audits.issueAdded", lambda event: issues.append(event["issue"]))
     cdp.send("Audits.enable")
 
+    workers: list[str] = []  # the URL of each worker watched
+
     def attached(event: dict[str, Any]) -> None:  # a worker: its issues too, then let it run
         workers.append(event["targetInfo"]["url"])
         for number, method in enumerate(("Audits.enable", "Runtime.runIfWaitingForDebugger")):
@@ -330,7 +332,6 @@ def test_neither_a_first_visit_nor_a_restore_makes_a_shared_array_buffer_without
         if message.get("method") == "Audits.issueAdded":
             issues.append({**message["params"]["issue"], "worker": event["targetId"]})
 
-    workers: list[str] = []
     cdp.on("Target.attachedToTarget", attached)
     cdp.on("Target.receivedMessageFromTarget", from_worker)
     cdp.send("Target.setAutoAttach", {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": False})

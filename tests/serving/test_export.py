@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from serving import SetupError
-from serving.config import configured_names, rewrite_api_base, with_character_placeholders
+from serving.config import configured_characters, rewrite_api_base, with_character_placeholders
 from serving.export import export_site
 from tests.serving.fakes import INDEX_HTML, PYODIDE_FILES, ROOT, SERVED_TOML, TOML, refuse_to_run, write
 
@@ -152,7 +152,7 @@ def test_the_exported_page_stands_in_for_each_character_the_page_will_list(repo:
 
 
 def test_a_config_that_is_not_toml_gets_no_stand_ins() -> None:
-    assert configured_names("[chat\nbroken") == []
+    assert configured_characters("[chat\nbroken") == []
     assert with_character_placeholders('<ul id="character-list"></ul>', []) == '<ul id="character-list"></ul>'
 
 
@@ -172,7 +172,7 @@ def test_a_config_the_page_cannot_read_still_exports_and_serves_a_page(repo: Pat
     # characters = 5 is TOML, but not a list: the page says so when it starts; the page is still made.
     write(repo / "index.html", INDEX_HTML + '<ul id="character-list" class="character-list"></ul>')
     write(repo / "pyscript.toml", TOML.replace("[[chat.characters]]", "characters = 5\n[other2]"))
-    assert configured_names((repo / "pyscript.toml").read_text(encoding="utf-8")) == []
+    assert configured_characters((repo / "pyscript.toml").read_text(encoding="utf-8")) == []
     dest = tmp_path / "site"
     export_site(dest, repo=repo, run=refuse_to_run)
     assert "data-placeholder" not in (dest / "index.html").read_text(encoding="utf-8")
