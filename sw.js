@@ -19,10 +19,15 @@
 //   anything else    not answered here at all: /api/*, the proxy (any origin), POSTs, queries
 //
 // The cache is "pychat-offline-<version>"; activating removes older "pychat-offline-*" caches
-// and nothing else (the Pyodide snapshot lives in "pychat-pyodide-snapshot").
+// and the page's staged copies ("pychat-runtime-staged", now in this cache), and nothing else
+// (the Pyodide snapshot lives in "pychat-pyodide-snapshot").
 const BUILD = {"version": "dev", "files": [], "immutable": [], "integrity": {}};
 
 const PREFIX = "pychat-offline-";
+// The runtime files a first visit decoded from their Brotli copies (static/runtime-fetch.mjs).
+const STAGED = "pychat-runtime-staged";
+// What only a page no worker answers for fetches: the Brotli copies and their decoder. Never kept.
+const FIRST_VISIT_ONLY = (path) => path.endsWith(".br") || path.startsWith("runtime/brotli-dec-wasm-");
 const CACHE = PREFIX + BUILD.version;
 const SCOPE = new URL("./", self.location.href);
 const FILES = new Set(BUILD.files);
@@ -60,8 +65,8 @@ const immutable = (path) => BUILD.immutable.some((prefix) => path.startsWith(pre
 const neverCached = (path) => path === "api" || path.startsWith("api/") || path === "sw.js";
 
 // Copies a version-named file from an older version's cache when there is one (no download at
-// all), else takes the copy the page's own visit left in the browser's HTTP cache when it is
-// certainly this build's, else downloads it. So the cache holds this build's files and no other's,
+// all), else takes the copy the page decoded from its Brotli copy, or the one the page's own visit
+// left in the browser's HTTP cache, when it is certainly this build's, else downloads it. So the cache holds this build's files and no other's,
 // which is what lets a page of this build take them from it without asking (fromThisBuild).
 async function keep(cache, path) {
   const url = new URL(path, SCOPE).href;
@@ -75,6 +80,8 @@ async function keep(cache, path) {
   }
   // A download must be this build's too (its digest, where there is one): a deploy landing during
   // the install fails it, and the next load installs the new build's worker instead.
+  const staged = await fromStaged(url, path);
+  if (staged) return cache.put(url, staged);
   const integrity = BUILD.integrity?.[path];
   const response = (await fromBrowserCache(url, path))
     || (await fetch(url, { credentials: "same-origin", ...(integrity ? { integrity } : {}) }));
@@ -97,6 +104,26 @@ async function fromBrowserCache(url, path) {
   }
 }
 
+// The page's decoded copy, on the same terms as the HTTP cache's: version-named, or this build's bytes.
+async function fromStaged(url, path) {
+  try {
+    const staged = await caches.match(url, { cacheName: STAGED });
+    if (!staged?.ok) return null;
+    const integrity = BUILD.integrity?.[path];
+    if (integrity) return (await digestOf(staged.clone())) === integrity ? staged : null;
+    return immutable(path) ? staged : null;
+  } catch {
+    return null;
+  }
+}
+
+async function digestOf(response) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await response.arrayBuffer()));
+  let binary = "";
+  for (const byte of digest) binary += String.fromCharCode(byte);
+  return `sha256-${btoa(binary)}`;
+}
+
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
@@ -108,7 +135,7 @@ self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     if (self.registration.navigationPreload) await self.registration.navigationPreload.enable();
     for (const name of await caches.keys()) {
-      if (name.startsWith(PREFIX) && name !== CACHE) await caches.delete(name);
+      if ((name.startsWith(PREFIX) && name !== CACHE) || name === STAGED) await caches.delete(name);
     }
     await self.clients.claim();
   })());
@@ -124,7 +151,7 @@ self.addEventListener("message", (event) => {
     // The runtime files the page fetched (PyScript's chunks): kept if under a version-named folder.
     const paths = (Array.isArray(data.urls) ? data.urls : [])
       .map((href) => { try { return inScope(new URL(href)); } catch { return null; } })
-      .filter((path) => path && immutable(path) && !path.includes("?"));
+      .filter((path) => path && immutable(path) && !path.includes("?") && !FIRST_VISIT_ONLY(path));
     event.waitUntil((async () => {
       try {
         const cache = await caches.open(CACHE);

@@ -29,7 +29,7 @@ from serving.offline import (
     with_version,
 )
 from serving.packages import ensure_page_packages
-from serving.precompress import remove_copies
+from serving.precompress import ensure_runtime_copies, remove_copies
 from serving.runtime import Runner, ensure_runtime
 
 
@@ -73,6 +73,7 @@ def export_site(
     ensure_bytecode(repo)
     ensure_page_packages(repo, run)
     ensure_stdlib(repo)
+    ensure_runtime_copies(repo)  # the page fetches these on a first visit, whatever the host
     ensure_catalogues(repo)
     modules = app_modules(repo)
     toml_text, page = _page_files(repo, modules, api_base)

@@ -1,4 +1,4 @@
-"""The pinned PyScript and Pyodide: fetched with ``npm ci``, copied into version-named ``runtime/`` folders.
+"""The pinned PyScript, Pyodide and Brotli decoder: fetched with ``npm ci``, copied into version-named ``runtime/`` folders.
 
 A versioned URL never changes its content, so those folders are served as
 ``immutable``: a returning visitor's browser takes them from its cache without asking.
@@ -20,8 +20,11 @@ from serving import REPO, SetupError, say
 
 PYSCRIPT_PACKAGE = "@pyscript/core"
 PYODIDE_PACKAGE = "pyodide"
-PINNED_PACKAGES = (PYSCRIPT_PACKAGE, PYODIDE_PACKAGE)
-RUNTIME_NAMES = {PYSCRIPT_PACKAGE: "pyscript", PYODIDE_PACKAGE: "pyodide"}
+# A Brotli decoder (wasm), for a first visit from a host that only gzips: the page fetches the
+# runtime's two big files as their Brotli copies and decodes them itself (static/runtime-fetch.mjs).
+BROTLI_PACKAGE = "brotli-dec-wasm"
+PINNED_PACKAGES = (PYSCRIPT_PACKAGE, PYODIDE_PACKAGE, BROTLI_PACKAGE)
+RUNTIME_NAMES = {PYSCRIPT_PACKAGE: "pyscript", PYODIDE_PACKAGE: "pyodide", BROTLI_PACKAGE: "brotli-dec-wasm"}
 # Only the runtime: the devDependencies are the tests' and the benchmark's (scripts/test.sh installs them).
 NPM_COMMAND = ("npm", "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund")
 PYODIDE_FILES = (
@@ -32,6 +35,8 @@ PYODIDE_FILES = (
     "python_stdlib.zip",
     "pyodide-lock.json",
 )
+# The decoder's module and its wasm (which the module fetches from beside itself), with its licences.
+BROTLI_FILES = ("pkg/brotli_dec_wasm.js", "pkg/brotli_dec_wasm_bg.wasm", "LICENSE-MIT.txt", "LICENSE-Apache.txt")
 RUNTIME_STAMP = "VERSIONS.json"
 # Runtime files live under a directory named for their version (see runtime_dirs), so
 # their URLs change whenever their content does and browsers may keep them for a year.
@@ -42,12 +47,12 @@ Runner = Callable[..., Any]
 
 
 def pinned_versions(repo: Path = REPO) -> dict[str, str]:
-    """The versions of PyScript and Pyodide pinned in ``package.json``."""
+    """The versions of PyScript, Pyodide and the Brotli decoder pinned in ``package.json``."""
     try:
         deps = json.loads((repo / "package.json").read_text(encoding="utf-8"))["dependencies"]
         return {name: str(deps[name]) for name in PINNED_PACKAGES}
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise SetupError(f"package.json must pin {' and '.join(PINNED_PACKAGES)} ({error})") from None
+        raise SetupError(f"package.json must pin {', '.join(PINNED_PACKAGES)} ({error})") from None
 
 
 def runtime_dirs(pins: dict[str, str]) -> dict[str, str]:
@@ -56,8 +61,8 @@ def runtime_dirs(pins: dict[str, str]) -> dict[str, str]:
     index.html, the snapshot modules and the benchmark's stock page name these
     paths; a test keeps them in step with ``package.json``.
 
-    >>> runtime_dirs({"@pyscript/core": "0.7.31", "pyodide": "314.0.7"})
-    {'@pyscript/core': 'pyscript-0.7.31', 'pyodide': 'pyodide-314.0.7'}
+    >>> runtime_dirs({"@pyscript/core": "0.7.31", "pyodide": "314.0.7", "brotli-dec-wasm": "2.3.2"})
+    {'@pyscript/core': 'pyscript-0.7.31', 'pyodide': 'pyodide-314.0.7', 'brotli-dec-wasm': 'brotli-dec-wasm-2.3.2'}
     """
     return {name: f"{RUNTIME_NAMES[name]}-{version}" for name, version in pins.items()}
 
@@ -149,6 +154,7 @@ def _runtime_is_current(runtime: Path, pins: dict[str, str]) -> bool:
         runtime / dirs[PYSCRIPT_PACKAGE] / "core.js",
         runtime / dirs[PYSCRIPT_PACKAGE] / "core.js.map",  # a runtime copied before the maps were
         *(runtime / dirs[PYODIDE_PACKAGE] / n for n in PYODIDE_FILES),
+        *(runtime / dirs[BROTLI_PACKAGE] / Path(n).name for n in BROTLI_FILES),
     ]
     return stamp == pins and all(path.is_file() for path in needed)
 
@@ -175,6 +181,10 @@ def _build_runtime(repo: Path, pins: dict[str, str]) -> None:
     missing = [name for name in PYODIDE_FILES if not (pyodide / name).is_file()]
     if missing:
         raise SetupError(f"{pyodide} lacks {', '.join(missing)}; delete node_modules/ and retry.")
+    brotli = repo / "node_modules" / BROTLI_PACKAGE
+    missing = [name for name in BROTLI_FILES if not (brotli / name).is_file()]
+    if missing:
+        raise SetupError(f"{brotli} lacks {', '.join(missing)}; delete node_modules/ and retry.")
 
     runtime = repo / "runtime"
     dirs = runtime_dirs(pins)
@@ -188,6 +198,9 @@ def _build_runtime(repo: Path, pins: dict[str, str]) -> None:
         (build / dirs[PYODIDE_PACKAGE]).mkdir()
         for name in PYODIDE_FILES:
             shutil.copy2(pyodide / name, build / dirs[PYODIDE_PACKAGE] / name)
+        (build / dirs[BROTLI_PACKAGE]).mkdir()
+        for name in BROTLI_FILES:  # flat: the module fetches its wasm from beside itself
+            shutil.copy2(brotli / name, build / dirs[BROTLI_PACKAGE] / Path(name).name)
         (build / RUNTIME_STAMP).write_text(json.dumps(pins, indent=2) + "\n", encoding="utf-8")
         if runtime.exists():
             runtime.rename(old)

@@ -61,6 +61,7 @@ MIME_TYPES = {
     ".ico": "image/x-icon",
     ".woff2": "font/woff2",
     ".webmanifest": "application/manifest+json",
+    ".br": "application/octet-stream",  # a Brotli copy, sent as it is: the page decodes it (static/runtime-fetch.mjs)
 }
 TEXTUAL_APPLICATION_TYPES = ("application/json", "application/toml", "image/svg+xml", "application/manifest+json")
 
@@ -102,6 +103,15 @@ def resolve_static_path(url_path: str, repo: Path = REPO) -> Path | None:
     except (OSError, RuntimeError):
         return None
     return resolved if inside and resolved.is_file() else None
+
+
+def copy_is_current(copy: Path) -> bool:
+    """Whether ``<file>.br`` was made from ``<file>`` as it is now: both exist with the same modification time."""
+    source = copy.with_name(copy.name.removesuffix(".br"))
+    try:
+        return copy.name.endswith(".br") and copy.stat().st_mtime_ns == source.stat().st_mtime_ns
+    except OSError:
+        return False
 
 
 def content_type(path: Path) -> str:
@@ -270,6 +280,8 @@ class StaticHandler(QuietHandler):
 
     def _serve(self) -> None:
         path = resolve_static_path(self.path, self.server.repo)
+        if path is not None and path.suffix == ".br" and not copy_is_current(path):
+            path = None  # its file was rebuilt since: the page fetches the file itself
         if path is None:
             self._send_plain(404, b"Not found\n")
             return

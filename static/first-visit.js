@@ -1,5 +1,5 @@
-// Whether this is a first visit, decided before the page is first drawn (a classic script in
-// <head>: the CSP allows no inline script). serve.py writes the first configured character's
+// Whether this is a first visit, and what it fetches first, decided before the page is first
+// drawn (a classic script in <head>: the CSP allows no inline script). serve.py writes the first configured character's
 // greeting into the empty conversation, as it will open on a first visit, so the page shows it
 // at once instead of when Python is ready. Any other visit may open another conversation (the
 // one open last, a stored one, ?character=), so it must not flash that line first: there,
@@ -18,4 +18,20 @@
     }
   };
   if (returning()) document.documentElement.dataset.returning = "";
+})();
+
+// The runtime's big downloads, preloaded as static/runtime-fetch.mjs will ask for them: the files
+// themselves when the service worker answers for this page (it has them cached), else their
+// Brotli copies and the decoder. index.html lists them without a rel, so nothing is fetched twice.
+(() => {
+  const controlled = !!navigator.serviceWorker?.controller;
+  for (const link of document.querySelectorAll("link[data-runtime-preload]")) {
+    if (!controlled) {
+      link.removeAttribute("type");
+      link.href += ".br";
+    }
+    link.rel = "preload";
+  }
+  if (controlled) return;
+  for (const link of document.querySelectorAll("link[data-decoder-preload]")) link.rel = link.dataset.decoderPreload;
 })();

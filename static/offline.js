@@ -7,6 +7,8 @@
 //   installing / ready   the worker is being set up / holds everything the page needs offline
 //   failed    it could not be installed (the page works as before, only not offline)
 //   update    a newer version is waiting: the "Reload to update" notice is shown
+import { dropStaged, staged } from "./runtime-fetch.mjs";
+
 const root = document.documentElement;
 const container = navigator.serviceWorker;
 const enabled = root.dataset.offline !== "off" && globalThis.isSecureContext === true && !!container && !!globalThis.caches;
@@ -122,9 +124,14 @@ function fetched() {
   return performance.getEntriesByType("resource").map((entry) => entry.name).filter((name) => name.startsWith(location.origin));
 }
 
+// The runtime files a first visit decoded from their Brotli copies are in the staging cache before
+// the worker installs, so that it keeps them rather than downloading the plain files again.
+const STAGED_WAIT_MS = 10000;
+
 async function install() {
   state("installing");
   try {
+    await Promise.race([staged(), new Promise((resolve) => setTimeout(resolve, STAGED_WAIT_MS))]);
     const registration = await container.register(new URL("../sw.js", import.meta.url), { scope: new URL("../", import.meta.url).pathname });
     watch(registration);
     await container.ready;
@@ -137,6 +144,8 @@ async function install() {
   } catch (error) {
     console.warn("Service worker: not installed, so the page does not open offline;", error);
     if (root.dataset.offline === "installing") state("failed");
+  } finally {
+    dropStaged(); // kept by the worker now (its activation empties it too), or of no use
   }
 }
 

@@ -12,7 +12,7 @@ import { pack } from "./snapshot-format.mjs";
 
 const quiet = () => {};
 
-// What the page already has (see loadKeeping in pyodide-snapshot.mjs): the compiled wasm and
+// What the page already has (see loadFirst in pyodide-snapshot.mjs): the compiled wasm and
 // the standard library's bytes, used instead of fetching and compiling them again.
 function reuse({ wasm, stdlib, options }) {
   const nativeFetch = globalThis.fetch;

@@ -25,11 +25,13 @@
 //   dropped   the page failed after a restore: the snapshot is gone, the next load starts normally
 import * as pyodide from "../runtime/pyodide-314.0.7/pyodide.mjs";
 import { withoutSharedMemory } from "./pyodide-runtime.mjs";
+import { fetchDecoded, stage, wantsBrotli } from "./runtime-fetch.mjs";
 import { unpack } from "./snapshot-format.mjs";
 
 export const version = pyodide.version;
 
 const INDEX_URL = new URL("../runtime/pyodide-314.0.7/", import.meta.url).href;
+const WASM_URL = new URL("pyodide.asm.wasm", INDEX_URL).href;
 // The standard library with what the page imports at start-up compiled (serve.py builds it
 // with scripts/stdlib-bytecode.mjs, or copies Pyodide's own zip there when it cannot).
 const STDLIB_URL = new URL(`../runtime/page-stdlib-${pyodide.version}.zip`, import.meta.url).href;
@@ -184,7 +186,7 @@ del _forget_zip_listings
 async function startNormally() {
   const bytecode = fetchBytecode();
   const reused = {};
-  const interpreter = await (enabled ? loadKeeping(reused) : load(options()));
+  const interpreter = await loadFirst(reused);
   interpreter.runPython(INSTALL_FALLBACK);
   unpackBytecode(interpreter, await bytecode);
   if (!enabled) {
@@ -196,24 +198,42 @@ async function startNormally() {
   return interpreter;
 }
 
-// A first start keeps what the snapshot worker would otherwise download and compile again:
-// the compiled wasm and the standard library's bytes. Behind a host that sends
-// "Cache-Control: no-cache" without a validator, the worker's requests are not answered from
-// the HTTP cache, and a phone would pay for the runtime twice. Both are only watched while
-// Pyodide loads; whatever is not caught, the worker fetches as before.
-async function loadKeeping(reused) {
+// A first start watches Pyodide's two big downloads, the wasm and the standard library, while
+// Pyodide loads; whatever it does not catch is fetched as before.
+// - While no service worker answers for the page, it fetches their Brotli copies and decodes them
+//   (static/runtime-fetch.mjs): a host that only gzips sends about 1.1 MB less. A copy that turns
+//   out not to decode is dropped for the file itself. The decoded files are staged for the service
+//   worker, which would otherwise download the plain ones again.
+// - With snapshots, it keeps what the snapshot worker would otherwise download and compile again:
+//   the compiled wasm and the standard library's bytes. Behind a host that sends
+//   "Cache-Control: no-cache" without a validator, the worker's requests are not answered from
+//   the HTTP cache, and a phone would pay for the runtime twice.
+async function loadFirst(reused) {
   const { instantiateStreaming } = WebAssembly;
   const nativeFetch = globalThis.fetch;
+  const brotli = wantsBrotli();
+  let decodedWasm = false;
   WebAssembly.instantiateStreaming = async (source, imports) => {
-    const result = await instantiateStreaming.call(WebAssembly, source, imports);
-    reused.wasm = result.module;
+    let result;
+    try {
+      result = await instantiateStreaming.call(WebAssembly, source, imports);
+    } catch (error) {
+      if (!decodedWasm) throw error;
+      console.warn("Runtime: the wasm's Brotli copy did not decode; fetching the wasm itself.", error);
+      result = await instantiateStreaming.call(WebAssembly, nativeFetch(WASM_URL, { credentials: "same-origin" }), imports);
+    }
+    if (enabled) reused.wasm = result.module;
     return result;
   };
   globalThis.fetch = (input, init) => {
-    const response = nativeFetch(input, init);
-    if (String(input?.url ?? input) === STDLIB_URL) {
-      reused.stdlib = response.then((r) => (r.ok ? r.clone().arrayBuffer() : undefined)).catch(() => undefined);
+    const url = String(input?.url ?? input);
+    if (brotli && url === WASM_URL) {
+      decodedWasm = true;
+      return fetchDecoded(url, "application/wasm", { fetch: nativeFetch }).then((response) => keepDecoded(url, response));
     }
+    if (url !== STDLIB_URL) return nativeFetch(input, init);
+    const response = brotli ? decodedStdlib(nativeFetch) : nativeFetch(input, init);
+    if (enabled) reused.stdlib = response.then((r) => (r.ok ? r.clone().arrayBuffer() : undefined)).catch(() => undefined);
     return response;
   };
   try {
@@ -222,6 +242,24 @@ async function loadKeeping(reused) {
     WebAssembly.instantiateStreaming = instantiateStreaming;
     globalThis.fetch = nativeFetch;
   }
+}
+
+// Pyodide reads the standard library whole, so it is decoded whole before Pyodide gets it: a copy
+// that does not decode is replaced by the file itself, not handed over broken.
+async function decodedStdlib(nativeFetch) {
+  try {
+    const response = await fetchDecoded(STDLIB_URL, "application/zip", { fetch: nativeFetch });
+    if (!response.headers.has("X-Decoded-From")) return response;
+    return keepDecoded(STDLIB_URL, new Response(await response.arrayBuffer(), { headers: response.headers }));
+  } catch (error) {
+    console.warn("Runtime: the standard library's Brotli copy did not decode; fetching the file itself.", error);
+    return nativeFetch(STDLIB_URL, { credentials: "same-origin" });
+  }
+}
+
+function keepDecoded(url, response) {
+  if (response.ok && response.headers.has("X-Decoded-From")) stage(url, response.clone());
+  return response;
 }
 
 // The app's modules compiled by the pinned Pyodide (serve.py builds them; see

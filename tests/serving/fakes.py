@@ -15,7 +15,8 @@ from serving.static import make_static_server
 
 ROOT = Path(__file__).resolve().parents[2]
 INDEX_HTML = '<!doctype html><meta charset="utf-8"><title>Chat</title>'
-PINS = {"@pyscript/core": "0.7.31", "pyodide": "314.0.7"}
+PINS = {"@pyscript/core": "0.7.31", "pyodide": "314.0.7", "brotli-dec-wasm": "2.3.2"}
+BROTLI_FILES = ["brotli_dec_wasm.js", "brotli_dec_wasm_bg.wasm", "LICENSE-MIT.txt", "LICENSE-Apache.txt"]
 PYODIDE_FILES = [
     "pyodide.mjs",
     "pyodide.mjs.map",
@@ -69,6 +70,11 @@ def install_fake_packages(repo: Path, versions: dict[str, str] = PINS) -> None:
     write(pyodide / "package.json", json.dumps({"version": versions["pyodide"]}))
     for name in [*PYODIDE_FILES, "pyodide.js", "console.html"]:
         write(pyodide / name, name)
+    brotli = repo / "node_modules" / "brotli-dec-wasm"
+    write(brotli / "package.json", json.dumps({"version": versions["brotli-dec-wasm"]}))
+    for name in BROTLI_FILES:
+        write(brotli / ("pkg" if name.startswith("brotli") else "") / name, name)
+    write(brotli / "pkg" / "brotli_dec_wasm.d.ts", "types, not copied")
 
 
 def refuse_to_run(*args: Any, **kwargs: Any) -> Any:

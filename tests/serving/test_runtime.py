@@ -12,7 +12,7 @@ import pytest
 
 from serving import SetupError
 from serving.runtime import NPM_COMMAND, ensure_runtime, pinned_versions, runtime_dirs
-from tests.serving.fakes import PINS, PYODIDE_FILES, ROOT, FakeNpm, install_fake_packages, refuse_to_run, write
+from tests.serving.fakes import BROTLI_FILES, PINS, PYODIDE_FILES, ROOT, FakeNpm, install_fake_packages, refuse_to_run, write
 
 
 def test_ensure_runtime_builds_runtime_from_node_modules(repo: Path) -> None:
@@ -27,6 +27,8 @@ def test_ensure_runtime_builds_runtime_from_node_modules(repo: Path) -> None:
         "xterm.css",
     ]
     assert sorted(p.name for p in (runtime / "pyodide-314.0.7").iterdir()) == sorted(PYODIDE_FILES)
+    # The decoder flat, as its module fetches its wasm from beside itself; not its type declarations.
+    assert sorted(p.name for p in (runtime / "brotli-dec-wasm-2.3.2").iterdir()) == sorted(BROTLI_FILES)
     assert json.loads((runtime / "VERSIONS.json").read_text()) == PINS
 
 
@@ -71,7 +73,7 @@ def test_ensure_runtime_runs_npm_ci_when_packages_are_missing(repo: Path, capsys
 
 
 def test_ensure_runtime_runs_npm_ci_when_a_version_differs(repo: Path) -> None:
-    install_fake_packages(repo, {"@pyscript/core": "0.7.31", "pyodide": "0.27.0"})
+    install_fake_packages(repo, {**PINS, "pyodide": "0.27.0"})
     npm = FakeNpm()
     ensure_runtime(repo, run=npm)
     assert len(npm.calls) == 1
