@@ -421,7 +421,10 @@ def watched_files(site: Path) -> dict[str, list[str]]:
     mpy = "/" + next(site.glob("micropython-*")).name
     core = [f"{pyodide}/pyodide.asm.wasm", f"{pyodide}/pyodide.asm.mjs", f"{pyodide}/pyodide.mjs"]
     return {
-        "this page": [*core, page_stdlib, f"{pyodide}/python_stdlib.zip", f"{pyodide}/pyodide-lock.json"],
+        # The Brotli copies a first visit fetches instead of the wasm and the standard library (both listed,
+        # so that a visit that fetched a file and its copy shows it).
+        "this page": [*core, f"{pyodide}/pyodide.asm.wasm.br", page_stdlib, f"{page_stdlib}.br",
+                      f"{pyodide}/python_stdlib.zip", f"{pyodide}/pyodide-lock.json"],
         "stock PyScript": [*core, f"{pyodide}/python_stdlib.zip", f"{pyodide}/pyodide-lock.json"],
         "MicroPython": [f"{mpy}/micropython.mjs", f"{mpy}/micropython.wasm"],
     }

@@ -117,6 +117,8 @@ def serve_pyodides_own_stdlib(page: Page) -> None:
     body = pyodide_stdlib_zip(ROOT / "runtime").read_bytes()
     page.route(re.compile(r".*/runtime/page-stdlib-[^/]*\.zip$"),
                lambda route: route.fulfill(body=body, content_type="application/zip"))
+    # Nor is there a Brotli copy of it then.
+    page.route(re.compile(r".*/runtime/page-stdlib-[^/]*\.zip\.br$"), lambda route: route.fulfill(status=404))
 
 
 def with_timeouts(page: Page, request: float, reply: float | None = None) -> None:

@@ -479,7 +479,7 @@ def test_a_first_visit_shows_the_first_characters_greeting_before_python_and_no_
     context.add_init_script(GREETING_PROBE)
     page = context.new_page()
     held: list[Route] = []
-    page.route("**/pyodide.asm.wasm", lambda route: held.append(route))  # held: Python waits meanwhile
+    page.route(re.compile(r".*/pyodide\.asm\.wasm(\.br)?$"), lambda route: held.append(route))  # held: Python waits
     page.goto(server.url)
     page.wait_for_function("window.__greetingShown !== undefined")
     assert page.evaluate("[window.__greetingShown, window.__greetingText]") == [True, GREETING[LUNA]]

@@ -451,7 +451,12 @@ def test_behind_a_host_that_says_no_cache_a_first_visit_downloads_each_runtime_f
     with no_cache_host(tmp_path, server, gets) as url:
         visited_with_snapshot(new_context, url)
     runtime = {path: count for path, count in gets.items() if path.startswith("/chat/runtime/")}
-    assert "/chat/runtime/pyodide-314.0.7/pyodide.asm.wasm" in runtime
+    # The Brotli copies, decoded in the page; the service worker keeps the decoded files, so the
+    # files themselves are never downloaded (static/runtime-fetch.mjs).
+    assert "/chat/runtime/pyodide-314.0.7/pyodide.asm.wasm.br" in runtime
+    assert "/chat/runtime/page-stdlib-314.0.7.zip.br" in runtime
+    assert "/chat/runtime/pyodide-314.0.7/pyodide.asm.wasm" not in runtime
+    assert "/chat/runtime/page-stdlib-314.0.7.zip" not in runtime
     assert {path: count for path, count in runtime.items() if count > 1} == {}
     assert "/chat/runtime/pyodide-314.0.7/pyodide-lock.json" not in runtime  # Pyodide is given its package list
 

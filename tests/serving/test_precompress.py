@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from serving.precompress import CACHE, SCRIPT, precompress, remove_copies
+from serving.precompress import CACHE, SCRIPT, ensure_runtime_copies, precompress, remove_copies
+from serving.static import copy_is_current
 from tests.serving.fakes import ROOT, refuse_to_run, write
 
 TEXT = "A line of the page's JavaScript, repeated so that it compresses. " * 200
@@ -109,3 +111,42 @@ def test_copies_of_a_removed_or_changed_file_do_not_outlive_it(project: Path, si
 
     remove_copies([site / "runtime" / "pyodide.asm.wasm"])
     assert not list((site / "runtime").glob("*.gz")) and not list((site / "runtime").glob("*.br"))
+
+
+def runtime_of(project: Path) -> tuple[Path, Path]:
+    """A built runtime in ``project``: its wasm and the page's standard library."""
+    write(project / "runtime" / "VERSIONS.json", '{"pyodide": "314.0.7"}')
+    return (write(project / "runtime" / "pyodide-314.0.7" / "pyodide.asm.wasm", "\0asm" + TEXT * 3),
+            write(project / "runtime" / "page-stdlib-314.0.7.zip", "PK" + TEXT))
+
+
+def test_the_runtime_s_wasm_and_standard_library_get_brotli_copies_with_their_times(project: Path) -> None:
+    wasm, stdlib = runtime_of(project)
+    assert ensure_runtime_copies(project) is True
+    for path in (wasm, stdlib):
+        copy = path.with_name(path.name + ".br")
+        assert brotli_decompress(copy) == path.read_text()
+        assert copy.stat().st_mtime_ns == path.stat().st_mtime_ns
+        assert copy_is_current(copy)
+    assert ensure_runtime_copies(project, run=refuse_to_run) is False  # current: nothing to do
+    assert sorted(p.name for p in (project / "runtime").iterdir()) == [
+        "VERSIONS.json", "page-stdlib-314.0.7.zip", "page-stdlib-314.0.7.zip.br", "pyodide-314.0.7"]
+
+
+def test_a_rebuilt_file_s_old_copy_is_stale_until_it_is_made_again(project: Path) -> None:
+    _, stdlib = runtime_of(project)
+    ensure_runtime_copies(project)
+    copy = stdlib.with_name(stdlib.name + ".br")
+    write(stdlib, "PK" + TEXT + "rebuilt")
+    os.utime(stdlib, ns=(stdlib.stat().st_atime_ns, copy.stat().st_mtime_ns + 1_000_000))
+    assert not copy_is_current(copy)
+    assert ensure_runtime_copies(project) is True
+    assert copy_is_current(copy) and brotli_decompress(copy).endswith("rebuilt")
+
+
+def test_without_a_runtime_or_node_there_are_no_copies(project: Path, tmp_path: Path) -> None:
+    assert ensure_runtime_copies(project, run=refuse_to_run) is False  # no runtime built yet
+    bare = tmp_path / "bare"
+    wasm, _ = runtime_of(bare)  # no scripts/precompress.mjs: Node is never asked
+    assert ensure_runtime_copies(bare, run=refuse_to_run) is False
+    assert not wasm.with_name(wasm.name + ".br").exists()

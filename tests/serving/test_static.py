@@ -6,6 +6,7 @@ import email.utils
 import gzip
 import http.client
 import json
+import os
 import re
 import socket
 import threading
@@ -318,3 +319,19 @@ def test_the_page_is_served_when_the_page_cannot_read_its_characters(built_repo:
         status, _headers, body = page.get("/")
         assert status == 200
         assert b'<ul id="character-list" class="character-list"></ul>' in body
+
+
+def test_page_server_sends_a_brotli_copy_only_while_it_is_its_file_s(built_repo: Path) -> None:
+    # The page decodes it (static/runtime-fetch.mjs): sent as it is, never compressed again. Once its
+    # file is rebuilt (another modification time), the copy is a 404 and the page fetches the file.
+    stdlib = built_repo / "runtime" / "page-stdlib-314.0.7.zip"
+    copy = write(built_repo / "runtime" / "page-stdlib-314.0.7.zip.br", "brotli bytes " * 200)
+    os.utime(copy, ns=(stdlib.stat().st_atime_ns, stdlib.stat().st_mtime_ns))
+    for page in run_page(built_repo, None):
+        status, headers, body = page.get("/runtime/page-stdlib-314.0.7.zip.br", headers={"Accept-Encoding": "gzip, br"})
+        assert (status, body) == (200, copy.read_bytes())
+        assert headers["Content-Type"] == "application/octet-stream"
+        assert "Content-Encoding" not in headers
+        os.utime(stdlib, ns=(stdlib.stat().st_atime_ns, stdlib.stat().st_mtime_ns + 1_000_000))
+        assert page.get("/runtime/page-stdlib-314.0.7.zip.br")[0] == 404
+        assert page.get("/runtime/app-bytecode.zip.br")[0] == 404  # no copy at all
