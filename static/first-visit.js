@@ -1,9 +1,10 @@
 // Whether this is a first visit, and what it fetches first, decided before the page is first
-// drawn (a classic script in <head>: the CSP allows no inline script). serve.py writes the first configured character's
-// greeting into the empty conversation, as it will open on a first visit, so the page shows it
-// at once instead of when Python is ready. Any other visit may open another conversation (the
-// one open last, a stored one, ?character=), so it must not flash that line first: there,
-// <html data-returning> hides it (static/style.css), and Python's own drawing replaces it anyway.
+// drawn (a classic script in <head>: the CSP allows no inline script). serve.py writes the first
+// configured character's greeting into the empty conversation, as it will open on a first visit,
+// so the page shows it at once instead of when Python is ready. Any other visit may open another
+// conversation (the one open last, a stored one, ?character=), so it must not flash that line
+// first: there, <html data-returning> hides it (static/style.css), and Python's own drawing
+// replaces it anyway.
 (() => {
   const returning = () => {
     if (new URLSearchParams(location.search).has("character")) return true;

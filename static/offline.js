@@ -7,7 +7,7 @@
 //   installing / ready   the worker is being set up / holds everything the page needs offline
 //   failed    it could not be installed (the page works as before, only not offline)
 //   update    a newer version is waiting: the "Reload to update" notice is shown
-import { dropStaged, staged } from "./runtime-fetch.mjs";
+import { dropStaged, forgetStaged, staged } from "./runtime-fetch.mjs";
 
 const root = document.documentElement;
 const container = navigator.serviceWorker;
@@ -124,7 +124,7 @@ function fetched() {
   return performance.getEntriesByType("resource").map((entry) => entry.name).filter((name) => name.startsWith(location.origin));
 }
 
-// The runtime files a first visit decoded from their Brotli copies are in the staging cache before
+// The runtime files a first visit decoded from their Brotli copies go into the staging cache before
 // the worker installs, so that it keeps them rather than downloading the plain files again.
 const STAGED_WAIT_MS = 10000;
 
@@ -161,4 +161,7 @@ function whenReady(callback) {
 }
 
 if (!enabled) state("off");
-else whenReady(() => { if (root.dataset.appState === "ready") requestIdleCallback(install, { timeout: 3000 }); });
+else whenReady(() => {
+  if (root.dataset.appState === "ready") requestIdleCallback(install, { timeout: 3000 });
+  else forgetStaged(); // no worker for a page that could not start
+});

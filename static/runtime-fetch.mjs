@@ -16,8 +16,8 @@
 // A returning visitor's page is controlled by its service worker, which answers the plain URLs
 // from its cache; only an uncontrolled page fetches `.br` (static/first-visit.js preloads the
 // same). So that the worker can keep the decoded files instead of downloading the plain ones again,
-// the page puts them into a staging cache (STAGED), which sw.js checks against this build and
-// empties, and static/offline.js registers the worker only once they are in (staged()).
+// the page holds them until static/offline.js is about to register the worker, then puts them
+// into a staging cache (STAGED, by staged()), which sw.js checks against this build and empties.
 export const DECODER_URL = new URL("../runtime/brotli-dec-wasm-2.3.2/brotli_dec_wasm.js", import.meta.url).href;
 export const STAGED = "pychat-runtime-staged"; // keep in step with sw.js
 
@@ -151,20 +151,38 @@ function replay(first, reader, transform, end = () => {}) {
   });
 }
 
-// Decoded copies the service worker is to keep (see the top): each put is awaited by staged().
-let staging = Promise.resolve();
+// Decoded copies the service worker is to keep (see the top). They are held here, not written,
+// while the page starts: writing 13 MB to Cache Storage would compete with the start, and a page
+// that never gets ready installs no worker, so they would only take room. staged() writes them.
+let pending = [];
 
 export function stage(url, response) {
   // Only for a service worker that will be installed (the conditions of static/offline.js).
   const offline = globalThis.document?.documentElement.dataset.offline !== "off" && globalThis.isSecureContext;
   if (!offline || !globalThis.caches || !globalThis.navigator?.serviceWorker) return;
-  const put = caches.open(STAGED).then((cache) => cache.put(url, response)).catch((error) => {
-    console.warn("Runtime: the decoded copy was not kept for the service worker;", error);
-  });
-  staging = staging.then(() => put);
+  pending.push([url, response]);
 }
 
-export const staged = () => staging;
+// Writes the held copies into the staging cache, for the worker about to be installed.
+export async function staged() {
+  const held = pending;
+  pending = [];
+  if (!held.length) return;
+  try {
+    const cache = await caches.open(STAGED);
+    await Promise.all(held.map(([url, response]) => cache.put(url, response).catch((error) => {
+      console.warn("Runtime: the decoded copy was not kept for the service worker;", url, error);
+    })));
+  } catch (error) {
+    console.warn("Runtime: no staging cache for the service worker;", error);
+  }
+}
+
+// No worker will be installed (the page did not get ready): the held copies are let go.
+export function forgetStaged() {
+  for (const [, response] of pending) response.body?.cancel().catch(() => {});
+  pending = [];
+}
 
 export async function dropStaged() {
   try {
