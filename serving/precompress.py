@@ -138,7 +138,8 @@ def ensure_runtime_copies(repo: Path = REPO, run: Runner = subprocess.run) -> bo
     # another one and its copy counts as stale (copy_is_current), never as the new file's.
     times = {path: path.stat().st_mtime_ns for path in stale}
     digests = {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in stale}
-    missing = [(path, cache / f"{digest}.br") for path, digest in digests.items() if not (cache / f"{digest}.br").is_file()]
+    missing = [(path, cache / f"{digest}.br") for path, digest in digests.items()
+               if not (cache / f"{digest}.br").is_file()]
     if missing and (repo / SCRIPT).is_file():
         started = time.monotonic()
         say(f"Compressing the runtime's {' and '.join(p.name for p, _ in missing)} with Brotli for first visits "

@@ -1,4 +1,4 @@
-"""The pinned PyScript, Pyodide and Brotli decoder: fetched with ``npm ci``, copied into version-named ``runtime/`` folders.
+"""The pinned PyScript, Pyodide and Brotli decoder: fetched with ``npm ci``, copied into version-named folders.
 
 A versioned URL never changes its content, so those folders are served as
 ``immutable``: a returning visitor's browser takes them from its cache without asking.

@@ -63,7 +63,8 @@ const cases = {
   noCopy: [{ "w.wasm": wasm }, "w.wasm", "application/wasm", wasm, 4096],
   offlineCopy: [{ "w.wasm.br": "offline", "w.wasm": wasm }, "w.wasm", "application/wasm", wasm, 4096],
   cutShort: [{ "w.wasm.br": br(wasm).slice(0, -5) }, "w.wasm", "application/wasm", wasm, 100],
-  notBrotli: [{ "w.wasm.br": Uint8Array.from({ length: 3000 }, (_, i) => (i * 97) % 256) }, "w.wasm", "application/wasm", wasm, 100],
+  notBrotli: [{ "w.wasm.br": Uint8Array.from({ length: 3000 }, (_, i) => (i * 97) % 256) }, "w.wasm",
+              "application/wasm", wasm, 100],
   trailing: [{ "s.zip.br": Uint8Array.from([...br(zip), 1, 2, 3]) }, "s.zip", "application/zip", zip, 10],
   empty: [{ "w.wasm.br": new Uint8Array(0) }, "w.wasm", "application/wasm", wasm, 10],
 };

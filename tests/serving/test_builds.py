@@ -215,7 +215,8 @@ def test_before_serving_a_missing_page_stdlib_is_stood_in_for_by_pyodides_own(ap
 def test_index_html_preloads_the_page_stdlib_of_the_pinned_pyodide() -> None:
     # static/pyodide-snapshot.mjs names it from the Pyodide it imports; index.html cannot.
     name = stdlib_name(pinned_versions(ROOT)[PYODIDE_PACKAGE])
-    assert f'<link data-runtime-preload href="./runtime/{name}" as="fetch" crossorigin>' in (ROOT / "index.html").read_text()
+    link = f'<link data-runtime-preload href="./runtime/{name}" as="fetch" crossorigin>'
+    assert link in (ROOT / "index.html").read_text()
 
 
 # Loads the pinned Pyodide in Node as the page does: the app's files written under its home,

@@ -12,7 +12,16 @@ import pytest
 
 from serving import SetupError
 from serving.runtime import NPM_COMMAND, ensure_runtime, pinned_versions, runtime_dirs
-from tests.serving.fakes import BROTLI_FILES, PINS, PYODIDE_FILES, ROOT, FakeNpm, install_fake_packages, refuse_to_run, write
+from tests.serving.fakes import (
+    BROTLI_FILES,
+    PINS,
+    PYODIDE_FILES,
+    ROOT,
+    FakeNpm,
+    install_fake_packages,
+    refuse_to_run,
+    write,
+)
 
 
 def test_ensure_runtime_builds_runtime_from_node_modules(repo: Path) -> None:
