@@ -115,7 +115,8 @@ addEventListener("unhandledrejection", (event) => fail(String(event.reason && ev
 // removal, the reloaded page would still be the worker's, and open offline from its old copy.
 const OWN_KEY = /^(?:session_|pychat:)/;
 const OWN_DATABASE = /^pychat/;
-const OWN_CACHE = /^pychat-(?:offline-.|pyodide-snapshot$)/; // sw.js's, static/pyodide-snapshot.mjs's
+// sw.js's, static/pyodide-snapshot.mjs's, and static/runtime-fetch.mjs's staging cache
+const OWN_CACHE = /^pychat-(?:offline-.|pyodide-snapshot$|runtime-staged$)/;
 const SCOPE = new URL("../", import.meta.url).href; // as static/offline.js registers it
 const WORKER = new URL("../sw.js", import.meta.url).href;
 

@@ -229,7 +229,7 @@ async function loadFirst(reused) {
     const url = String(input?.url ?? input);
     if (brotli && url === WASM_URL) {
       decodedWasm = true;
-      return fetchDecoded(url, "application/wasm", { fetch: nativeFetch }).then((response) => keepDecoded(url, response));
+      return fetchDecoded(url, "application/wasm", { fetch: nativeFetch, keep: (blob) => stage(url, blob) });
     }
     if (url !== STDLIB_URL) return nativeFetch(input, init);
     const response = brotli ? decodedStdlib(nativeFetch) : nativeFetch(input, init);
@@ -250,16 +250,13 @@ async function decodedStdlib(nativeFetch) {
   try {
     const response = await fetchDecoded(STDLIB_URL, "application/zip", { fetch: nativeFetch });
     if (!response.headers.has("X-Decoded-From")) return response;
-    return keepDecoded(STDLIB_URL, new Response(await response.arrayBuffer(), { headers: response.headers }));
+    const bytes = await response.arrayBuffer();
+    stage(STDLIB_URL, new Blob([bytes], { type: "application/zip" }));
+    return new Response(bytes, { headers: response.headers });
   } catch (error) {
     console.warn("Runtime: the standard library's Brotli copy did not decode; fetching the file itself.", error);
     return nativeFetch(STDLIB_URL, { credentials: "same-origin" });
   }
-}
-
-function keepDecoded(url, response) {
-  if (response.ok && response.headers.has("X-Decoded-From")) stage(url, response.clone());
-  return response;
 }
 
 // The app's modules compiled by the pinned Pyodide (serve.py builds them; see

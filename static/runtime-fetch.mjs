@@ -38,9 +38,10 @@ export const wantsBrotli = () => !globalThis.navigator?.serviceWorker?.controlle
 
 // A Response for `url` with its decoded bytes, from `url + ".br"` when there is one; `type` is the
 // file's Content-Type ("application/wasm" or "application/zip"). Resolves to the plain file's
-// response when there is no copy. The body errors if the copy does not decode. `fetch` and
+// response when there is no copy. The body errors if the copy does not decode. `keep`, if given,
+// gets the decoded bytes as a Blob once the body has been read whole and decoded. `fetch` and
 // `decoder` (which resolves to the decoder's initialised module) are for the tests.
-export async function fetchDecoded(url, type, { fetch = globalThis.fetch, decoder = loadDecoder } = {}) {
+export async function fetchDecoded(url, type, { fetch = globalThis.fetch, decoder = loadDecoder, keep = null } = {}) {
   let copy = null;
   try {
     copy = await fetch(`${url}.br`, { credentials: "same-origin" });
@@ -61,9 +62,17 @@ export async function fetchDecoded(url, type, { fetch = globalThis.fetch, decode
     length += value.byteLength;
   }
   const first = concat(head, length);
+  // What was decoded, for `keep`: the chunks the body is made of (no copy until the Blob).
+  const kept = [];
+  const keeping = (transform) => (keep ? (chunk) => {
+    const out = transform(chunk);
+    kept.push(...(Array.isArray(out) ? out : [out]));
+    return out;
+  } : transform);
+  const done = () => { if (keep) keep(new Blob(kept, { type })); };
   if (magic.length && magic.every((byte, i) => first[i] === byte)) {
     headers["X-Decoded-From"] = "host";
-    return new Response(replay(first, reader, (chunk) => chunk), { headers });
+    return new Response(replay(first, reader, keeping((chunk) => chunk), done), { headers });
   }
   const { DecompressStream, BrotliStreamResultCode: code } = await decoder();
   const stream = new DecompressStream();
@@ -90,9 +99,10 @@ export async function fetchDecoded(url, type, { fetch = globalThis.fetch, decode
     if (offset < chunk.byteLength) throw new Error(`${url}.br ${finished ? "has bytes after its end" : "could not be decoded"}`);
     return out;
   };
-  const body = replay(first, reader, decode, () => {
+  const body = replay(first, reader, keeping(decode), () => {
     stream.free();
     if (!finished) throw new Error(`${url}.br ends before its data does`);
+    done();
   });
   return new Response(body, { headers });
 }
@@ -110,8 +120,19 @@ function concat(chunks, length) {
 
 // A stream of `transform(first)`, then `transform` of each chunk the reader gives; `end` runs last.
 // `transform` returns a chunk or a list of chunks; a throw errors the stream (and cancels the read).
+//
+// Decoding runs on the page's main thread, and a stream's pulls chain as microtasks: a copy already
+// in the HTTP cache would decode in one long task (about 900 ms on this machine's first visit).
+// So the input is decoded in pieces of at most PIECE bytes, and the work yields to the browser
+// once it has run SLICE_MS, leaving no task over 50 ms.
+const PIECE = 64 * 1024;
+const SLICE_MS = 8;
+const yieldToBrowser = () => (globalThis.scheduler?.yield ? globalThis.scheduler.yield()
+  : new Promise((resolve) => setTimeout(resolve, 0)));
+
 function replay(first, reader, transform, end = () => {}) {
-  let started = false;
+  const queue = first.byteLength ? [first] : [];
+  let sliceStart = performance.now();
   // Enqueues what `chunk` decodes to; false if that was nothing (a pull must enqueue or close, or
   // the stream waits for ever).
   const emit = (controller, chunk) => {
@@ -127,18 +148,22 @@ function replay(first, reader, transform, end = () => {}) {
   return new ReadableStream({
     async pull(controller) {
       try {
-        if (!started) {
-          started = true;
-          if (first.byteLength && emit(controller, first)) return;
-        }
         for (;;) {
-          const { value, done } = await reader.read();
-          if (done) {
-            end();
-            controller.close();
-            return;
+          if (performance.now() - sliceStart > SLICE_MS) {
+            await yieldToBrowser();
+            sliceStart = performance.now();
           }
-          if (emit(controller, value)) return;
+          if (!queue.length) {
+            const { value, done } = await reader.read();
+            if (done) {
+              end();
+              controller.close();
+              return;
+            }
+            for (let at = 0; at < value.byteLength; at += PIECE) queue.push(value.subarray(at, at + PIECE));
+            continue;
+          }
+          if (emit(controller, queue.shift())) return;
         }
       } catch (error) {
         reader.cancel(error).catch(() => {});
@@ -151,16 +176,17 @@ function replay(first, reader, transform, end = () => {}) {
   });
 }
 
-// Decoded copies the service worker is to keep (see the top). They are held here, not written,
+// Decoded copies the service worker is to keep (see the top), as Blobs (the browser reads them into
+// Cache Storage itself, not through a stream on the main thread). They are held here, not written,
 // while the page starts: writing 13 MB to Cache Storage would compete with the start, and a page
 // that never gets ready installs no worker, so they would only take room. staged() writes them.
 let pending = [];
 
-export function stage(url, response) {
+export function stage(url, blob) {
   // Only for a service worker that will be installed (the conditions of static/offline.js).
   const offline = globalThis.document?.documentElement.dataset.offline !== "off" && globalThis.isSecureContext;
   if (!offline || !globalThis.caches || !globalThis.navigator?.serviceWorker) return;
-  pending.push([url, response]);
+  pending.push([url, blob]);
 }
 
 // Writes the held copies into the staging cache, for the worker about to be installed.
@@ -170,7 +196,7 @@ export async function staged() {
   if (!held.length) return;
   try {
     const cache = await caches.open(STAGED);
-    await Promise.all(held.map(([url, response]) => cache.put(url, response).catch((error) => {
+    await Promise.all(held.map(([url, blob]) => cache.put(url, new Response(blob)).catch((error) => {
       console.warn("Runtime: the decoded copy was not kept for the service worker;", url, error);
     })));
   } catch (error) {
@@ -180,7 +206,6 @@ export async function staged() {
 
 // No worker will be installed (the page did not get ready): the held copies are let go.
 export function forgetStaged() {
-  for (const [, response] of pending) response.body?.cancel().catch(() => {});
   pending = [];
 }
 

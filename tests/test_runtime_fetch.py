@@ -71,13 +71,16 @@ const cases = {
 const out = {};
 for (const [name, [files, url, type, expected, chunk]] of Object.entries(cases)) {
   const { fetch, asked } = host(files, chunk);
+  let kept = null;
+  const keep = (blob) => { kept = blob; };
   try {
-    const response = await fetchDecoded(url, type, { fetch, decoder });
+    const response = await fetchDecoded(url, type, { fetch, decoder, keep });
     const bytes = new Uint8Array(await response.arrayBuffer());
     out[name] = { same: same(bytes, expected), from: response.headers.get("X-Decoded-From"),
-                  type: response.headers.get("Content-Type"), asked };
+                  type: response.headers.get("Content-Type"), asked,
+                  kept: kept && same(new Uint8Array(await kept.arrayBuffer()), expected), keptType: kept?.type };
   } catch (error) {
-    out[name] = { error: String(error.message), asked };
+    out[name] = { error: String(error.message), asked, kept: kept !== null };
   }
 }
 console.log(JSON.stringify(out));
@@ -104,12 +107,14 @@ def test_a_brotli_copy_is_decoded_to_the_files_bytes_without_fetching_the_file(
     assert result["from"] == "br"
     assert result["type"] in ("application/wasm", "application/zip")
     assert len(result["asked"]) == 1 and str(result["asked"][0]).endswith(".br")  # type: ignore[arg-type,index]
+    assert result["kept"] is True and result["keptType"] == result["type"]  # for the service worker
 
 
 @pytest.mark.parametrize("case", ["hostDecoded", "hostDecodedZip"])
 def test_a_copy_the_host_already_decoded_is_taken_as_it_is(results: dict[str, dict[str, object]], case: str) -> None:
     assert results[case]["same"] is True, results[case]
     assert results[case]["from"] == "host"
+    assert results[case]["kept"] is True
 
 
 @pytest.mark.parametrize("case", ["noCopy", "offlineCopy"])
@@ -117,6 +122,7 @@ def test_without_a_copy_the_file_itself_is_fetched(results: dict[str, dict[str, 
     assert results[case]["same"] is True, results[case]
     assert results[case]["from"] is None  # the plain file's own response
     assert results[case]["asked"] == ["w.wasm.br", "w.wasm"]
+    assert results[case]["kept"] is None  # the file itself is in the HTTP cache: nothing to keep
 
 
 @pytest.mark.parametrize(("case", "says"), [
@@ -129,3 +135,4 @@ def test_a_copy_that_does_not_decode_is_an_error_never_wrong_bytes(
         results: dict[str, dict[str, object]], case: str, says: str) -> None:
     assert "error" in results[case], results[case]
     assert says in str(results[case]["error"])
+    assert results[case]["kept"] is False
