@@ -65,9 +65,10 @@ const immutable = (path) => BUILD.immutable.some((prefix) => path.startsWith(pre
 const neverCached = (path) => path === "api" || path.startsWith("api/") || path === "sw.js";
 
 // Copies a version-named file from an older version's cache when there is one (no download at
-// all), else takes the copy the page decoded from its Brotli copy, or the one the page's own visit
-// left in the browser's HTTP cache, when it is certainly this build's, else downloads it. So the cache holds this build's files and no other's,
-// which is what lets a page of this build take them from it without asking (fromThisBuild).
+// all), else takes the copy the page decoded from its Brotli copy, or the one the page's own
+// visit left in the browser's HTTP cache, when it is certainly this build's, else downloads it.
+// So the cache holds this build's files and no other's, which is what lets a page of this build
+// take them from it without asking (fromThisBuild).
 async function keep(cache, path) {
   const url = new URL(path, SCOPE).href;
   if (await cache.match(url)) return;
@@ -78,10 +79,10 @@ async function keep(cache, path) {
       if (old) return cache.put(url, old);
     }
   }
-  // A download must be this build's too (its digest, where there is one): a deploy landing during
-  // the install fails it, and the next load installs the new build's worker instead.
   const staged = await fromStaged(url, path);
   if (staged) return cache.put(url, staged);
+  // A download must be this build's too (its digest, where there is one): a deploy landing during
+  // the install fails it, and the next load installs the new build's worker instead.
   const integrity = BUILD.integrity?.[path];
   const response = (await fromBrowserCache(url, path))
     || (await fetch(url, { credentials: "same-origin", ...(integrity ? { integrity } : {}) }));
